@@ -1,0 +1,182 @@
+"""Reading utterance manifests (CSV or JSONL). Pure Python: no Django, no media access.
+
+Columns (CSV header / JSON keys):
+    media           required  path of the clip, relative to the media root
+    transcript      required  the spoken words, UTF-8, not empty
+    id              optional  your own id for the utterance (unique within the corpus)
+    speaker_gender  optional  female | male
+    age_group       optional  preteen | teen | middle-age | old
+    programme       optional  source TV series, show or film
+    scenario        optional  household, hospital, restaurant, office, outdoor, telephone, ...
+
+A problem with one row never stops the others: it is returned as a `RowProblem` with
+the line number, so the user can fix exactly that row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+REQUIRED_COLUMNS = ("media", "transcript")
+OPTIONAL_COLUMNS = ("id", "speaker_gender", "age_group", "programme", "scenario")
+GENDERS = ("female", "male")
+AGE_GROUPS = ("preteen", "teen", "middle-age", "old")
+
+
+class ManifestError(Exception):
+    """The manifest as a whole cannot be read (format, header). The message says why."""
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    line: int
+    media: str
+    transcript: str
+    external_id: str = ""
+    speaker_gender: str = ""
+    age_group: str = ""
+    programme: str = ""
+    scenario: str = ""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "reason": self.reason}
+
+
+@dataclass
+class Manifest:
+    rows: list[ManifestRow]
+    problems: list[RowProblem]
+    ignored_columns: list[str]
+
+
+def read_manifest(path: Path, data: bytes | None = None) -> Manifest:
+    """Parse a `.csv` or `.jsonl` manifest into valid rows and per-line problems."""
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ManifestError(f"Cannot read the manifest {path}: {exc.strerror}.") from exc
+    # Bytes that are not UTF-8 become lone surrogates, so the rest of the file still
+    # parses and only the rows that hold them are rejected.
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        records, ignored = _csv_records(text)
+    elif suffix in (".jsonl", ".ndjson"):
+        records, ignored = _jsonl_records(text)
+    else:
+        raise ManifestError(
+            f"Unknown manifest format {suffix or '(no extension)'}: use a .csv or .jsonl file."
+        )
+    manifest = Manifest(rows=[], problems=[], ignored_columns=ignored)
+    for line, record in records:
+        if isinstance(record, RowProblem):
+            manifest.problems.append(record)
+            continue
+        row_or_problem = _validate(line, record)
+        target = manifest.problems if isinstance(row_or_problem, RowProblem) else manifest.rows
+        target.append(row_or_problem)
+    return manifest
+
+
+def _csv_records(text: str) -> tuple[list[tuple[int, dict | RowProblem]], list[str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise ManifestError(
+            f"The CSV header lacks the required column(s) {', '.join(missing)}; "
+            f"it has: {', '.join(header) or 'nothing'}."
+        )
+    reader.fieldnames = header
+    records: list[tuple[int, dict | RowProblem]] = []
+    try:
+        for record in reader:
+            if None in record:
+                records.append(
+                    (reader.line_num, RowProblem(reader.line_num, "more fields than the header"))
+                )
+                continue
+            if not any((value or "").strip() for value in record.values()):
+                continue  # blank line
+            records.append((reader.line_num, record))
+    except csv.Error as exc:
+        raise ManifestError(f"The CSV is malformed at line {reader.line_num}: {exc}.") from exc
+    return records, _ignored(header)
+
+
+def _jsonl_records(text: str) -> tuple[list[tuple[int, dict | RowProblem]], list[str]]:
+    records: list[tuple[int, dict | RowProblem]] = []
+    seen_keys: set[str] = set()
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            records.append((line_number, RowProblem(line_number, f"not valid JSON ({exc.msg})")))
+            continue
+        if not isinstance(record, dict):
+            records.append((line_number, RowProblem(line_number, "not a JSON object")))
+            continue
+        seen_keys.update(record)
+        records.append((line_number, record))
+    return records, _ignored(sorted(seen_keys))
+
+
+def _ignored(columns: list[str]) -> list[str]:
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    return [column for column in columns if column not in known]
+
+
+def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
+    values: dict[str, str] = {}
+    for column in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+        value = record.get(column)
+        if value is None:
+            value = ""
+        if not isinstance(value, str | int | float):
+            return RowProblem(line, f"{column} must be text")
+        value = str(value).strip()
+        if _has_undecodable_bytes(value):
+            return RowProblem(line, f"{column} is not valid UTF-8 text")
+        values[column] = value
+    if not values["media"]:
+        return RowProblem(line, "media is empty: give the clip's path")
+    if not values["transcript"]:
+        return RowProblem(line, "transcript is empty")
+    gender = values["speaker_gender"].lower()
+    if gender and gender not in GENDERS:
+        return RowProblem(
+            line, f"unknown speaker_gender {values['speaker_gender']!r}: use {' or '.join(GENDERS)}"
+        )
+    age = values["age_group"].lower().replace("_", "-").replace(" ", "-")
+    if age and age not in AGE_GROUPS:
+        return RowProblem(
+            line, f"unknown age_group {values['age_group']!r}: use one of {', '.join(AGE_GROUPS)}"
+        )
+    return ManifestRow(
+        line=line,
+        media=values["media"],
+        transcript=values["transcript"],
+        external_id=values["id"],
+        speaker_gender=gender,
+        age_group=age,
+        programme=values["programme"],
+        scenario=values["scenario"],
+    )
+
+
+def _has_undecodable_bytes(value: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in value)

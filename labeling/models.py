@@ -1,0 +1,167 @@
+"""Corpus, utterances and their modality renditions.
+
+Business rules live in `labeling.services` (writes) and `labeling.selectors` (reads);
+models only hold data and database-level constraints.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class Modality(models.TextChoices):
+    TEXT = "t", "text (transcript only)"
+    AUDIO = "a", "audio only"
+    VISION = "v", "vision (silent video)"
+    MULTIMODAL = "m", "multimodal (original video)"
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", "female"
+    MALE = "male", "male"
+
+
+class AgeGroup(models.TextChoices):
+    PRETEEN = "preteen", "preteen"
+    TEEN = "teen", "teen"
+    MIDDLE_AGE = "middle-age", "middle-age"
+    OLD = "old", "old"
+
+
+class Corpus(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    is_synthetic = models.BooleanField(
+        default=False, help_text="Generated demo data, not real recordings."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "corpora"
+
+    def __str__(self) -> str:
+        return f"{self.name} (synthetic)" if self.is_synthetic else self.name
+
+
+class ImportBatch(models.Model):
+    """One run of a manifest import: what was asked, what happened, row by row."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="import_batches")
+    manifest_name = models.CharField(max_length=500)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    media_root = models.CharField(max_length=1000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0, help_text="Progress while running.")
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    rejected = models.JSONField(default=list, blank=True, help_text="[{line, reason}]")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "import batches"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.manifest_name} → {self.corpus.name} ({self.status})"
+
+
+class Utterance(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="utterances")
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="utterances"
+    )
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="The manifest's own id for this utterance."
+    )
+    source_file = models.CharField(
+        max_length=500, help_text="Stored copy of the source media, relative to MEDIA_ROOT."
+    )
+    original_name = models.CharField(
+        max_length=1000, help_text="Media path as the manifest gave it."
+    )
+    transcript = models.TextField()
+    duration_seconds = models.FloatField()
+    frame_rate = models.FloatField(null=True, blank=True)
+    speaker_gender = models.CharField(max_length=16, choices=Gender.choices, blank=True)
+    age_group = models.CharField(max_length=16, choices=AgeGroup.choices, blank=True)
+    programme = models.CharField(
+        max_length=300, blank=True, help_text="Source TV series, show or film."
+    )
+    scenario = models.CharField(max_length=100, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the source media bytes.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corpus", "content_hash"], name="utterance_unique_media_per_corpus"
+            ),
+            models.UniqueConstraint(
+                fields=["corpus", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="utterance_unique_external_id_per_corpus",
+            ),
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.external_id or f"utterance {self.pk}"
+
+
+class Rendition(models.Model):
+    """What one modality's annotators are allowed to see of an utterance."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    utterance = models.ForeignKey(Utterance, on_delete=models.CASCADE, related_name="renditions")
+    modality = models.CharField(max_length=1, choices=Modality.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.CharField(max_length=500, blank=True, help_text="Relative to MEDIA_ROOT.")
+    content_type = models.CharField(max_length=100, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["utterance", "modality"], name="one_rendition_per_modality"
+            )
+        ]
+        ordering = ["utterance_id", "modality"]
+
+    def __str__(self) -> str:
+        return f"{self.utterance} [{self.modality}] {self.status}"
+
+
+class SyntheticTruth(models.Model):
+    """Ground truth of a generated demo utterance: what each modality was made to express."""
+
+    utterance = models.OneToOneField(
+        Utterance, on_delete=models.CASCADE, related_name="synthetic_truth"
+    )
+    underlying = models.CharField(max_length=32, help_text="The intended multimodal (m) emotion.")
+    text_emotion = models.CharField(max_length=32)
+    voice_emotion = models.CharField(max_length=32)
+    face_emotion = models.CharField(max_length=32)
+    seed = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"synthetic truth of {self.utterance}"

@@ -1,0 +1,21 @@
+"""Celery tasks: load by id, call one service. Enqueued with transaction.on_commit."""
+
+from celery import shared_task
+
+from labeling.services.renditions import render_utterance
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def render_utterance_task(self, utterance_id: int) -> dict:
+    outcome = render_utterance(utterance_id)
+    if outcome.retryable:
+        # Bounded: render_utterance stops claiming a rendition after RENDITION_MAX_ATTEMPTS.
+        raise self.retry(countdown=min(60, 5 * 2**self.request.retries))
+    return {"done": outcome.done, "failed": outcome.failed}
+
+
+@shared_task(acks_late=True)
+def import_batch_task(batch_id: int) -> str:
+    from labeling.services.imports import run_staged_import
+
+    return run_staged_import(batch_id).status
