@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,7 +272,11 @@ def stage_upload(*, corpus: Corpus, manifest, media_files, user=None) -> ImportB
 
 
 def run_staged_import(batch_id: int) -> ImportBatch:
-    """Run an uploaded import (the worker side of stage_upload)."""
+    """Run an uploaded import (the worker side of stage_upload), then drop the staged files.
+
+    The good clips are copied into content-addressed storage by the import, so nothing
+    is lost; a user fixing bad rows uploads again.
+    """
     batch = ImportBatch.objects.select_related("corpus", "created_by").get(pk=batch_id)
     staging = Path(batch.media_root).parent
     try:
@@ -285,6 +290,8 @@ def run_staged_import(batch_id: int) -> ImportBatch:
     except ImportFailed:
         batch.refresh_from_db()
         return batch
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _save_upload(upload, target: Path) -> None:

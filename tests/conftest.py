@@ -1,0 +1,30 @@
+from pathlib import Path
+
+import pytest
+
+from tests.clips import write_clip
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """MEDIA_ROOT for this test only, so stored sources and renditions never leak between tests."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
+
+
+@pytest.fixture
+def clip_dir(tmp_path) -> Path:
+    """A user's folder of clips: the --media-root of an import."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def make_clip(clip_dir):
+    def make(name: str, **options) -> Path:
+        return write_clip(clip_dir / name, **options)
+
+    return make

@@ -1,0 +1,60 @@
+"""Production settings refuse unsafe defaults; the embedded defaults need no server."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_settings(tmp_path, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ANNOTATOR_ENV"}
+    }
+    clean.update(
+        env, ANNOTATOR_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="annotator.settings"
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def test_embedded_defaults_use_sqlite_and_a_filesystem_broker(tmp_path):
+    result = load_settings(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
+
+
+def test_production_refuses_the_default_secret_key(tmp_path):
+    result = load_settings(tmp_path, ANNOTATOR_ENV="production", DEBUG="0")
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug(tmp_path):
+    result = load_settings(tmp_path, ANNOTATOR_ENV="production", SECRET_KEY="s" * 50, DEBUG="1")
+    assert result.returncode != 0
+    assert "Set DEBUG=0" in result.stderr
+
+
+def test_production_starts_with_a_real_key_and_debug_off(tmp_path):
+    result = load_settings(
+        tmp_path,
+        ANNOTATOR_ENV="production",
+        SECRET_KEY="s" * 50,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/15",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "redis://127.0.0.1:6379/15",
+        "False",
+    ]
