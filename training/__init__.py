@@ -1,0 +1,1 @@
+"""Training core: models (and, later, trainer and features) in pure PyTorch; no Django."""

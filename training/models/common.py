@@ -1,0 +1,181 @@
+"""What every model shares: the input bundle, the config base class and padding-mask helpers.
+
+Conventions used throughout `training.models`:
+- modalities are `t` (text), `a` (audio), `v` (vision); `m` names the multi-modal head;
+- a feature tensor is `(B, T, D)`; its mask is `(B, T)` bool with True = real position;
+- a model maps `ModalityInputs` to `{head: logits (B, num_classes)}`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import torch
+from torch import Tensor, nn
+
+UNI_MODALITIES: tuple[str, ...] = ("t", "a", "v")
+ALL_HEADS: tuple[str, ...] = ("t", "a", "v", "m")
+
+# Feature shapes (dims and lengths) of the paper (§3.3) and of the released code (SPEC §4).
+PAPER_FEATURE_DIMS: dict[str, int] = {"t": 768, "a": 768, "v": 512}
+PAPER_SEQ_LENS: dict[str, int] = {"t": 80, "a": 100, "v": 64}
+RELEASED_FEATURE_DIMS: dict[str, int] = {"t": 1024, "a": 1024, "v": 2048}
+RELEASED_SEQ_LENS: dict[str, int] = {"t": 80, "a": 50, "v": 16}
+
+_FIELD_OF = {"t": "text", "a": "audio", "v": "vision"}
+
+
+def default_device() -> torch.device:
+    """The device to train on, decided at run time: the first GPU if there is one, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class ModalityInputs:
+    """One batch of padded feature sequences, one per modality.
+
+    text (B, Tt, Dt), audio (B, Ta, Da), vision (B, Tv, Dv) float;
+    each `*_mask` is (B, T) bool, True where the position holds a real frame/token.
+    """
+
+    text: Tensor
+    text_mask: Tensor
+    audio: Tensor
+    audio_mask: Tensor
+    vision: Tensor
+    vision_mask: Tensor
+
+    @classmethod
+    def unpadded(cls, text: Tensor, audio: Tensor, vision: Tensor) -> ModalityInputs:
+        """Wrap sequences that have no padding (every mask all True)."""
+
+        def full(x: Tensor) -> Tensor:
+            return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+
+        return cls(text, full(text), audio, full(audio), vision, full(vision))
+
+    def features(self, modality: str) -> Tensor:
+        """The (B, T, D) features of modality `t`, `a` or `v`."""
+        return getattr(self, _FIELD_OF[modality])
+
+    def mask(self, modality: str) -> Tensor:
+        """The (B, T) bool mask of modality `t`, `a` or `v`."""
+        return getattr(self, _FIELD_OF[modality] + "_mask")
+
+    @property
+    def batch_size(self) -> int:
+        return self.text.shape[0]
+
+    def to(self, device: torch.device | str) -> ModalityInputs:
+        """A copy with every tensor moved to `device`."""
+        return ModalityInputs(
+            **{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)}
+        )
+
+    def check(self, feature_dims: dict[str, int]) -> None:
+        """Raise ValueError, saying what to fix, if shapes or mask dtypes do not fit the model."""
+        batch = self.batch_size
+        for u in UNI_MODALITIES:
+            x, mask, name = self.features(u), self.mask(u), _FIELD_OF[u]
+            if x.dim() != 3 or x.shape[0] != batch or x.shape[2] != feature_dims[u]:
+                raise ValueError(
+                    f"{name} features have shape {tuple(x.shape)} but the model expects "
+                    f"(B={batch}, T, {feature_dims[u]}); build the model with "
+                    f"feature_dims matching your features."
+                )
+            if mask.dtype != torch.bool or tuple(mask.shape) != tuple(x.shape[:2]):
+                raise ValueError(
+                    f"{name}_mask must be a bool tensor of shape {tuple(x.shape[:2])} "
+                    f"(True = real position); got {mask.dtype} {tuple(mask.shape)}."
+                )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Base of every model config: plain values only, so it round-trips through a dict/JSON."""
+
+    model_type: ClassVar[str] = ""
+
+    num_classes: int = 7
+    feature_dims: dict[str, int] = field(default_factory=lambda: dict(PAPER_FEATURE_DIMS))
+
+    def __post_init__(self) -> None:
+        # JSON turns tuples into lists; turn them back so configs compare equal after a round trip.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(value))
+        if set(self.feature_dims) != set(UNI_MODALITIES):
+            raise ValueError(
+                f"feature_dims needs exactly the keys t, a, v; got {sorted(self.feature_dims)}."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field (tuples become lists)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, dict):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild a config from `to_dict()` output; unknown keys are an error, not ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(
+                f"{cls.__name__} has no field(s) {unknown}; valid fields are {sorted(names)}."
+            )
+        return cls(**data)
+
+
+class EmotionModel(nn.Module):
+    """Base of every model: `forward(ModalityInputs) -> {head: logits (B, num_classes)}`."""
+
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    HEADS: ClassVar[tuple[str, ...]] = ("m",)
+
+    config: ModelConfig
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """Names of the heads `forward` returns, in order."""
+        return self.HEADS
+
+    @property
+    def label_targets(self) -> dict[str, str]:
+        """Head -> which label (t, a, v or m) the trainer supervises it with."""
+        return {h: h for h in self.heads}
+
+
+def zero_padding(x: Tensor, mask: Tensor) -> Tensor:
+    """(B, T, D) with padded positions set to 0, so their values can never leak anywhere."""
+    return x.masked_fill(~mask.unsqueeze(-1), 0.0)
+
+
+def key_padding_mask(mask: Tensor) -> Tensor:
+    """Turn a (B, T) real-position mask into nn.MultiheadAttention's key_padding_mask.
+
+    True = ignore. A row without any real position would make attention NaN, so its first
+    position is left visible; such a row's content is input-independent (inputs are zeroed at
+    padded positions) and it is excluded from pooling anyway.
+    """
+    ignore = ~mask
+    empty = ignore.all(dim=1, keepdim=True)  # (B, 1); no host sync, unlike `if empty.any()`
+    first = torch.zeros_like(ignore)
+    first[:, 0] = True
+    return ignore & ~(first & empty)
+
+
+def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    """Mean over real positions: (B, T, D), (B, T) -> (B, D); an all-padding row gives zeros."""
+    total = x.masked_fill(~mask.unsqueeze(-1), 0.0).sum(dim=1)
+    count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(x.dtype)
+    return total / count
