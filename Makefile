@@ -1,0 +1,45 @@
+# Quick start: `make demo` (site on http://127.0.0.1:8000), `make test` (the whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+# torch is installed on its own first and pinned, so no other package can pull a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+DEMO_UTTERANCES ?= 40
+HOST ?= 127.0.0.1:8000
+
+.PHONY: demo test install lint services worker bench
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py make_demo --utterances $(DEMO_UTTERANCES)
+	@echo
+	@echo "Site: http://$(HOST)/   admin / reviewer / annotator1..6, password cherma-demo (demo only)"
+	@echo "A Celery worker renders in the background (filesystem broker, no Redis). Ctrl-C stops both."
+	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/celery -A annotator worker -Q cpu,export -c 1 --loglevel=WARNING & worker=$$!; \
+	  $(PY) manage.py runserver $(HOST)
+
+test: $(STAMP)
+	@$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_BROKER_URL)"
+	DATABASE_URL="$(TEST_DATABASE_URL)" CELERY_BROKER_URL="$(TEST_BROKER_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+worker: $(STAMP)
+	$(BIN)/celery -A annotator worker -Q cpu,export --loglevel=INFO
