@@ -1,0 +1,72 @@
+import hashlib
+import shutil
+
+import numpy as np
+import transformers
+
+from training.features import TextFeatureExtractor
+from training.features.common import resolve_device
+
+from .conftest import save_tiny_bert
+
+TEXTS = ["我今天很高兴", "你好吗？", "他说不想去了。"]
+
+
+def test_features_are_80_tokens_of_hidden_size_with_masks_counting_cls_chars_and_sep(bert_path):
+    extractor = TextFeatureExtractor(str(bert_path))
+    features, mask = extractor.extract(TEXTS)
+    assert features.shape == (3, 80, 32) and features.dtype == np.float32
+    assert mask.shape == (3, 80) and mask.dtype == bool
+    # Chinese BERT tokenises one character per token; CLS and SEP are added.
+    assert mask.sum(1).tolist() == [len(t) + 2 for t in TEXTS]
+    assert all(m[:n].all() and not m[n:].any() for m, n in zip(mask, mask.sum(1), strict=True))
+
+
+def test_long_transcripts_are_truncated_to_max_words_and_still_end_with_sep(bert_path):
+    extractor = TextFeatureExtractor(str(bert_path))
+    long_text = "我" * 150
+    features, mask = extractor.extract([long_text])
+    assert features.shape == (1, 80, 32)
+    assert mask.all()
+    ids = extractor.tokenize([long_text])["input_ids"][0]
+    assert ids[0] == extractor.tokenizer.cls_token_id
+    assert ids[-1] == extractor.tokenizer.sep_token_id
+
+
+def test_max_words_option_sets_the_sequence_length(bert_path):
+    features, mask = TextFeatureExtractor(str(bert_path), max_words=10).extract(TEXTS)
+    assert features.shape == (3, 12, 32) and mask.shape == (3, 12)
+
+
+def test_batched_extraction_equals_one_by_one(bert_path):
+    batched = TextFeatureExtractor(str(bert_path), batch_size=8).extract(TEXTS)
+    single = TextFeatureExtractor(str(bert_path), batch_size=1).extract(TEXTS)
+    np.testing.assert_allclose(batched.features, single.features, atol=1e-5)
+    np.testing.assert_array_equal(batched.mask, single.mask)
+
+
+def test_device_defaults_to_cuda_when_available_else_cpu(bert_path):
+    extractor = TextFeatureExtractor(str(bert_path))
+    assert extractor.device == resolve_device(None)
+    assert resolve_device("cpu") == "cpu"
+    assert str(next(extractor.model.parameters()).device).startswith(extractor.device)
+
+
+def test_describe_records_model_version_hidden_size_and_weights_hash(bert_path):
+    info = TextFeatureExtractor(str(bert_path)).describe()
+    weights = bert_path / "model.safetensors"
+    assert info["model"] == str(bert_path)
+    assert info["transformers_version"] == transformers.__version__
+    assert info["hidden_size"] == 32
+    assert info["max_words"] == 78 and info["sequence_length"] == 80
+    assert info["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert info["weights_files"][0]["name"] == "model.safetensors"
+
+
+def test_weights_hash_changes_when_the_weights_change(bert_path, tmp_path):
+    copy = tmp_path / "same"
+    shutil.copytree(bert_path, copy)
+    other = save_tiny_bert(tmp_path / "other", seed=1)
+    original = TextFeatureExtractor(str(bert_path)).describe()["weights_sha256"]
+    assert TextFeatureExtractor(str(copy)).describe()["weights_sha256"] == original
+    assert TextFeatureExtractor(str(other)).describe()["weights_sha256"] != original

@@ -1,0 +1,94 @@
+"""Shared bits of the feature extractors: device choice, errors, and weight provenance."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+import transformers
+
+# Weight files in the order transformers prefers them; the first kind present is the one loaded.
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "*.bin")
+
+
+class MediaDecodeError(ValueError):
+    """A media file could not be decoded into what a feature extractor needs."""
+
+
+def resolve_device(device: str | None) -> str:
+    """The device to run on: as given, else CUDA when available, else CPU."""
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def weight_files(model_name_or_path: str) -> list[Path]:
+    """Local weight files behind a model directory or an already-downloaded hub id."""
+    root = Path(model_name_or_path)
+    if not root.is_dir():
+        try:
+            from huggingface_hub import snapshot_download
+
+            root = Path(
+                snapshot_download(
+                    model_name_or_path, local_files_only=True, allow_patterns=list(WEIGHT_PATTERNS)
+                )
+            )
+        except Exception:  # noqa: BLE001 - provenance is best effort for hub ids
+            return []
+    for pattern in WEIGHT_PATTERNS:
+        found = sorted(p for p in root.glob(pattern) if p.is_file())
+        if found:
+            return found
+    return []
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_provenance(model_name_or_path: str) -> dict:
+    """SHA-256 of each weight file and one digest over all of them (name and hash, in order).
+
+    ``weights_sha256`` is None when the files cannot be found locally.
+    """
+    files = [
+        {"name": p.name, "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in weight_files(model_name_or_path)
+    ]
+    combined = None
+    if files:
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f"{f['name']}\0{f['sha256']}\n".encode())
+        combined = files[0]["sha256"] if len(files) == 1 else digest.hexdigest()
+    return {"weights_sha256": combined, "weights_files": files}
+
+
+class ModelDescription:
+    """Caches the provenance part of ``describe()``: hashing large weights takes seconds."""
+
+    def __init__(self, model_name_or_path: str, model: torch.nn.Module) -> None:
+        self.model_name_or_path = model_name_or_path
+        self.model = model
+        self._provenance: dict | None = None
+
+    def base(self, hidden_size: int) -> dict:
+        if self._provenance is None:
+            self._provenance = weights_provenance(self.model_name_or_path)
+        config = self.model.config
+        return {
+            "model": self.model_name_or_path,
+            "model_type": config.model_type,
+            "architecture": type(self.model).__name__,
+            "hidden_size": int(hidden_size),
+            "dtype": "float32",
+            "transformers_version": transformers.__version__,
+            "torch_version": torch.__version__,
+            **self._provenance,
+        }
