@@ -5,7 +5,16 @@ hub id), runs batched under ``torch.inference_mode()``, returns float32 numpy ar
 records its provenance with ``describe()`` for the dataset datasheet.
 """
 
+from .audio import AudioDecodeError, AudioFeatureExtractor, fixed_length, load_audio
 from .common import MediaDecodeError
 from .text import TextFeatureExtractor, TextFeatures
 
-__all__ = ["MediaDecodeError", "TextFeatureExtractor", "TextFeatures"]
+__all__ = [
+    "AudioDecodeError",
+    "AudioFeatureExtractor",
+    "MediaDecodeError",
+    "TextFeatureExtractor",
+    "TextFeatures",
+    "fixed_length",
+    "load_audio",
+]
