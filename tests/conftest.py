@@ -28,3 +28,9 @@ def make_clip(clip_dir):
         return write_clip(clip_dir / name, **options)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users; real password hashing would dominate their run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,153 @@
+"""Campaigns, jobs (one per utterance × modality), leases and votes.
+
+The assignment and voting rules live in `labeling.services.assignment` and
+`labeling.verdicts`; the constraints here are the database's last line of defence:
+one lease and one vote per (job, annotator), one vote per lease.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from labeling.emotions import EMOTIONS
+from labeling.models.corpus import Corpus, Modality, Utterance
+from labeling.verdicts import State, VotingRule
+
+DEFAULT_KEYS = "1234567890"
+
+
+def default_labels() -> list[dict]:
+    return [{"name": name, "key": DEFAULT_KEYS[i]} for i, name in enumerate(EMOTIONS)]
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="campaigns")
+    labels = models.JSONField(
+        default=default_labels,
+        help_text='Label set in display order: [{"name": "happiness", "key": "1"}, ...]',
+    )
+    modalities = models.CharField(
+        max_length=4, default="tavm", help_text="Modalities to collect: any of t, a, v, m."
+    )
+    initial_votes = models.PositiveSmallIntegerField(default=3)
+    agreement = models.PositiveSmallIntegerField(default=3, help_text="Votes a label needs.")
+    max_votes = models.PositiveSmallIntegerField(default=4)
+    lease_seconds = models.PositiveIntegerField(default=600)
+    independence_guard = models.BooleanField(
+        default=True,
+        help_text="Never give an annotator an utterance they have seen in another modality.",
+    )
+    annotators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="campaigns", help_text="The pool."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agreement__lte=models.F("max_votes"))
+                & models.Q(initial_votes__lte=models.F("max_votes"))
+                & models.Q(agreement__gte=1)
+                & models.Q(initial_votes__gte=1),
+                name="campaign_rule_is_consistent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def rule(self) -> VotingRule:
+        return VotingRule(self.initial_votes, self.agreement, self.max_votes)
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label["name"] for label in self.labels]
+
+
+class Job(models.Model):
+    """One label to collect: an utterance seen through one modality, in one campaign."""
+
+    class Priority(models.IntegerChoices):
+        # Assignment order: jobs a further vote can settle first, then unfinished ones.
+        NEEDS_VOTE = 0
+        OPEN = 1
+        FINAL = 9
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="jobs")
+    utterance = models.ForeignKey(Utterance, on_delete=models.CASCADE, related_name="jobs")
+    modality = models.CharField(max_length=1, choices=Modality.choices)
+    state = models.CharField(
+        max_length=16, choices=[(s.value, s.value) for s in State], default=State.OPEN
+    )
+    priority = models.PositiveSmallIntegerField(default=Priority.OPEN)
+    label = models.CharField(max_length=64, blank=True, help_text="The decided label.")
+    votes_count = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "utterance", "modality"], name="one_job_per_utterance_modality"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "priority", "-votes_count", "id"], name="job_assignment_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.utterance} [{self.modality}] {self.state}"
+
+
+class Lease(models.Model):
+    """A job handed to one annotator until `expires_at`. At most one per (job, annotator)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUBMITTED = "submitted"
+        SKIPPED = "skipped"
+        EXPIRED = "expired"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="leases")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leases"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "annotator"], name="one_lease_per_job_annotator")
+        ]
+        indexes = [
+            models.Index(fields=["job", "status", "expires_at"], name="lease_live_by_job"),
+            models.Index(fields=["annotator", "status"], name="lease_by_annotator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lease {self.pk} of {self.job} to {self.annotator} ({self.status})"
+
+
+class Vote(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="votes")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
+    )
+    lease = models.OneToOneField(Lease, on_delete=models.CASCADE, related_name="vote")
+    label = models.CharField(max_length=64)
+    seconds_spent = models.FloatField(help_text="From the task being shown to the answer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "annotator"], name="one_vote_per_job_annotator")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} → {self.label} on {self.job}"

@@ -1,0 +1,223 @@
+"""Handing out jobs and recording votes. Design note: assignment.md beside this file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from labeling.models import Campaign, Job, Lease, Rendition, Vote
+from labeling.verdicts import State, open_slots, verdict
+
+CANDIDATES = 16
+
+
+class AnnotationError(Exception):
+    """A request the rules refuse. `status` is the HTTP status; str(self) says what to do."""
+
+    status = 400
+    code = "invalid"
+
+
+class NotInPool(AnnotationError):
+    status, code = 403, "not_in_pool"
+
+
+class CampaignClosed(AnnotationError):
+    status, code = 409, "campaign_closed"
+
+
+class LeaseNotFound(AnnotationError):
+    status, code = 404, "lease_not_found"
+
+
+class LeaseExpired(AnnotationError):
+    status, code = 409, "lease_expired"
+
+
+class LeaseClosed(AnnotationError):
+    status, code = 409, "lease_closed"
+
+
+class InvalidLabel(AnnotationError):
+    status, code = 400, "invalid_label"
+
+
+class JobClosed(AnnotationError):
+    status, code = 409, "job_closed"
+
+
+@dataclass(frozen=True)
+class Submission:
+    vote: Vote
+    repeated: bool  # True when this lease had already been submitted with this label
+
+
+def check_member(annotator, campaign: Campaign) -> None:
+    if not campaign.is_active:
+        raise CampaignClosed("This campaign is closed; choose another one from your list.")
+    if not campaign.annotators.filter(pk=annotator.pk).exists():
+        raise NotInPool("You are not an annotator of this campaign; ask its admin to add you.")
+
+
+def next_task(annotator, campaign: Campaign) -> Lease | None:
+    """The annotator's live lease here, or a new one on the best job; None when none is left."""
+    check_member(annotator, campaign)
+    with transaction.atomic():
+        # Serialise this annotator's own requests (guard, one lease at a time).
+        get_user_model().objects.select_for_update().only("pk").get(pk=annotator.pk)
+        current = _live_lease(annotator, campaign)
+        if current is not None:
+            return current
+        for job_id in _candidate_ids(annotator, campaign):
+            job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None:
+                continue  # another annotator is taking it right now
+            now = timezone.now()  # read under the job lock: see assignment.md (1)
+            live = job.leases.filter(status=Lease.Status.ACTIVE, expires_at__gt=now).count()
+            if live >= open_slots(State(job.state), job.votes_count, campaign.rule):
+                continue
+            try:
+                with transaction.atomic():
+                    return Lease.objects.create(
+                        job=job,
+                        annotator=annotator,
+                        expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
+                    )
+            except IntegrityError:
+                continue  # the annotator leased this job before: never again
+    return None
+
+
+def _live_lease(annotator, campaign: Campaign) -> Lease | None:
+    now = timezone.now()
+    live = None
+    for lease in Lease.objects.filter(
+        annotator=annotator, job__campaign=campaign, status=Lease.Status.ACTIVE
+    ).select_related("job"):
+        wanted = lease.job.state in (State.OPEN, State.NEEDS_VOTE)
+        if live is None and wanted and lease.expires_at > now:
+            live = lease
+        else:
+            Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
+    return live
+
+
+def _candidate_ids(annotator, campaign: Campaign) -> list[int]:
+    now = timezone.now()
+    live_leases = (
+        Lease.objects.filter(job=OuterRef("pk"), status=Lease.Status.ACTIVE, expires_at__gt=now)
+        .values("job")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rendered = Rendition.objects.filter(
+        utterance=OuterRef("utterance_id"),
+        modality=OuterRef("modality"),
+        status=Rendition.Status.DONE,
+    )
+    seen_jobs = Lease.objects.filter(annotator=annotator).values("job_id")
+    jobs = (
+        Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL)
+        .exclude(pk__in=seen_jobs)
+        .annotate(
+            live=Coalesce(Subquery(live_leases, output_field=IntegerField()), Value(0)),
+            slots=Case(
+                When(priority=Job.Priority.NEEDS_VOTE, then=Value(1)),
+                default=Value(campaign.initial_votes) - F("votes_count"),
+                output_field=IntegerField(),
+            ),
+        )
+        .filter(live__lt=F("slots"))
+        .filter(Exists(rendered))
+    )
+    if campaign.independence_guard:
+        seen_utterances = Lease.objects.filter(annotator=annotator).values("job__utterance_id")
+        jobs = jobs.exclude(utterance_id__in=seen_utterances)
+    return list(
+        jobs.order_by("priority", "-votes_count", "id").values_list("id", flat=True)[:CANDIDATES]
+    )
+
+
+def submit_vote(
+    annotator, lease_id: int, label: str, seconds_spent: float | None = None
+) -> Submission:
+    """Record the lease holder's vote and update the job's verdict, in one transaction."""
+    with transaction.atomic():
+        lease = _own_lease(annotator, lease_id)
+        campaign = lease.job.campaign
+        if label not in campaign.label_names:
+            names = ", ".join(campaign.label_names)
+            raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
+        if lease.status == Lease.Status.SUBMITTED:
+            vote = lease.vote
+            if vote.label != label:
+                raise LeaseClosed(f"You already answered this task with {vote.label!r}.")
+            return Submission(vote=vote, repeated=True)
+        if lease.status != Lease.Status.ACTIVE:
+            raise LeaseClosed(f"This task was {lease.status}; press next for a new one.")
+        job = Job.objects.select_for_update().get(pk=lease.job_id)
+        now = timezone.now()  # read under the job lock: see assignment.md (1)
+        if lease.expires_at <= now:
+            raise LeaseExpired(
+                "Your time on this task ran out and it went back to the pool; "
+                "press next for a new one."
+            )
+        if State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
+            raise JobClosed("This task no longer needs a vote; press next for a new one.")
+        elapsed = (now - lease.created_at).total_seconds()
+        spent = elapsed if seconds_spent is None else min(max(float(seconds_spent), 0.0), elapsed)
+        vote = Vote.objects.create(
+            job=job, annotator=annotator, lease=lease, label=label, seconds_spent=spent
+        )
+        record_verdict(job)
+        lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
+        lease.save(update_fields=["status", "closed_at"])
+    return Submission(vote=vote, repeated=False)
+
+
+def record_verdict(job: Job) -> None:
+    """Recompute the job's verdict from its votes (the caller holds the job's lock)."""
+    labels = list(job.votes.values_list("label", flat=True))
+    result = verdict(labels, job.campaign.rule)
+    job.state = result.state.value
+    job.label = result.label or ""
+    job.votes_count = len(labels)
+    job.priority = {
+        State.OPEN: Job.Priority.OPEN,
+        State.NEEDS_VOTE: Job.Priority.NEEDS_VOTE,
+    }.get(result.state, Job.Priority.FINAL)
+    job.save(update_fields=["state", "label", "votes_count", "priority", "updated_at"])
+
+
+def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:
+    """Give the job back to the pool; the skip is recorded and this annotator won't get it again."""
+    with transaction.atomic():
+        lease = _own_lease(annotator, lease_id)
+        if lease.status == Lease.Status.SKIPPED:
+            return lease
+        if lease.status != Lease.Status.ACTIVE:
+            raise LeaseClosed(f"This task was already {lease.status}.")
+        lease.status, lease.closed_at, lease.skip_reason = (
+            Lease.Status.SKIPPED,
+            timezone.now(),
+            reason[:200],
+        )
+        lease.save(update_fields=["status", "closed_at", "skip_reason"])
+    return lease
+
+
+def _own_lease(annotator, lease_id: int) -> Lease:
+    lease = (
+        Lease.objects.select_for_update(of=("self",))
+        .select_related("job__campaign")
+        .filter(pk=lease_id, annotator=annotator)
+        .first()
+    )
+    if lease is None:
+        raise LeaseNotFound("No such task of yours; press next for a new one.")
+    return lease

@@ -1,0 +1,76 @@
+"""Creating campaigns and their jobs (one per utterance × collected modality)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from labeling.models import Campaign, Corpus, Job, Modality
+from labeling.models.annotation import default_labels
+from labeling.verdicts import VotingRule
+
+
+class CampaignInvalid(ValueError):
+    """The campaign's settings contradict each other; the message says which."""
+
+
+def validate_labels(labels: list[dict]) -> list[dict]:
+    if not labels:
+        raise CampaignInvalid("A campaign needs at least two labels.")
+    names = [str(label.get("name", "")).strip() for label in labels]
+    keys = [str(label.get("key", "")).strip() for label in labels]
+    if len(names) < 2 or not all(names):
+        raise CampaignInvalid("A campaign needs at least two labels, each with a name.")
+    if len(set(names)) != len(names):
+        raise CampaignInvalid("Label names must be unique.")
+    if any(len(key) != 1 for key in keys) or len(set(keys)) != len(keys):
+        raise CampaignInvalid("Each label needs its own one-character keyboard key.")
+    return [{"name": name, "key": key} for name, key in zip(names, keys, strict=True)]
+
+
+def create_campaign(
+    *,
+    name: str,
+    corpus: Corpus,
+    annotators=(),
+    labels: list[dict] | None = None,
+    modalities: str = "tavm",
+    rule: VotingRule | None = None,
+    lease_seconds: int = 600,
+    independence_guard: bool = True,
+) -> Campaign:
+    """A campaign over the corpus with a job for every utterance and collected modality."""
+    labels = validate_labels(labels if labels is not None else default_labels())
+    modalities = "".join(m for m in Modality.values if m in set(modalities))
+    if not modalities:
+        raise CampaignInvalid("Collect at least one modality (t, a, v or m).")
+    rule = rule or VotingRule()
+    if lease_seconds < 10:
+        raise CampaignInvalid("Leases must last at least 10 seconds.")
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=name,
+            corpus=corpus,
+            labels=labels,
+            modalities=modalities,
+            initial_votes=rule.initial_votes,
+            agreement=rule.agreement,
+            max_votes=rule.max_votes,
+            lease_seconds=lease_seconds,
+            independence_guard=independence_guard,
+        )
+        campaign.annotators.set(annotators)
+        add_missing_jobs(campaign)
+    return campaign
+
+
+def add_missing_jobs(campaign: Campaign) -> int:
+    """Create jobs for utterances imported since the campaign began; returns how many."""
+    existing = set(campaign.jobs.values_list("utterance_id", "modality"))
+    new = [
+        Job(campaign=campaign, utterance_id=utterance_id, modality=modality)
+        for utterance_id in campaign.corpus.utterances.values_list("id", flat=True)
+        for modality in campaign.modalities
+        if (utterance_id, modality) not in existing
+    ]
+    Job.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
+    return len(new)
