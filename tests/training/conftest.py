@@ -12,3 +12,9 @@ def _single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """Overrides the root conftest's autouse Django fixture: model tests run without Django
+    (`-p no:django`), so there are no settings and no passwords to hash."""

@@ -38,8 +38,7 @@ def tiny_model(name: str, preset: str, *, seed: int = 0, **extra) -> EmotionMode
     """A small, deterministic-initialised model of `name`/`preset` in eval mode."""
     torch.manual_seed(seed)
     overrides = dict(TINY_OVERRIDES[(name, preset)], **extra)
-    if preset == "released" or name.startswith("lfmim") or name == "pmr":
-        overrides.setdefault("seq_lens", dict(TINY_LENS))
+    overrides.setdefault("seq_lens", dict(TINY_LENS))
     return build_model(name, preset=preset, feature_dims=TINY_DIMS, **overrides).eval()
 
 

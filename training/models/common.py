@@ -100,6 +100,9 @@ class ModelConfig:
 
     num_classes: int = 7
     feature_dims: dict[str, int] = field(default_factory=lambda: dict(PAPER_FEATURE_DIMS))
+    # Lengths the data pipeline pads or cuts each modality to. Only fixed-length layers (the
+    # released LFMIM's weighted-sum pooling) require them; other models accept any length.
+    seq_lens: dict[str, int] = field(default_factory=lambda: dict(PAPER_SEQ_LENS))
 
     def __post_init__(self) -> None:
         # JSON turns tuples into lists; turn them back so configs compare equal after a round trip.
@@ -107,10 +110,10 @@ class ModelConfig:
             value = getattr(self, f.name)
             if isinstance(value, list):
                 object.__setattr__(self, f.name, tuple(value))
-        if set(self.feature_dims) != set(UNI_MODALITIES):
-            raise ValueError(
-                f"feature_dims needs exactly the keys t, a, v; got {sorted(self.feature_dims)}."
-            )
+        for name in ("feature_dims", "seq_lens"):
+            keys = sorted(getattr(self, name))
+            if keys != sorted(UNI_MODALITIES):
+                raise ValueError(f"{name} needs exactly the keys t, a, v; got {keys}.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field (tuples become lists)."""

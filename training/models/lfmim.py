@@ -24,7 +24,6 @@ from torch import Tensor, nn
 
 from .common import (
     ALL_HEADS,
-    PAPER_SEQ_LENS,
     RELEASED_FEATURE_DIMS,
     RELEASED_SEQ_LENS,
     UNI_MODALITIES,
@@ -50,7 +49,6 @@ class LFMIMConfig(ModelConfig):
 
     model_type: ClassVar[str] = "lfmim"
 
-    seq_lens: dict[str, int] = field(default_factory=lambda: dict(PAPER_SEQ_LENS))
     d_model: int = 128
     num_heads: int = 8
     num_layers: int = 4
@@ -106,8 +104,8 @@ class LFMIMConfig(ModelConfig):
             ALL_HEADS
         ):
             raise ValueError("label_targets must map each of t, a, v, m to one of t, a, v, m.")
-        if self.pooling == "weighted" and set(self.seq_lens) != set(UNI_MODALITIES):
-            raise ValueError("weighted pooling needs seq_lens for t, a and v.")
+        if self.num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1, not {self.num_layers}.")
         if self.fex_tokens < 1:
             raise ValueError("the hub needs at least one FEX token (fex_tokens >= 1).")
 
