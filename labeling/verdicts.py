@@ -73,3 +73,16 @@ def verdict(votes: Iterable[str], rule: VotingRule = PAPER_RULE) -> Verdict:
     if top + (rule.max_votes - cast) < rule.agreement:
         return Verdict(State.DISCARDED)
     return Verdict(State.NEEDS_VOTE)
+
+
+def open_slots(state: State, cast: int, rule: VotingRule = PAPER_RULE) -> int:
+    """How many more votes a job in `state` with `cast` votes may be handed out for now.
+
+    Open jobs take votes up to the initial count at once; a split job takes one at a time,
+    since each further vote may settle it.
+    """
+    if state == State.OPEN:
+        return max(rule.initial_votes - cast, 0)
+    if state == State.NEEDS_VOTE:
+        return 1
+    return 0
