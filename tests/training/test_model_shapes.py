@@ -77,3 +77,12 @@ def test_weighted_pooling_rejects_sequences_not_padded_to_the_configured_length(
     short = padded_batch(batch=2, lens={"t": 6, "a": 9, "v": 5})
     with pytest.raises(ValueError, match="seq_lens"):
         model(short)
+
+
+@pytest.mark.parametrize(("name", "preset"), ALL_PRESETS)
+def test_every_parameter_gets_a_gradient_so_ddp_needs_no_unused_parameter_search(name, preset):
+    model = tiny_model(name, preset).train()
+    out = model(padded_batch())
+    labels = torch.tensor([0, 1, 2, 3])
+    sum(torch.nn.functional.cross_entropy(logits, labels) for logits in out.values()).backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None] == []
