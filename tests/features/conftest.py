@@ -18,10 +18,9 @@ from transformers import (
     Wav2Vec2Model,
 )
 
-CHINESE = (
-    "我你他她们是的了不在有这个人说好想要去来看会天今明就都很没吗呢吧啊"
-    "高兴悲伤生气害怕惊讶厌恶平静"
-)
+WORDS = "我你他她们是的了不在有这个人说好想要去来看会天今明就都很没吗呢吧啊"
+EMOTIONS = "高兴悲伤生气害怕惊讶厌恶平静"
+CHINESE = WORDS + EMOTIONS
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *CHINESE, "，", "。", "！", "？", "hello"]
 
 
@@ -73,6 +72,11 @@ def save_resnet(directory: Path, config: ResNetConfig, processor: bool = False) 
             image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25]
         ).save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """The project-wide fixture of this name needs Django settings; feature tests need neither."""
 
 
 @pytest.fixture(scope="session")

@@ -57,10 +57,19 @@ def write_video(
 
 
 def grey_ramp(count: int, width: int = 64, height: int = 48) -> list[np.ndarray]:
-    """Frames whose uniform grey level 20 + 2·i tells their index i."""
-    return [np.full((height, width, 3), 20 + 2 * i, dtype=np.uint8) for i in range(count)]
+    """Frames that tell their index i: 8 vertical stripes, stripe k white if bit k of i is set."""
+    frames = []
+    for i in range(count):
+        frame = np.zeros((height, width, 3), dtype=np.uint8)
+        for bit in range(8):
+            if i >> bit & 1:
+                frame[:, bit * width // 8 : (bit + 1) * width // 8] = 255
+        frames.append(frame)
+    return frames
 
 
 def frame_index(rgb: np.ndarray) -> int:
     """Recover the index written by ``grey_ramp``."""
-    return int(round((float(rgb.mean()) - 20) / 2))
+    width = rgb.shape[1]
+    stripes = [rgb[:, bit * width // 8 + 2 : (bit + 1) * width // 8 - 2].mean() for bit in range(8)]
+    return sum(1 << bit for bit, level in enumerate(stripes) if level > 128)

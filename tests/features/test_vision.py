@@ -1,0 +1,235 @@
+import gzip
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from transformers import ResNetConfig
+
+from training.features import (
+    FaceDetector,
+    HaarFaceDetector,
+    VideoDecodeError,
+    VisionFeatureExtractor,
+    crop_face,
+    sample_frames,
+)
+from training.features.haar import DEFAULT_CASCADE, group_rectangles
+from training.features.vision import sample_frame_indices
+
+from .conftest import save_resnet
+from .media import frame_index, grey_ramp, write_tone, write_video
+
+# OpenCV 4.x's haarcascade_frontalface_default.xml, as shipped in its wheels.
+OPENCV_CASCADE_SHA256 = "0f7d4527844eb514d4a4948e822da90fbb16a34a0bbbbc6adc6498747a5aafb0"
+
+
+def grace_hopper() -> np.ndarray:
+    """A real portrait shipped with matplotlib (its sample data): RGB (600, 512, 3)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    if not path.is_file():
+        pytest.skip("matplotlib's sample data (grace_hopper.jpg) is not installed")
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+class FixedBoxes:
+    """A stub detector returning the same boxes for every frame."""
+
+    def __init__(self, boxes):
+        self.boxes = boxes
+
+    def detect(self, rgb):
+        return list(self.boxes)
+
+
+def test_sample_frames_gives_64_frames_in_time_order_from_the_right_segments(tmp_path):
+    path = write_video(tmp_path / "ramp.mp4", grey_ramp(100))
+    frames = sample_frames(path, segments=8, per_segment=8, seed=3)
+    assert len(frames) == 64 and frames[0].shape == (48, 64, 3) and frames[0].dtype == np.uint8
+    indices = [frame_index(f) for f in frames]
+    assert indices == sample_frame_indices(100, 8, 8, seed=3).tolist()
+    assert indices == sorted(indices)
+    for segment in range(8):  # 8 distinct frames from each eighth of the clip
+        chunk = indices[segment * 8 : (segment + 1) * 8]
+        assert len(set(chunk)) == 8
+        assert all(segment * 100 // 8 <= i < (segment + 1) * 100 // 8 for i in chunk)
+
+
+def test_sample_frames_is_deterministic_for_a_seed(tmp_path):
+    path = write_video(tmp_path / "ramp.mp4", grey_ramp(100))
+    first = [frame_index(f) for f in sample_frames(path, seed=7)]
+    again = [frame_index(f) for f in sample_frames(path, seed=7)]
+    other = [frame_index(f) for f in sample_frames(path, seed=8)]
+    assert first == again
+    assert first != other
+
+
+def test_short_clips_reuse_frames_instead_of_failing(tmp_path):
+    path = write_video(tmp_path / "short.mp4", grey_ramp(5))
+    indices = [frame_index(f) for f in sample_frames(path)]
+    assert len(indices) == 64
+    assert indices == sorted(indices)
+    assert set(indices) == {0, 1, 2, 3, 4}
+
+
+def test_sample_frame_indices_uses_every_frame_of_a_segment_shorter_than_per_segment():
+    indices = sample_frame_indices(20, segments=8, per_segment=8, seed=0)
+    assert len(indices) == 64 and (np.diff(indices) >= 0).all()
+    assert set(indices.tolist()) == set(range(20))
+
+
+def test_released_code_frame_count_is_an_option(tmp_path):
+    path = write_video(tmp_path / "ramp.mp4", grey_ramp(40))
+    assert len(sample_frames(path, segments=2, per_segment=8)) == 16
+
+
+def test_video_errors_say_what_is_wrong(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(VideoDecodeError, match="broken.mp4"):
+        sample_frames(broken)
+    with pytest.raises(VideoDecodeError, match="no video stream"):
+        sample_frames(write_tone(tmp_path / "tone.m4a"))
+
+
+def test_crop_face_falls_back_to_a_centre_crop_when_no_face_is_found():
+    frame = np.zeros((100, 200, 3), dtype=np.uint8)
+    frame[:, 50:150] = 255  # the centred 100 × 100 square is white, the sides black
+    crop, found = crop_face(frame, HaarFaceDetector(), size=224)
+    assert not found
+    assert crop.shape == (224, 224, 3) and crop.dtype == np.uint8
+    assert crop.min() == 255
+
+
+def test_crop_face_takes_a_square_with_margin_around_the_largest_face():
+    frame = np.zeros((200, 300, 3), dtype=np.uint8)
+    frame[80:120, 180:220] = 255  # the "large face" at (180, 80, 40, 40)
+    detector = FixedBoxes([(10, 10, 20, 20), (180, 80, 40, 40)])
+    crop, found = crop_face(frame, detector, size=60, margin=0.25)
+    assert found
+    # side 40 · 1.5 = 60 pixels centred on the box: the box fills the middle 40 × 40.
+    assert crop[10:50, 10:50].min() == 255
+    assert crop[:10].max() == 0 and crop[50:].max() == 0
+
+
+def test_crop_face_pads_with_black_where_the_square_leaves_the_frame():
+    frame = np.full((100, 100, 3), 255, dtype=np.uint8)
+    crop, found = crop_face(frame, FixedBoxes([(0, 0, 40, 40)]), size=80, margin=0.5)
+    assert found
+    assert crop[:20, :20].max() == 0 and crop[40:, 40:].min() == 255
+
+
+def test_haar_detector_is_a_face_detector_and_finds_a_real_face():
+    detector = HaarFaceDetector()
+    assert isinstance(detector, FaceDetector)
+    boxes = detector.detect(grace_hopper())
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    # OpenCV 4.14's CascadeClassifier finds (155, 105, 222, 222) on this photo.
+    assert abs(x - 155) <= 4 and abs(y - 105) <= 4 and abs(w - 222) <= 8 and w == h
+
+
+def test_haar_detector_finds_the_face_on_a_downsized_frame_and_maps_it_back():
+    photo = grace_hopper()
+    small = HaarFaceDetector(max_side=300).detect(photo)
+    assert len(small) == 1
+    x, y, w, _ = small[0]
+    assert abs(x - 155) <= 12 and abs(y - 105) <= 12 and abs(w - 222) <= 24
+
+
+def test_haar_detector_finds_nothing_on_blank_or_flat_frames():
+    detector = HaarFaceDetector()
+    assert detector.detect(np.zeros((240, 320, 3), np.uint8)) == []
+    assert detector.detect(np.full((240, 320, 3), 128, np.uint8)) == []
+
+
+def test_vendored_cascade_is_opencvs_unmodified_frontalface_default():
+    text = gzip.decompress(DEFAULT_CASCADE.read_bytes())
+    assert hashlib.sha256(text).hexdigest() == OPENCV_CASCADE_SHA256
+    assert b"Intel License Agreement" in text
+    assert HaarFaceDetector().describe()["cascade_sha256"] == OPENCV_CASCADE_SHA256
+
+
+def test_group_rectangles_averages_clusters_and_drops_weak_ones():
+    rects = np.array(
+        [
+            [100, 100, 50, 50],
+            [102, 98, 50, 50],
+            [98, 102, 50, 50],
+            [100, 100, 54, 54],
+            [10, 10, 20, 20],
+        ]
+    )
+    assert group_rectangles(rects, min_neighbors=2) == [(100, 100, 51, 51)]
+    assert group_rectangles(rects, min_neighbors=4) == []
+    assert len(group_rectangles(rects, min_neighbors=0)) == 5
+
+
+def test_resnet18_features_are_64_by_512_and_record_where_faces_were_found(resnet18_path, tmp_path):
+    face = cv2.resize(grace_hopper(), (128, 150), interpolation=cv2.INTER_AREA)
+    blank = np.zeros_like(face)
+    path = write_video(tmp_path / "half_face.mp4", [face] * 20 + [blank] * 20)
+    extractor = VisionFeatureExtractor(str(resnet18_path), batch_size=16)
+    result = extractor.extract_file(path)
+    assert result.features.shape == (64, 512) and result.features.dtype == np.float32
+    assert result.face_found.shape == (64,) and result.face_found.dtype == bool
+    np.testing.assert_array_equal(result.face_found, result.frame_indices < 20)
+    assert np.isfinite(result.features).all()
+    info = extractor.describe()
+    assert info["hidden_size"] == 512 and info["num_frames"] == 64 and info["crop_size"] == 224
+    assert info["normalisation"] == "imagenet"
+    assert info["face_detector"]["cascade_sha256"] == OPENCV_CASCADE_SHA256
+
+
+def test_released_code_shapes_16_frames_of_2048_from_a_bottleneck_resnet(tmp_path):
+    config = ResNetConfig(
+        layer_type="bottleneck",
+        depths=[1, 1, 1, 1],
+        hidden_sizes=[16, 32, 64, 2048],
+        embedding_size=8,
+    )
+    model = save_resnet(tmp_path / "resnet_bottleneck", config)
+    path = write_video(tmp_path / "ramp.mp4", grey_ramp(30))
+    extractor = VisionFeatureExtractor(str(model), segments=2, per_segment=8, crop_size=64)
+    result = extractor.extract_file(path)
+    assert result.features.shape == (16, 2048)
+    assert not result.face_found.any()
+
+
+def test_batching_does_not_change_vision_features(tiny_resnet_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (40, 50, 3), dtype=np.uint8) for _ in range(5)]
+    detector = FixedBoxes([])
+    one = VisionFeatureExtractor(
+        str(tiny_resnet_path), batch_size=1, crop_size=32, detector=detector
+    )
+    many = VisionFeatureExtractor(
+        str(tiny_resnet_path), batch_size=4, crop_size=32, detector=detector
+    )
+    np.testing.assert_allclose(
+        one.extract_frames(frames)[0], many.extract_frames(frames)[0], atol=1e-5
+    )
+
+
+def test_image_processor_mean_and_std_are_used_when_the_model_has_one(tiny_resnet_path):
+    extractor = VisionFeatureExtractor(str(tiny_resnet_path), crop_size=32)
+    info = extractor.describe()
+    assert info["normalisation"] == "image_processor"
+    assert info["image_mean"] == [0.5, 0.5, 0.5] and info["image_std"] == [0.25, 0.25, 0.25]
+    assert info["hidden_size"] == 16
+
+
+def test_vision_weights_hash_changes_when_the_weights_change(tiny_resnet_path, tmp_path):
+    config = ResNetConfig(
+        layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[8, 8, 16, 16], embedding_size=8
+    )
+    other = save_resnet(tmp_path / "other", config)
+    model = VisionFeatureExtractor(str(other)).model
+    with_changed = tmp_path / "changed"
+    for p in model.parameters():
+        p.data.add_(1.0)
+    model.save_pretrained(with_changed)
+    first = VisionFeatureExtractor(str(other)).describe()["weights_sha256"]
+    assert VisionFeatureExtractor(str(with_changed)).describe()["weights_sha256"] != first
