@@ -3,14 +3,29 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from labeling import views
+from labeling import api, views
+
+api_patterns = [
+    path("api/campaigns/", api.campaigns, name="api-campaigns"),
+    path("api/campaigns/<int:campaign_id>/next/", api.next_task_view, name="api-next-task"),
+    path("api/campaigns/<int:campaign_id>/progress/", api.progress_view, name="api-progress"),
+    path("api/tasks/<int:lease_id>/submit/", api.submit_view, name="api-submit"),
+    path("api/tasks/<int:lease_id>/skip/", api.skip_view, name="api-skip"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("annotate/<int:campaign_id>/", views.annotate, name="annotate"),
     path("renditions/<int:rendition_id>/file", views.rendition_file, name="rendition-file"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "renditions/<int:rendition_id>/subtitles.vtt",
+        views.rendition_subtitles,
+        name="rendition-subtitles",
+    ),
+    *api_patterns,
     path("admin/", admin.site.urls),
 ]

@@ -31,6 +31,11 @@ def make_clip(clip_dir):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Tests create many users; real password hashing would dominate their run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def fast_password_hashing(request):
+    """Tests create many users; real password hashing would dominate their run time.
+
+    Skipped when pytest runs without pytest-django (`-p no:django`, for training/ alone).
+    """
+    if request.config.pluginmanager.hasplugin("django"):
+        settings = request.getfixturevalue("settings")
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,8 +13,3 @@ def _single_torch_thread():
     yield
     torch.set_num_threads(before)
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing():
-    """Overrides the root conftest's autouse Django fixture: model tests run without Django
-    (`-p no:django`), so there are no settings and no passwords to hash."""

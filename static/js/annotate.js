@@ -1,0 +1,160 @@
+// The annotator's task page: one task at a time, answered with one key.
+// It renders only what the server's task payload contains for the task's modality.
+(() => {
+  const root = document.getElementById("annotate");
+  if (!root) return;
+  const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const stage = document.getElementById("stage");
+  const labelsBox = document.getElementById("labels");
+  const message = document.getElementById("message");
+  const timerEl = document.getElementById("timer");
+  const counterEl = document.getElementById("counter");
+  const modalityEl = document.getElementById("modality");
+  let task = null;
+  let shownAt = 0;
+  let busy = false;
+  let timer = null;
+
+  const url = (template, id) => template.replace("/0/", `/${id}/`);
+
+  async function call(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const data = await response.json().catch(() => ({}));
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function say(text, kind = "") {
+    message.textContent = text;
+    message.className = `message ${kind}`;
+  }
+
+  function media(kind, src, extra = {}) {
+    const element = document.createElement(kind);
+    element.src = src;
+    element.controls = true;
+    element.autoplay = true;
+    element.preload = "auto";
+    element.setAttribute("playsinline", "");
+    Object.assign(element, extra);
+    return element;
+  }
+
+  function render(next) {
+    task = next;
+    stage.replaceChildren();
+    labelsBox.replaceChildren();
+    clearInterval(timer);
+    if (!task) {
+      modalityEl.textContent = "";
+      timerEl.textContent = "–";
+      const done = document.createElement("div");
+      done.className = "done";
+      done.innerHTML = "<h2>No tasks left for you</h2><p>Thank you! Come back later: tasks reopen when others skip or run out of time.</p>";
+      stage.append(done);
+      document.getElementById("replay").disabled = true;
+      document.getElementById("skip").disabled = true;
+      return;
+    }
+    modalityEl.textContent = task.modality_name;
+    if (task.modality === "t") {
+      const quote = document.createElement("blockquote");
+      quote.className = "transcript";
+      quote.textContent = task.transcript;
+      stage.append(quote);
+    } else if (task.media_kind === "audio") {
+      stage.append(media("audio", task.media_url));
+    } else if (task.modality === "v") {
+      stage.append(media("video", task.media_url, { muted: true }));
+    } else {
+      const video = media("video", task.media_url);
+      const track = document.createElement("track");
+      Object.assign(track, { kind: "subtitles", src: task.subtitles_url, srclang: "zh", label: "transcript", default: true });
+      video.append(track);
+      stage.append(video);
+    }
+    for (const label of task.labels) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "label";
+      button.dataset.label = label.name;
+      button.innerHTML = `<kbd></kbd> <span></span>`;
+      button.querySelector("kbd").textContent = label.key;
+      button.querySelector("span").textContent = label.name;
+      button.addEventListener("click", () => submit(label.name));
+      labelsBox.append(button);
+    }
+    document.getElementById("replay").disabled = task.modality === "t";
+    document.getElementById("skip").disabled = false;
+    shownAt = performance.now();
+    const deadline = Date.now() + task.seconds_left * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      timerEl.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      timerEl.classList.toggle("urgent", left < 30);
+      if (left === 0) {
+        clearInterval(timer);
+        say("Time ran out for this task; it went back to the pool.", "warn");
+        loadNext();
+      }
+    };
+    tick();
+    timer = setInterval(tick, 1000);
+  }
+
+  async function loadNext() {
+    const { ok, data } = await call("POST", root.dataset.nextUrl);
+    if (!ok) return say(data.detail || "Could not load a task; reload the page.", "error");
+    render(data.task);
+  }
+
+  async function refreshCounter() {
+    const { ok, data } = await call("GET", root.dataset.progressUrl);
+    if (ok) counterEl.textContent = data.submitted;
+  }
+
+  async function submit(label) {
+    if (!task || busy) return;
+    busy = true;
+    const seconds = (performance.now() - shownAt) / 1000;
+    const { ok, data } = await call("POST", url(root.dataset.submitUrl, task.lease), { label, seconds_spent: seconds });
+    busy = false;
+    if (!ok) say(data.detail || "Your answer was not accepted.", "error");
+    else say(`Saved: ${label}`, "ok");
+    refreshCounter();
+    loadNext();
+  }
+
+  async function skip() {
+    if (!task || busy) return;
+    busy = true;
+    const { ok, data } = await call("POST", url(root.dataset.skipUrl, task.lease), { reason: "" });
+    busy = false;
+    if (!ok) say(data.detail || "Could not skip.", "error");
+    else say("Skipped.", "");
+    loadNext();
+  }
+
+  function replay() {
+    const player = stage.querySelector("audio, video");
+    if (player) { player.currentTime = 0; player.play(); }
+  }
+
+  document.getElementById("skip").addEventListener("click", skip);
+  document.getElementById("replay").addEventListener("click", replay);
+  document.addEventListener("keydown", (event) => {
+    if (!task || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key.toLowerCase();
+    const label = task.labels.find((l) => l.key.toLowerCase() === key);
+    if (label) { event.preventDefault(); submit(label.name); }
+    else if (key === "s") { event.preventDefault(); skip(); }
+    else if (key === "r") { event.preventDefault(); replay(); }
+  });
+
+  refreshCounter();
+  loadNext();
+})();

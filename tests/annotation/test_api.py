@@ -1,0 +1,191 @@
+"""The annotator API and media access over HTTP: masking, ownership, CSRF and clear errors."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from labeling.models import Lease, Vote
+from labeling.services.assignment import next_task, submit_vote
+from labeling.services.campaigns import create_campaign
+from tests.factories import annotators, rendered_corpus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team():
+    return annotators(4)
+
+
+@pytest.fixture
+def campaign(team, media_root):
+    corpus = rendered_corpus(3)
+    for rendition in corpus.utterances.first().renditions.all():
+        path = media_root / rendition.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"media bytes of " + rendition.modality.encode())
+    return create_campaign(name="api", corpus=corpus, annotators=team[:3])
+
+
+def client_for(user, csrf=False) -> Client:
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client
+
+
+def post(client, url, data=None):
+    return client.post(url, data or {}, content_type="application/json")
+
+
+def take(client, campaign):
+    return post(client, reverse("api-next-task", args=[campaign.pk])).json()["task"]
+
+
+def test_an_annotator_gets_a_task_answers_it_and_sees_their_count(team, campaign):
+    client = client_for(team[0])
+    task = take(client, campaign)
+    assert task["labels"][0] == {"name": "happiness", "key": "1"}
+    answer = post(
+        client, reverse("api-submit", args=[task["lease"]]), {"label": "fear", "seconds_spent": 2}
+    )
+    assert answer.status_code == 201 and answer.json()["repeated"] is False
+    again = post(client, reverse("api-submit", args=[task["lease"]]), {"label": "fear"})
+    assert again.status_code == 200 and again.json()["vote"] == answer.json()["vote"]
+    assert Vote.objects.count() == 1
+    progress = client.get(reverse("api-progress", args=[campaign.pk])).json()
+    assert progress["submitted"] == 1
+
+
+def test_the_task_payload_shows_only_its_modality(team, campaign):
+    client = client_for(team[0])
+    seen = {}
+    for _ in range(3):
+        task = take(client, campaign)
+        seen[task["modality"]] = task
+        post(client, reverse("api-skip", args=[task["lease"]]))
+    for modality, task in seen.items():
+        if modality == "t":
+            assert task["transcript"] and task["media_url"] is None
+        else:
+            assert task["transcript"] is None and task["media_url"]
+        assert (task["subtitles_url"] is not None) == (modality == "m")
+        assert not {"label", "votes", "state", "votes_count"} & set(task)
+
+
+def test_media_only_through_a_live_lease_on_that_very_modality(team, campaign):
+    campaign.jobs.filter(modality="t").delete()
+    client = client_for(team[0])
+    lease = next_task(team[0], campaign)
+    utterance = lease.job.utterance
+    mine = utterance.renditions.get(modality=lease.job.modality)
+    response = client.get(reverse("rendition-file", args=[mine.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"media bytes")
+    for other in utterance.renditions.exclude(modality=lease.job.modality):
+        assert client.get(reverse("rendition-file", args=[other.pk])).status_code == 403
+    someone_else = client_for(team[1])
+    assert someone_else.get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+    Lease.objects.filter(pk=lease.pk).update(expires_at=timezone.now())
+    assert client.get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+    assert Client().get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+
+
+def test_subtitles_only_for_the_full_video(team, campaign):
+    utterance = campaign.corpus.utterances.first()
+    campaign.jobs.exclude(utterance=utterance, modality__in="am").delete()
+    client = client_for(team[0])
+    lease = next_task(team[0], campaign)
+    rendition = utterance.renditions.get(modality=lease.job.modality)
+    response = client.get(reverse("rendition-subtitles", args=[rendition.pk]))
+    if lease.job.modality == "m":
+        assert response.status_code == 200 and utterance.transcript in response.content.decode()
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("body", ['{"label": ', "not json", '["fear"]'])
+def test_malformed_json_is_a_clear_400_and_changes_nothing(team, campaign, body):
+    client = client_for(team[0])
+    task = take(client, campaign)
+    response = client.post(
+        reverse("api-submit", args=[task["lease"]]), body, content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()
+    assert not Vote.objects.exists()
+
+
+def test_refusals_are_clear_4xx_errors_that_change_nothing(team, campaign):
+    client = client_for(team[0])
+    task = take(client, campaign)
+    submit = reverse("api-submit", args=[task["lease"]])
+    unknown = post(client, submit, {"label": "joy"})
+    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_label"
+    other = post(client_for(team[1]), submit, {"label": "fear"})
+    assert other.status_code == 404 and other.json()["error"] == "lease_not_found"
+    Lease.objects.filter(pk=task["lease"]).update(expires_at=timezone.now())
+    expired = post(client, submit, {"label": "fear"})
+    assert expired.status_code == 409 and expired.json()["error"] == "lease_expired"
+    assert "press next" in expired.json()["detail"]
+    assert not Vote.objects.exists()
+
+
+def test_submitting_after_the_job_was_decided_is_refused(team, campaign):
+    campaign.jobs.exclude(pk=campaign.jobs.order_by("id").first().pk).delete()
+    leases = [next_task(a, campaign) for a in team[:3]]
+    for annotator, lease in zip(team[:2], leases[:2], strict=True):
+        submit_vote(annotator, lease.pk, "fear")
+    lease = leases[2]
+    job = lease.job
+    job.state, job.label, job.priority = "decided", "fear", 9  # a reviewer closed it meanwhile
+    job.save()
+    response = post(client_for(team[2]), reverse("api-submit", args=[lease.pk]), {"label": "fear"})
+    assert response.status_code == 409 and response.json()["error"] == "job_closed"
+    assert Vote.objects.count() == 2
+
+
+def test_csrf_is_enforced_on_session_authenticated_writes(team, campaign):
+    client = client_for(team[0], csrf=True)
+    response = post(client, reverse("api-next-task", args=[campaign.pk]))
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    assert not Lease.objects.exists()
+
+
+def test_token_authentication_works_for_scripts(team, campaign):
+    token = Token.objects.create(user=team[0])
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        reverse("api-next-task", args=[campaign.pk]), HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.status_code == 200 and response.json()["task"]["lease"]
+
+
+def test_outsiders_and_anonymous_users_get_nothing(team, campaign):
+    outsider = client_for(team[3])
+    assert post(outsider, reverse("api-next-task", args=[campaign.pk])).status_code == 403
+    assert outsider.get(reverse("api-progress", args=[campaign.pk])).status_code == 403
+    assert outsider.get(reverse("annotate", args=[campaign.pk])).status_code == 403
+    assert post(Client(), reverse("api-next-task", args=[campaign.pk])).status_code == 403
+
+
+def test_annotators_cannot_reach_admin_pages_or_votes(team, campaign):
+    client = client_for(team[0])
+    for url in (
+        "/admin/",
+        "/admin/labeling/vote/",
+        "/admin/labeling/job/",
+        "/admin/labeling/utterance/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_schema_describes_the_annotator_api(team, campaign):
+    schema = client_for(team[0]).get(reverse("api-schema")).content.decode()
+    for path in (
+        "/api/campaigns/{campaign_id}/next/",
+        "/api/tasks/{lease_id}/submit/",
+        "/api/tasks/{lease_id}/skip/",
+    ):
+        assert path in schema
