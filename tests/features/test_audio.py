@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,4 @@ def test_audio_describe_records_provenance(wav2vec2_layer_path):
     assert info["modality"] == "a" and info["hidden_size"] == 32
     assert info["sample_rate"] == 16000
     assert len(info["weights_sha256"]) == 64
+    json.dumps(info)  # goes into the datasheet as is

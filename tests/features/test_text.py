@@ -1,4 +1,5 @@
 import hashlib
+import json
 import shutil
 
 import numpy as np
@@ -61,6 +62,7 @@ def test_describe_records_model_version_hidden_size_and_weights_hash(bert_path):
     assert info["max_words"] == 78 and info["sequence_length"] == 80
     assert info["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert info["weights_files"][0]["name"] == "model.safetensors"
+    json.dumps(info)  # goes into the datasheet as is
 
 
 def test_weights_hash_changes_when_the_weights_change(bert_path, tmp_path):

@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import json
 from pathlib import Path
 
 import cv2
@@ -152,6 +153,15 @@ def test_vendored_cascade_is_opencvs_unmodified_frontalface_default():
     assert HaarFaceDetector().describe()["cascade_sha256"] == OPENCV_CASCADE_SHA256
 
 
+def test_asking_for_the_opencv_backend_without_cascadeclassifier_says_what_to_do():
+    if hasattr(cv2, "CascadeClassifier"):
+        assert HaarFaceDetector(backend="opencv").backend == "opencv"
+    else:
+        with pytest.raises(RuntimeError, match="backend='numpy'"):
+            HaarFaceDetector(backend="opencv")
+        assert HaarFaceDetector().backend == "numpy"
+
+
 def test_group_rectangles_averages_clusters_and_drops_weak_ones():
     rects = np.array(
         [
@@ -181,6 +191,7 @@ def test_resnet18_features_are_64_by_512_and_record_where_faces_were_found(resne
     assert info["hidden_size"] == 512 and info["num_frames"] == 64 and info["crop_size"] == 224
     assert info["normalisation"] == "imagenet"
     assert info["face_detector"]["cascade_sha256"] == OPENCV_CASCADE_SHA256
+    json.dumps(info)  # goes into the datasheet as is
 
 
 def test_released_code_shapes_16_frames_of_2048_from_a_bottleneck_resnet(tmp_path):
