@@ -5,7 +5,18 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from labeling.models import Corpus, ImportBatch, Rendition, SyntheticTruth, Utterance
+from labeling.models import (
+    Campaign,
+    Corpus,
+    ImportBatch,
+    Job,
+    Lease,
+    Rendition,
+    SyntheticTruth,
+    Utterance,
+    Vote,
+)
+from labeling.services.campaigns import CampaignInvalid, add_missing_jobs, validate_labels
 from labeling.services.imports import stage_upload
 from labeling.services.renditions import retry_failed
 
@@ -259,3 +270,104 @@ class RenditionAdmin(admin.ModelAdmin):
 class SyntheticTruthAdmin(admin.ModelAdmin):
     list_display = ("utterance", "underlying", "text_emotion", "voice_emotion", "face_emotion")
     list_filter = ("underlying",)
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name", "corpus", "labels", "modalities", "initial_votes", "agreement", "max_votes",
+            "lease_seconds", "independence_guard", "annotators", "is_active",
+        ]
+
+    def clean_labels(self):
+        try:
+            return validate_labels(self.cleaned_data["labels"])
+        except (CampaignInvalid, AttributeError, TypeError) as exc:
+            raise forms.ValidationError(str(exc) or "Give a list of {name, key} objects.") from exc
+
+    def clean_modalities(self):
+        value = "".join(m for m in "tavm" if m in self.cleaned_data["modalities"])
+        if not value:
+            raise forms.ValidationError("Collect at least one modality: t, a, v or m.")
+        return value
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
+    filter_horizontal = ("annotators",)
+    actions = ["add_jobs"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The corpus and the rule shape every job and verdict: fixed once jobs exist.
+        fixed = ("corpus", "modalities", "initial_votes", "agreement", "max_votes")
+        return fixed if obj is not None else ()
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_jobs=Count("jobs"),
+                n_final=Count("jobs", filter=Q(jobs__priority=Job.Priority.FINAL)),
+            )
+        )
+
+    @admin.display(description="jobs")
+    def jobs_total(self, campaign):
+        return campaign.n_jobs
+
+    @admin.display(description="decided or discarded")
+    def jobs_final(self, campaign):
+        return campaign.n_final
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            created = add_missing_jobs(form.instance)
+            self.message_user(request, f"{created} jobs created.")
+
+    @admin.action(description="Add jobs for utterances imported since the campaign began")
+    def add_jobs(self, request, queryset):
+        created = sum(add_missing_jobs(campaign) for campaign in queryset)
+        self.message_user(request, f"{created} jobs added.")
+
+
+class VoteInline(admin.TabularInline):
+    model = Vote
+    extra = 0
+    can_delete = False
+    fields = ("annotator", "label", "seconds_spent", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("utterance", "campaign", "modality", "state", "label", "votes_count")
+    list_filter = ("campaign", "modality", "state")
+    readonly_fields = [f.name for f in Job._meta.fields]
+    inlines = [VoteInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    list_display = ("pk", "job", "annotator", "status", "created_at", "expires_at", "skip_reason")
+    list_filter = ("status", "job__campaign")
+    readonly_fields = [f.name for f in Lease._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

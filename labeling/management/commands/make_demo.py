@@ -15,6 +15,7 @@ from labeling import synthetic
 from labeling.management.commands.import_utterances import render_with_progress
 from labeling.models import Corpus, SyntheticTruth, Utterance
 from labeling.roles import ADMIN, ANNOTATOR, REVIEWER
+from labeling.services.campaigns import create_campaign
 from labeling.services.imports import import_manifest
 
 DEMO_CORPUS = "Synthetic demo corpus"
@@ -73,6 +74,19 @@ class Command(BaseCommand):
             self._make_corpus(corpus, options)
         if options["render_now"]:
             render_with_progress(corpus, self.stdout, disable=options["no_progress"])
+        self._make_campaign(corpus, options["annotators"])
+
+    def _make_campaign(self, corpus: Corpus, annotators: int) -> None:
+        name = f"{corpus.name}: emotions per modality"
+        if corpus.campaigns.filter(name=name).exists():
+            return
+        User = get_user_model()
+        pool = User.objects.filter(username__in=[f"annotator{i}" for i in range(1, annotators + 1)])
+        campaign = create_campaign(name=name, corpus=corpus, annotators=pool)
+        self.stdout.write(
+            f"Campaign {campaign.name!r}: {campaign.jobs.count()} jobs "
+            f"for {pool.count()} annotators."
+        )
 
     def _make_corpus(self, corpus: Corpus, options) -> None:
         plan = synthetic.plan_corpus(
