@@ -42,7 +42,7 @@ def rendered_corpus(n_utterances: int, name: str | None = None) -> Corpus:
 
 
 def annotators(n: int, prefix: str = "annotator") -> list[User]:
-    group = Group.objects.get(name=ANNOTATOR)
+    group, _ = Group.objects.get_or_create(name=ANNOTATOR)  # transactional tests flush it
     users = [User.objects.create_user(f"{prefix}{i}", password="pw") for i in range(1, n + 1)]
     group.user_set.add(*users)
     return users

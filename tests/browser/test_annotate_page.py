@@ -1,0 +1,114 @@
+"""An annotator works through tasks with the keyboard; each page shows only its modality."""
+
+import pytest
+
+from labeling import media
+from labeling.models import Corpus, Utterance, Vote
+from labeling.services.campaigns import create_campaign
+from labeling.services.imports import import_manifest
+from labeling.services.renditions import render_utterance
+from tests.browser.conftest import log_in
+from tests.factories import annotators
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TRANSCRIPT = "这件事让我非常生气"
+
+
+@pytest.fixture
+def campaign(media_root, clip_dir, make_clip):
+    make_clip("a.mp4", seconds=2.0)
+    (clip_dir / "m.csv").write_text(f"media,transcript\na.mp4,{TRANSCRIPT}\n", encoding="utf-8")
+    corpus = Corpus.objects.create(name="browser")
+    import_manifest(corpus=corpus, manifest_path=clip_dir / "m.csv", media_root=clip_dir)
+    render_utterance(Utterance.objects.get().pk)
+    # Without the guard one annotator meets all four modalities of the one utterance, in order.
+    return create_campaign(
+        name="browser campaign", corpus=corpus, annotators=annotators(1), independence_guard=False
+    )
+
+
+def wait_for_task(page, modality_name: str) -> None:
+    page.wait_for_function(
+        "name => document.getElementById('modality').textContent === name", arg=modality_name
+    )
+
+
+def played(page, selector: str) -> dict:
+    """Wait until the player has played a moment; return what it decoded."""
+    page.wait_for_function(
+        "s => { const m = document.querySelector(s); return m && m.currentTime > 0.3; }",
+        arg=selector,
+        timeout=15000,
+    )
+    return page.evaluate(
+        """s => {
+            const m = document.querySelector(s);
+            return {audioBytes: m.webkitAudioDecodedByteCount,
+                    videoBytes: m.webkitVideoDecodedByteCount, src: m.currentSrc};
+        }""",
+        selector,
+    )
+
+
+def test_annotator_completes_tasks_with_the_keyboard_and_sees_only_each_modality(
+    campaign, live_server, page, tmp_path
+):
+    log_in(page, live_server, "annotator1")
+    page.click("text=Start")
+
+    wait_for_task(page, "text (transcript only)")
+    assert page.locator(".transcript").inner_text() == TRANSCRIPT
+    assert page.locator("audio, video").count() == 0
+    page.keyboard.press("4")  # anger
+
+    wait_for_task(page, "audio only")
+    assert page.locator("video").count() == 0
+    assert page.locator("audio").count() == 1
+    assert TRANSCRIPT not in page.content()
+    audio = played(page, "audio")
+    assert audio["audioBytes"] > 0
+    page.keyboard.press("2")  # sadness
+
+    wait_for_task(page, "vision (silent video)")
+    assert TRANSCRIPT not in page.content()
+    assert page.locator("audio").count() == 0
+    silent = played(page, "video")
+    assert silent["videoBytes"] > 0 and silent["audioBytes"] == 0
+    # The file itself, fetched with the annotator's session, has no audio stream at all.
+    body = page.request.get(silent["src"]).body()
+    (tmp_path / "v.mp4").write_bytes(body)
+    probe = media.probe(tmp_path / "v.mp4")
+    assert probe.has_video and not probe.has_audio
+    page.keyboard.press("s")  # skip
+
+    wait_for_task(page, "multimodal (original video)")
+    full = played(page, "video")
+    assert full["audioBytes"] > 0  # the same check sees sound when there is some
+    assert page.locator("video track[kind=subtitles]").count() == 1
+    page.keyboard.press("1")  # happiness
+
+    page.wait_for_selector("text=No tasks left for you")
+    assert page.locator("#counter").inner_text() == "3"
+    assert sorted(Vote.objects.values_list("job__modality", "label")) == [
+        ("a", "sadness"),
+        ("m", "happiness"),
+        ("t", "anger"),
+    ]
+
+
+def test_the_task_page_fits_a_tablet(campaign, live_server, browser):
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    log_in(page, live_server, "annotator1")
+    page.goto(f"{live_server.url}/annotate/{campaign.pk}/")
+    wait_for_task(page, "text (transcript only)")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768  # no sideways scrolling
+    buttons = page.locator("button.label")
+    assert buttons.count() == 7
+    assert all(box["height"] >= 44 for box in (buttons.nth(i).bounding_box() for i in range(7)))
+    buttons.nth(5).tap()  # disgust, by touch
+    wait_for_task(page, "audio only")
+    assert Vote.objects.get().label == "disgust"
+    context.close()
