@@ -1,5 +1,3 @@
-import gzip
-import hashlib
 import json
 from pathlib import Path
 
@@ -16,13 +14,12 @@ from training.features import (
     crop_face,
     sample_frames,
 )
-from training.features.haar import DEFAULT_CASCADE, group_rectangles
 from training.features.vision import sample_frame_indices
 
 from .conftest import save_resnet
 from .media import frame_index, grey_ramp, write_tone, write_video
 
-# OpenCV 4.x's haarcascade_frontalface_default.xml, as shipped in its wheels.
+# haarcascade_frontalface_default.xml as shipped in the OpenCV 4 wheels (cv2.data).
 OPENCV_CASCADE_SHA256 = "0f7d4527844eb514d4a4948e822da90fbb16a34a0bbbbc6adc6498747a5aafb0"
 
 
@@ -146,35 +143,18 @@ def test_haar_detector_finds_nothing_on_blank_or_flat_frames():
     assert detector.detect(np.full((240, 320, 3), 128, np.uint8)) == []
 
 
-def test_vendored_cascade_is_opencvs_unmodified_frontalface_default():
-    text = gzip.decompress(DEFAULT_CASCADE.read_bytes())
-    assert hashlib.sha256(text).hexdigest() == OPENCV_CASCADE_SHA256
-    assert b"Intel License Agreement" in text
-    assert HaarFaceDetector().describe()["cascade_sha256"] == OPENCV_CASCADE_SHA256
+def test_haar_detector_records_opencvs_bundled_cascade_for_the_datasheet():
+    info = HaarFaceDetector().describe()
+    assert info["cascade"] == "haarcascade_frontalface_default.xml"
+    assert info["cascade_sha256"] == OPENCV_CASCADE_SHA256
+    assert info["opencv"] == cv2.__version__
 
 
-def test_asking_for_the_opencv_backend_without_cascadeclassifier_says_what_to_do():
-    if hasattr(cv2, "CascadeClassifier"):
-        assert HaarFaceDetector(backend="opencv").backend == "opencv"
-    else:
-        with pytest.raises(RuntimeError, match="backend='numpy'"):
-            HaarFaceDetector(backend="opencv")
-        assert HaarFaceDetector().backend == "numpy"
-
-
-def test_group_rectangles_averages_clusters_and_drops_weak_ones():
-    rects = np.array(
-        [
-            [100, 100, 50, 50],
-            [102, 98, 50, 50],
-            [98, 102, 50, 50],
-            [100, 100, 54, 54],
-            [10, 10, 20, 20],
-        ]
-    )
-    assert group_rectangles(rects, min_neighbors=2) == [(100, 100, 51, 51)]
-    assert group_rectangles(rects, min_neighbors=4) == []
-    assert len(group_rectangles(rects, min_neighbors=0)) == 5
+def test_haar_detector_with_an_unreadable_cascade_says_what_to_pass(tmp_path):
+    bad = tmp_path / "not_a_cascade.xml"
+    bad.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(ValueError, match="not_a_cascade.xml"):
+        HaarFaceDetector(cascade_path=bad)
 
 
 def test_resnet18_features_are_64_by_512_and_record_where_faces_were_found(resnet18_path, tmp_path):
