@@ -89,7 +89,7 @@ def test_annotator_completes_tasks_with_the_keyboard_and_sees_only_each_modality
     page.keyboard.press("1")  # happiness
 
     page.wait_for_selector("text=No tasks left for you")
-    assert page.locator("#counter").inner_text() == "3"
+    page.wait_for_function("() => document.getElementById('counter').textContent === '3'")
     assert sorted(Vote.objects.values_list("job__modality", "label")) == [
         ("a", "sadness"),
         ("m", "happiness"),
