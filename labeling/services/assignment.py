@@ -74,9 +74,15 @@ def next_task(annotator, campaign: Campaign) -> Lease | None:
         if current is not None:
             return current
         for job_id in _candidate_ids(annotator, campaign):
-            job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            job = (
+                Job.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("utterance")
+                .filter(pk=job_id)
+                .first()
+            )
             if job is None:
                 continue  # another annotator is taking it right now
+            job.campaign = campaign
             now = timezone.now()  # read under the job lock: see assignment.md (1)
             live = job.leases.filter(status=Lease.Status.ACTIVE, expires_at__gt=now).count()
             if live >= open_slots(State(job.state), job.votes_count, campaign.rule):

@@ -189,3 +189,15 @@ def test_the_schema_describes_the_annotator_api(team, campaign):
         "/api/tasks/{lease_id}/skip/",
     ):
         assert path in schema
+
+
+def test_next_task_and_submit_use_a_bounded_number_of_queries(
+    team, campaign, django_assert_max_num_queries
+):
+    client = client_for(team[0])
+    take(client, campaign)  # warm up the session and content types
+    post(client, reverse("api-skip", args=[Lease.objects.get().pk]))
+    with django_assert_max_num_queries(16):
+        task = take(client, campaign)
+    with django_assert_max_num_queries(14):
+        post(client, reverse("api-submit", args=[task["lease"]]), {"label": "fear"})
