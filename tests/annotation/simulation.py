@@ -11,16 +11,16 @@ import random
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 
 from django.db import close_old_connections, connection
 
 
 def run(n_annotators: int = 32, n_utterances: int = 12, seed: int = 0) -> dict:
-    from labeling.models import Job, Lease, Vote
+    from labeling.models import Lease, Vote
+    from labeling.selectors.integrity import campaign_integrity
     from labeling.services.assignment import AnnotationError, next_task, skip_task, submit_vote
     from labeling.services.campaigns import create_campaign
-    from labeling.verdicts import verdict
     from tests.factories import annotators, rendered_corpus
 
     team = annotators(n_annotators, prefix=f"sim{seed}-")
@@ -82,44 +82,9 @@ def run(n_annotators: int = 32, n_utterances: int = 12, seed: int = 0) -> dict:
         "jobs": campaign.jobs.count(),
         "seconds": round(elapsed, 2),
         "errors": errors,
-        "over_voted_jobs": 0,
-        "votes_after_final": 0,
-        "double_votes": 0,
-        "guard_breaches": 0,
-        "lost_votes": 0,
-        "wrong_verdicts": 0,
-        "unfinished_jobs": 0,
-        "states": {},
+        "states": dict(Counter(campaign.jobs.values_list("state", flat=True))),
+        **campaign_integrity(campaign),
     }
-    votes_by_job = defaultdict(list)
-    for vote in Vote.objects.filter(job__campaign=campaign).order_by("created_at", "pk"):
-        votes_by_job[vote.job_id].append(vote)
-    rule = campaign.rule
-    for job in Job.objects.filter(campaign=campaign):
-        votes = votes_by_job[job.pk]
-        labels_cast = [v.label for v in votes]
-        report["states"][job.state] = report["states"].get(job.state, 0) + 1
-        if len(votes) > rule.max_votes:
-            report["over_voted_jobs"] += 1
-        if any(verdict(labels_cast[:i], rule).is_final for i in range(1, len(votes))):
-            report["votes_after_final"] += 1
-        if len({v.annotator_id for v in votes}) != len(votes):
-            report["double_votes"] += 1
-        result = verdict(labels_cast, rule)
-        if (result.state.value, result.label or "", len(votes)) != (
-            job.state,
-            job.label,
-            job.votes_count,
-        ):
-            report["wrong_verdicts"] += 1
-        if not result.is_final:
-            report["unfinished_jobs"] += 1
-    seen = Counter(
-        Lease.objects.filter(job__campaign=campaign).values_list(
-            "annotator_id", "job__utterance_id"
-        )
-    )
-    report["guard_breaches"] = sum(1 for count in seen.values() if count > 1)
     stored = set(Vote.objects.filter(job__campaign=campaign).values_list("pk", flat=True))
     report["lost_votes"] = len(set(accepted) - stored)
     report["votes"] = len(stored)

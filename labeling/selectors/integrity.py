@@ -1,0 +1,59 @@
+"""Checks that a campaign's stored votes and verdicts obey the rules (see assignment.md).
+
+Used by the concurrency tests, the assignment benchmark, and by admins who want to know.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from labeling.models import Campaign, Job, Lease, Vote
+from labeling.verdicts import verdict
+
+
+def campaign_integrity(campaign: Campaign) -> dict[str, int]:
+    """Counts of rule breaches (all should be 0) plus how many jobs are still unfinished."""
+    rule = campaign.rule
+    votes_by_job: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for job_id, annotator_id, label in (
+        Vote.objects.filter(job__campaign=campaign)
+        .order_by("created_at", "pk")
+        .values_list("job_id", "annotator_id", "label")
+    ):
+        votes_by_job[job_id].append((annotator_id, label))
+    report = dict.fromkeys(
+        (
+            "over_voted_jobs",
+            "votes_after_final",
+            "double_votes",
+            "wrong_verdicts",
+            "guard_breaches",
+            "unfinished_jobs",
+        ),
+        0,
+    )
+    for job_id, state, label, votes_count in Job.objects.filter(campaign=campaign).values_list(
+        "pk", "state", "label", "votes_count"
+    ):
+        votes = votes_by_job[job_id]
+        labels = [label_cast for _, label_cast in votes]
+        report["over_voted_jobs"] += len(votes) > rule.max_votes
+        report["votes_after_final"] += any(
+            verdict(labels[:i], rule).is_final for i in range(1, len(labels))
+        )
+        report["double_votes"] += len({annotator for annotator, _ in votes}) != len(votes)
+        result = verdict(labels[: rule.max_votes], rule)
+        report["wrong_verdicts"] += (result.state.value, result.label or "", len(votes)) != (
+            state,
+            label,
+            votes_count,
+        )
+        report["unfinished_jobs"] += not result.is_final
+    if campaign.independence_guard:
+        seen = Counter(
+            Lease.objects.filter(job__campaign=campaign).values_list(
+                "annotator_id", "job__utterance_id"
+            )
+        )
+        report["guard_breaches"] = sum(1 for count in seen.values() if count > 1)
+    return report
