@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from labeling.models import Campaign, Job, Lease, Rendition, Vote
@@ -87,15 +86,13 @@ def next_task(annotator, campaign: Campaign) -> Lease | None:
             live = job.leases.filter(status=Lease.Status.ACTIVE, expires_at__gt=now).count()
             if live >= open_slots(State(job.state), job.votes_count, campaign.rule):
                 continue
-            try:
-                with transaction.atomic():
-                    return Lease.objects.create(
-                        job=job,
-                        annotator=annotator,
-                        expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
-                    )
-            except IntegrityError:
-                continue  # the annotator leased this job before: never again
+            # The annotator's row lock and seen_jobs rule out a second lease on this job;
+            # UNIQUE(job, annotator) would still refuse one.
+            return Lease.objects.create(
+                job=job,
+                annotator=annotator,
+                expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
+            )
     return None
 
 
@@ -114,39 +111,57 @@ def _live_lease(annotator, campaign: Campaign) -> Lease | None:
 
 
 def _candidate_ids(annotator, campaign: Campaign) -> list[int]:
+    """Up to CANDIDATES job ids this annotator may take, best first.
+
+    Walks the jobs that still want votes in assignment order (index `job_assignment_order`)
+    in growing windows and filters each window with two batched look-ups. One big query
+    with per-row subqueries made PostgreSQL score every job of a 115k-job campaign before
+    sorting; this reads only as far as it must.
+    """
+    seen = list(
+        Lease.objects.filter(annotator=annotator).values_list("job_id", "job__utterance_id")
+    )
+    seen_jobs = {job_id for job_id, _ in seen}
+    seen_utterances = (
+        {utterance_id for _, utterance_id in seen} if campaign.independence_guard else set()
+    )
+    ordered = Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL).order_by(
+        "priority", "-votes_count", "id"
+    )
+    found: list[int] = []
+    offset, window = 0, 64
     now = timezone.now()
-    live_leases = (
-        Lease.objects.filter(job=OuterRef("pk"), status=Lease.Status.ACTIVE, expires_at__gt=now)
-        .values("job")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    rendered = Rendition.objects.filter(
-        utterance=OuterRef("utterance_id"),
-        modality=OuterRef("modality"),
-        status=Rendition.Status.DONE,
-    )
-    seen_jobs = Lease.objects.filter(annotator=annotator).values("job_id")
-    jobs = (
-        Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL)
-        .exclude(pk__in=seen_jobs)
-        .annotate(
-            live=Coalesce(Subquery(live_leases, output_field=IntegerField()), Value(0)),
-            slots=Case(
-                When(priority=Job.Priority.NEEDS_VOTE, then=Value(1)),
-                default=Value(campaign.initial_votes) - F("votes_count"),
-                output_field=IntegerField(),
-            ),
+    while len(found) < CANDIDATES:
+        rows = list(
+            ordered.values_list("id", "utterance_id", "modality", "state", "votes_count")[
+                offset : offset + window
+            ]
         )
-        .filter(live__lt=F("slots"))
-        .filter(Exists(rendered))
-    )
-    if campaign.independence_guard:
-        seen_utterances = Lease.objects.filter(annotator=annotator).values("job__utterance_id")
-        jobs = jobs.exclude(utterance_id__in=seen_utterances)
-    return list(
-        jobs.order_by("priority", "-votes_count", "id").values_list("id", flat=True)[:CANDIDATES]
-    )
+        if not rows:
+            break
+        offset, window = offset + window, window * 4
+        rows = [r for r in rows if r[0] not in seen_jobs and r[1] not in seen_utterances]
+        if not rows:
+            continue
+        live = dict(
+            Lease.objects.filter(
+                job_id__in=[r[0] for r in rows], status=Lease.Status.ACTIVE, expires_at__gt=now
+            )
+            .values_list("job_id")
+            .annotate(n=Count("pk"))
+        )
+        ready = set(
+            Rendition.objects.filter(
+                utterance_id__in={r[1] for r in rows}, status=Rendition.Status.DONE
+            ).values_list("utterance_id", "modality")
+        )
+        found += [
+            job_id
+            for job_id, utterance_id, modality, state, votes in rows
+            if (utterance_id, modality) in ready
+            and live.get(job_id, 0) < open_slots(State(state), votes, campaign.rule)
+        ]
+    return found[:CANDIDATES]
 
 
 def submit_vote(

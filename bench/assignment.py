@@ -1,0 +1,293 @@
+"""Assignment at CHERMA scale, over HTTP.
+
+A campaign of 28,717 utterances × 4 modalities (114,868 jobs) in PostgreSQL, served by
+gunicorn; N simulated annotators (threads, each with its own keep-alive connection and
+API token) do next-task + submit in a loop. Prints throughput, p50/p95/p99 latency per
+endpoint, and the rule-breach counters (all must be 0).
+
+    .venv/bin/python bench/assignment.py                      # N = 8, 32, 64
+    .venv/bin/python bench/assignment.py --annotators 64 --think 1.0
+
+Needs PostgreSQL (default: a database `cherma_bench` on 127.0.0.1:5432, created if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+UTTERANCES = 28_717
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed(max_annotators: int):
+    """The CHERMA-scale corpus and campaign (built once, reused), and the annotators' tokens."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    from labeling.models import Campaign, Corpus, Modality, Rendition, Utterance
+    from labeling.services.campaigns import create_campaign
+
+    corpus, created = Corpus.objects.get_or_create(name="bench: CHERMA scale")
+    if created or corpus.utterances.count() != UTTERANCES:
+        corpus.utterances.all().delete()
+        print(f"seeding {UTTERANCES} utterances × 4 renditions …", flush=True)
+        for start in range(0, UTTERANCES, 5000):
+            batch = Utterance.objects.bulk_create(
+                [
+                    Utterance(
+                        corpus=corpus,
+                        external_id=f"b{i}",
+                        source_file=f"sources/{i}.mp4",
+                        original_name=f"{i}.mp4",
+                        transcript="基准测试句子",
+                        duration_seconds=4.6,
+                        content_hash=f"{i:064d}",
+                    )
+                    for i in range(start, min(start + 5000, UTTERANCES))
+                ]
+            )
+            Rendition.objects.bulk_create(
+                [
+                    Rendition(utterance=u, modality=m, status="done", file=f"r/{u.pk}/{m}")
+                    for u in batch
+                    for m in Modality.values
+                ]
+            )
+    users = []
+    for i in range(1, max_annotators + 1):
+        user, _ = User.objects.get_or_create(username=f"bench{i}")
+        users.append(user)
+    campaign = Campaign.objects.filter(name="bench campaign").first()
+    if campaign is None:
+        print("creating the campaign's 114,868 jobs …", flush=True)
+        campaign = create_campaign(name="bench campaign", corpus=corpus, annotators=users)
+    campaign.annotators.set(users)
+    tokens = [Token.objects.get_or_create(user=u)[0].key for u in users]
+    return campaign, tokens
+
+
+def reset(campaign) -> None:
+    from django.db import connection
+
+    from labeling.models import Job, Lease
+
+    Lease.objects.filter(job__campaign=campaign).delete()  # votes go with their leases
+    Job.objects.filter(campaign=campaign).update(state="open", priority=1, label="", votes_count=0)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE labeling_job, labeling_lease, labeling_vote")
+
+
+class Annotator(threading.Thread):
+    def __init__(self, port, campaign_id, token, labels, tasks, think, seed):
+        super().__init__()
+        self.port, self.campaign_id, self.token = port, campaign_id, token
+        self.labels, self.tasks, self.think = labels, tasks, think
+        self.rng = random.Random(seed)
+        self.latency = {"next": [], "submit": []}
+        self.errors: list[str] = []
+        self.accepted: list[int] = []
+
+    def call(self, connection, path, body):
+        started = time.perf_counter()
+        connection.request(
+            "POST",
+            path,
+            body=json.dumps(body),
+            headers={
+                "Authorization": f"Token {self.token}",
+                "Content-Type": "application/json",
+                "Host": "127.0.0.1",
+            },
+        )
+        response = connection.getresponse()
+        data = response.read()
+        return time.perf_counter() - started, response.status, data
+
+    def run(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            for _ in range(self.tasks):
+                took, status, data = self.call(
+                    connection, f"/api/campaigns/{self.campaign_id}/next/", {}
+                )
+                self.latency["next"].append(took)
+                task = json.loads(data).get("task") if status == 200 else None
+                if status != 200 or task is None:
+                    self.errors.append(f"next {status}")
+                    break
+                if self.think:
+                    time.sleep(self.rng.expovariate(1 / self.think))
+                # Mostly agreeing annotators, as in a real campaign; some disagreement.
+                label = (
+                    self.labels[task["lease"] % 3]
+                    if self.rng.random() < 0.8
+                    else self.rng.choice(self.labels)
+                )
+                took, status, data = self.call(
+                    connection, f"/api/tasks/{task['lease']}/submit/", {"label": label}
+                )
+                self.latency["submit"].append(took)
+                if status == 201:
+                    self.accepted.append(json.loads(data)["vote"])
+                else:
+                    self.errors.append(f"submit {status}: {data[:200]!r}")
+        except Exception as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
+
+
+def start_server(port: int, workers: int, env: dict) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "annotator.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--annotators", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--tasks", type=int, default=25, help="tasks per annotator")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds an annotator looks at a task"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cherma_bench")
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "ANNOTATOR_ENV": "production",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_CONN_MAX_AGE": "600",
+        "DJANGO_SETTINGS_MODULE": "annotator.settings",
+        "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": str(ROOT / "var" / "static"),
+    }
+    Path(env["STATIC_ROOT"]).mkdir(parents=True, exist_ok=True)
+    os.environ.update(env)
+    ensure_database(args.database_url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from labeling.models import Vote
+    from labeling.selectors.integrity import campaign_integrity
+
+    call_command("migrate", verbosity=0)
+    campaign, tokens = seed(max(args.annotators))
+    server = start_server(args.port, args.workers, env)
+    print(
+        f"\nassignment benchmark: {campaign.jobs.count():,} jobs, gunicorn {args.workers} sync workers, "
+        f"think time {args.think}s, {args.tasks} tasks per annotator, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'N':>4} {'tasks/s':>8} {'next p50/p95/p99 ms':>22} {'submit p50/p95/p99 ms':>24}  breaches"
+    )
+    try:
+        for n in args.annotators:
+            reset(campaign)
+            threads = [
+                Annotator(
+                    args.port,
+                    campaign.pk,
+                    tokens[i],
+                    campaign.label_names,
+                    args.tasks,
+                    args.think,
+                    seed=i,
+                )
+                for i in range(n)
+            ]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            nexts = [x * 1000 for t in threads for x in t.latency["next"]]
+            submits = [x * 1000 for t in threads for x in t.latency["submit"]]
+            accepted = {v for t in threads for v in t.accepted}
+            stored = set(Vote.objects.filter(job__campaign=campaign).values_list("pk", flat=True))
+            integrity = campaign_integrity(campaign)
+            integrity.pop("unfinished_jobs")
+            integrity["lost_votes"] = len(accepted - stored)
+            integrity["errors"] = sum(len(t.errors) for t in threads)
+            breaches = sum(integrity.values())
+            fmt = lambda xs: "/".join(f"{percentile(xs, q):.0f}" for q in (50, 95, 99))  # noqa: E731
+            print(
+                f"{n:>4} {len(submits) / elapsed:>8.1f} {fmt(nexts):>22} {fmt(submits):>24}  "
+                f"{breaches} {json.dumps(integrity)}",
+                flush=True,
+            )
+            if breaches:
+                print("  errors:", [e for t in threads for e in t.errors][:5])
+            if nexts:
+                print(
+                    f"       mean next {statistics.mean(nexts):.1f} ms, submit {statistics.mean(submits):.1f} ms,"
+                    f" {len(accepted)} votes",
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
