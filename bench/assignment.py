@@ -234,11 +234,13 @@ def main() -> None:
     campaign, tokens = seed(max(args.annotators))
     server = start_server(args.port, args.workers, env)
     print(
-        f"\nassignment benchmark: {campaign.jobs.count():,} jobs, gunicorn {args.workers} sync workers, "
-        f"think time {args.think}s, {args.tasks} tasks per annotator, {os.cpu_count()} CPUs"
+        f"\nassignment benchmark: {campaign.jobs.count():,} jobs, "
+        f"gunicorn {args.workers} sync workers, think time {args.think}s, "
+        f"{args.tasks} tasks per annotator, {os.cpu_count()} CPUs"
     )
     print(
-        f"{'N':>4} {'tasks/s':>8} {'next p50/p95/p99 ms':>22} {'submit p50/p95/p99 ms':>24}  breaches"
+        f"{'N':>4} {'tasks/s':>8} {'next p50/p95/p99 ms':>22} "
+        f"{'submit p50/p95/p99 ms':>24}  breaches"
     )
     try:
         for n in args.annotators:
@@ -280,8 +282,8 @@ def main() -> None:
                 print("  errors:", [e for t in threads for e in t.errors][:5])
             if nexts:
                 print(
-                    f"       mean next {statistics.mean(nexts):.1f} ms, submit {statistics.mean(submits):.1f} ms,"
-                    f" {len(accepted)} votes",
+                    f"       mean next {statistics.mean(nexts):.1f} ms, "
+                    f"submit {statistics.mean(submits):.1f} ms, {len(accepted)} votes",
                     flush=True,
                 )
     finally:
