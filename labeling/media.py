@@ -93,6 +93,7 @@ def _probe_open(container: av.container.InputContainer, name: str) -> MediaProbe
         )
     streams = [s for s in (video, audio) if s is not None]
     decoded = {s.index: False for s in streams}
+    quarter_turns = 0  # display rotation of the video, as phones record it
     packets_end = 0.0
     try:
         for packet in container.demux(streams):
@@ -100,7 +101,10 @@ def _probe_open(container: av.container.InputContainer, name: str) -> MediaProbe
                 end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
                 packets_end = max(packets_end, end - _start_seconds(packet.stream))
             if not decoded[packet.stream.index]:  # the empty packets at the end drain decoders
-                decoded[packet.stream.index] = bool(packet.decode())
+                frames = packet.decode()
+                decoded[packet.stream.index] = bool(frames)
+                if frames and packet.stream is video:
+                    quarter_turns = round((frames[0].rotation or 0) / 90) % 4
     except av.FFmpegError as exc:
         raise MediaError(
             f"{name} is damaged or incomplete: reading it failed ({_reason(exc)}). "
@@ -125,13 +129,17 @@ def _probe_open(container: av.container.InputContainer, name: str) -> MediaProbe
         raise MediaError(f"{name} has no playable content (duration 0 s). Import a longer clip.")
 
     rate = (video.average_rate or video.guessed_rate) if video is not None else None
+    width = video.codec_context.width if video is not None else None
+    height = video.codec_context.height if video is not None else None
+    if quarter_turns % 2:
+        width, height = height, width
     return MediaProbe(
         duration=round(duration, 3),
         has_video=video is not None,
         has_audio=audio is not None,
         frame_rate=float(rate) if rate else None,
-        width=video.codec_context.width if video is not None else None,
-        height=video.codec_context.height if video is not None else None,
+        width=width,  # as displayed, after any rotation
+        height=height,
         video_codec=video.codec_context.name if video is not None else None,
         audio_codec=audio.codec_context.name if audio is not None else None,
         sample_rate=audio.codec_context.sample_rate if audio is not None else None,

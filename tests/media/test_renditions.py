@@ -3,6 +3,8 @@ and play in every browser (H.264 yuv420p + AAC in MP4 / M4A)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from labeling.media import (
     render_original,
     render_silent_video,
 )
-from tests.media.clips import audio_samples, make_clip, streams_of
+from tests.media.clips import audio_samples, make_clip, streams_of, video_frames
 
 RENDERERS = {
     "audio-only": (render_audio_only, "m4a"),
@@ -160,3 +162,27 @@ def test_failed_rendition_leaves_the_existing_file_and_no_partial_files(tmp_path
 
     assert (out_dir / "m.mp4").read_bytes() == b"previous rendition"
     assert [p.name for p in out_dir.iterdir()] == ["m.mp4"]
+
+
+def test_phone_video_recorded_sideways_is_rendered_upright(tmp_path):
+    """Phones store portrait video as landscape plus a rotation; renditions drop that
+    metadata, so the picture itself must be turned."""
+    phone = tmp_path / "portrait.mp4"
+    with av.open(str(phone), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.set_display_rotation(-90)  # shown turned a quarter clockwise
+        image = np.zeros((240, 320, 3), np.uint8)
+        image[:40, :40] = 255  # marker in the stored top-left corner
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+    assert (probe(phone).width, probe(phone).height) == (240, 320)
+    result = render_silent_video(phone, tmp_path / "v.mp4")
+
+    assert (result.width, result.height) == (240, 320)
+    first = video_frames(tmp_path / "v.mp4")[0]
+    assert first[:40, -40:].mean() > 200 and first[:40, :40].mean() < 50  # now top-right
