@@ -228,7 +228,11 @@ def _render(src, dst, *, keep_video: bool, keep_audio: bool, container_format: s
         except (av.FFmpegError, ValueError) as exc:
             raise MediaError(f"Converting {src.name} failed ({_reason(exc)}). "
                              "Export it as MP4 (H.264 + AAC) and import it again.") from exc
-        result = probe(tmp)
+        try:
+            result = probe(tmp)
+        except MediaError as exc:
+            raise MediaError(f"Converting {src.name} produced an unreadable file ({exc}) "
+                             "Report this file to the maintainers.") from exc
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
