@@ -1,0 +1,431 @@
+"""Curation statistics of a CHERMA-style dataset: label distributions, modality inconsistency,
+inter-annotator agreement and the paper's Table 1 (LFMIM paper §3, SPEC.md §2–3).
+
+Pure: plain Python, NumPy and pandas in, plain dicts and DataFrames out; no Django. The
+selectors read votes and verdicts from the database and hand them here as:
+
+- ``labels``: DataFrame indexed by utterance id, columns among ``t, a, v, m``, each cell a
+  decided label name or NaN/None (an empty string also counts as undecided);
+- ``votes``: DataFrame with columns ``job``, ``modality``, ``annotator``, ``label`` and,
+  optionally, ``cast_at`` (otherwise row order is taken as the order votes were cast);
+- ``classes``: the ordered label names (e.g. ``emotions.EMOTIONS``).
+
+Every result can be written to JSON with ``to_jsonable`` (NaN becomes null).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import PurePath
+from typing import Any
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from statsmodels.stats.inter_rater import fleiss_kappa
+
+from labeling.emotions import MODALITIES
+from labeling.verdicts import State
+
+UNIMODAL: tuple[str, ...] = ("t", "a", "v")
+
+# Table 1's rows, in the paper's order; other values found in the data follow these.
+GENDERS: tuple[str, ...] = ("male", "female")
+AGE_GROUPS: tuple[str, ...] = ("preteen", "teen", "middle-age", "old")
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+UNKNOWN = "unknown"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _decided(column: pd.Series) -> pd.Series:
+    """True where a label was decided: not NaN/None and not an empty string."""
+    return column.notna() & (column.astype(object) != "")
+
+
+def _column(labels: pd.DataFrame, modality: str) -> pd.Series:
+    """The labels of one modality; all undecided if the frame has no such column."""
+    if modality in labels.columns:
+        return labels[modality]
+    return pd.Series([None] * len(labels), index=labels.index, dtype=object)
+
+
+def _check_known(values: Iterable[Any], classes: Sequence[str], what: str) -> None:
+    unknown = sorted({str(v) for v in values} - {str(c) for c in classes})
+    if unknown:
+        raise ValueError(
+            f"{what} {unknown} are not among the classes {list(classes)}; "
+            "pass the label set the labels were made with."
+        )
+
+
+def _ordered_keys(found: Iterable[str], known: Sequence[str]) -> list[str]:
+    """`known` first in its order, then any other value found, sorted, `unknown` last."""
+    extra = sorted(set(found) - set(known) - {UNKNOWN})
+    tail = [UNKNOWN] if UNKNOWN in set(found) else []
+    return [*known, *extra, *tail]
+
+
+# --- Figure 1a -------------------------------------------------------------------------------
+
+
+def label_distribution(
+    labels: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+) -> dict[str, dict[str, int]]:
+    """How many utterances each modality labels with each class (Figure 1a).
+
+    Zero-filled, in `classes` order, so every modality's bars line up; undecided cells are
+    not counted. A label outside `classes` is an error rather than a silent miscount.
+    """
+    result: dict[str, dict[str, int]] = {}
+    for modality in modalities:
+        column = _column(labels, modality)
+        decided = column[_decided(column)]
+        _check_known(decided.unique(), classes, f"Labels of modality {modality!r}")
+        counts = decided.value_counts()
+        result[modality] = {c: int(counts.get(c, 0)) for c in classes}
+    return result
+
+
+# --- Figure 1b -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inconsistency:
+    """Incon(u1, u2) for every pair of modalities and the number of utterances behind each.
+
+    `matrix` and `pairs` are square DataFrames indexed and columned by modality.
+    """
+
+    matrix: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def inconsistency_matrix(
+    labels: pd.DataFrame, modalities: Sequence[str] = MODALITIES
+) -> Inconsistency:
+    """Overall modality inconsistency (paper §3.2, Figure 1b).
+
+    Incon(u1, u2) = share of utterances, among those decided in both u1 and u2, whose two
+    labels differ. Only utterances labelled in both count, because a label discarded in one
+    modality says nothing about agreement. Symmetric; the diagonal is 0 (NaN only for a
+    modality with no decided label); NaN where no utterance is decided in both.
+    """
+    decided = {u: _decided(_column(labels, u)) for u in modalities}
+    matrix = pd.DataFrame(np.nan, index=list(modalities), columns=list(modalities), dtype=float)
+    pairs = pd.DataFrame(0, index=list(modalities), columns=list(modalities), dtype=int)
+    for i, u1 in enumerate(modalities):
+        for u2 in modalities[i:]:
+            both = decided[u1] & decided[u2]
+            n = int(both.sum())
+            if n:
+                a = _column(labels, u1)[both].astype(object)
+                b = _column(labels, u2)[both].astype(object)
+                value = float((a.to_numpy() != b.to_numpy()).sum()) / n
+            else:
+                value = np.nan
+            for x, y in ((u1, u2), (u2, u1)):
+                matrix.loc[x, y] = value
+                pairs.loc[x, y] = n
+    return Inconsistency(matrix=matrix, pairs=pairs)
+
+
+# --- Figure 1c -------------------------------------------------------------------------------
+
+
+def per_emotion_inconsistency(
+    labels: pd.DataFrame,
+    classes: Sequence[str],
+    against: str = "m",
+    modalities: Sequence[str] = UNIMODAL,
+) -> pd.DataFrame:
+    """Per-emotion inconsistency of each modality against `against` (Figure 1c).
+
+    Incon(u, m; y) = #{n : y_u ≠ y and y_m = y} / #{n : y_m = y}, over utterances decided
+    in both u and m: of the samples the multi-modal label calls y, the share that u does not
+    call y (a per-class miss rate of u, taking m as ground truth). NaN where m never says y.
+
+    Note (SPEC.md §3): the paper's typeset formula drops "and y_m = y" from the numerator,
+    which would count every sample u does not label y, whatever m said, and can exceed 1.
+    This reading is the one consistent with the paper's text and with Figure 1c.
+
+    Rows are `modalities` (t, a, v), columns `classes`.
+    """
+    reference = _column(labels, against)
+    result = pd.DataFrame(np.nan, index=list(modalities), columns=list(classes), dtype=float)
+    for u in modalities:
+        column = _column(labels, u)
+        both = _decided(column) & _decided(reference)
+        y_u = column[both].astype(object).to_numpy()
+        y_m = reference[both].astype(object).to_numpy()
+        _check_known(set(y_u) | set(y_m), classes, f"Labels of modalities {u!r}/{against!r}")
+        for y in classes:
+            is_y = y_m == y
+            denominator = int(is_y.sum())
+            if denominator:
+                result.loc[u, y] = float(((y_u != y) & is_y).sum()) / denominator
+    return result
+
+
+# --- inter-annotator agreement ---------------------------------------------------------------
+
+
+def _votes_of(votes: pd.DataFrame, modality: str, classes: Sequence[str]) -> pd.DataFrame:
+    """The votes on one modality's jobs in casting order, labels checked against `classes`."""
+    missing = {"job", "modality", "annotator", "label"} - set(votes.columns)
+    if missing:
+        raise ValueError(f"The votes table lacks the columns {sorted(missing)}.")
+    mine = votes[votes["modality"] == modality]
+    if "cast_at" in mine.columns:
+        mine = mine.sort_values("cast_at", kind="stable")
+    _check_known(mine["label"].unique(), classes, f"Vote labels on modality {modality!r}")
+    return mine
+
+
+def fleiss_kappa_by_modality(
+    votes: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+    raters: int = 3,
+) -> dict[str, tuple[float, int]]:
+    """Fleiss' κ of each modality's jobs: {modality: (kappa, n_jobs)}.
+
+    Fleiss' κ needs the same number of raters on every item, so each job contributes its
+    first `raters` votes (by `cast_at`, else row order) and jobs with fewer are left out.
+    With the paper's rule every job gets 3 votes before any verdict and a 4th only on a 2:1
+    split; counting that 4th vote would over-sample disagreement, so the first 3 are the
+    unbiased sample. κ is NaN when no job qualifies or when every counted vote is the same
+    label (expected agreement 1: κ undefined).
+    """
+    if raters < 2:
+        raise ValueError("Fleiss' kappa needs at least 2 raters per job.")
+    result: dict[str, tuple[float, int]] = {}
+    for modality in modalities:
+        mine = _votes_of(votes, modality, classes)
+        first = mine.groupby("job", sort=False).head(raters)
+        sizes = first.groupby("job", sort=False).size()
+        full = first[first["job"].isin(sizes[sizes == raters].index)]
+        table = (
+            pd.crosstab(full["job"], full["label"])
+            .reindex(columns=list(classes), fill_value=0)
+            .to_numpy()
+        )
+        n_jobs = int(table.shape[0])
+        if n_jobs == 0:
+            result[modality] = (math.nan, 0)
+            continue
+        shares = table.sum(axis=0) / table.sum()
+        if np.isclose((shares**2).sum(), 1.0):  # one label only: chance agreement is 1
+            result[modality] = (math.nan, n_jobs)
+            continue
+        result[modality] = (float(fleiss_kappa(table, method="fleiss")), n_jobs)
+    return result
+
+
+def krippendorff_alpha_by_modality(
+    votes: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+) -> dict[str, tuple[float, int]]:
+    """Krippendorff's α (nominal) of each modality's jobs: {modality: (alpha, n_jobs)}.
+
+    Unlike Fleiss' κ, α takes any number of votes per job, so every vote counts: the
+    reliability matrix is annotators × jobs with NaN where an annotator did not vote.
+    `n_jobs` counts the jobs with at least two votes, the only ones α can use. α is NaN
+    when no job has two votes or those jobs' votes use a single label (α undefined).
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    result: dict[str, tuple[float, int]] = {}
+    for modality in modalities:
+        mine = _votes_of(votes, modality, classes)
+        twice = mine.duplicated(["annotator", "job"])
+        if twice.any():
+            row = mine[twice].iloc[0]
+            raise ValueError(
+                f"Annotator {row['annotator']!r} voted more than once on job {row['job']!r}; "
+                "keep one vote per annotator and job."
+            )
+        per_job = mine.groupby("job", sort=False)["label"]
+        pairable = per_job.size()
+        pairable_jobs = pairable[pairable >= 2].index
+        n_jobs = len(pairable_jobs)
+        used = mine[mine["job"].isin(pairable_jobs)]
+        if n_jobs == 0 or used["label"].nunique() < 2:
+            result[modality] = (math.nan, n_jobs)
+            continue
+        matrix = (
+            mine.assign(value=mine["label"].map(index).astype(float))
+            .pivot(index="annotator", columns="job", values="value")
+            .to_numpy(dtype=float)
+        )
+        alpha = krippendorff.alpha(
+            reliability_data=matrix,
+            value_domain=list(range(len(classes))),
+            level_of_measurement="nominal",
+        )
+        result[modality] = (float(alpha), n_jobs)
+    return result
+
+
+# --- Table 1 ---------------------------------------------------------------------------------
+
+# Scripts written without spaces between words, whose characters are counted one by one:
+# CJK ideographs (unified, extensions A–G, compatibility) and Japanese kana.
+_CHAR_SCRIPT = (
+    "\u3040-\u30ff"  # hiragana, katakana
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\U00020000-\U0003134f"  # CJK extensions B–G
+)
+_CHAR_SCRIPT_RE = re.compile(f"[{_CHAR_SCRIPT}]")
+# In a CJK text: one token per CJK character, or per run of other letters/digits ("iPhone").
+_CJK_TOKEN_RE = re.compile(f"[{_CHAR_SCRIPT}]|[^\\W_{_CHAR_SCRIPT}]+")
+
+
+def _has_letter_or_digit(token: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+
+
+def count_words(text: str | None) -> int:
+    """Words in one transcript, the way Table 1 counts them ("4 to 63 words").
+
+    Chinese (any CJK ideograph or kana present): every character counts, except whitespace
+    and punctuation, since Chinese has no spaces and the paper's text features are one token
+    per character; a run of Latin letters or digits inside it ("iPhone", "2023") counts once.
+    Other scripts: whitespace-separated tokens holding at least one letter or digit, so a
+    lone dash or ellipsis is not a word. None or NaN counts 0.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return 0
+    text = str(text)
+    if _CHAR_SCRIPT_RE.search(text):
+        return len(_CJK_TOKEN_RE.findall(text))
+    return sum(1 for token in text.split() if _has_letter_or_digit(token))
+
+
+def _category_counts(values: pd.Series, known: Sequence[str]) -> dict[str, int]:
+    cleaned = values.astype(object).where(_decided(values), UNKNOWN).map(str)
+    counts = cleaned.value_counts()
+    return {k: int(counts.get(k, 0)) for k in _ordered_keys(counts.index, known)}
+
+
+def dataset_table(utterances: pd.DataFrame) -> dict[str, Any]:
+    """The paper's Table 1 for these utterances.
+
+    Needs columns `duration_seconds`, `transcript`, `speaker_gender`, `age_group`. Gives
+    the number of utterances, total minutes, mean seconds, min/max words (`count_words`),
+    and counts by gender and by age group (the paper's categories zero-filled, others after
+    them, blanks as "unknown"). Every row given is counted: filter failed rows beforehand.
+    Undefined numbers of an empty table are None.
+    """
+    required = {"duration_seconds", "transcript", "speaker_gender", "age_group"}
+    missing = required - set(utterances.columns)
+    if missing:
+        raise ValueError(f"The utterances table lacks the columns {sorted(missing)}.")
+    durations = pd.to_numeric(utterances["duration_seconds"], errors="coerce")
+    words = [count_words(t) for t in utterances["transcript"]]
+    timed = durations.dropna()
+    return {
+        "utterances": len(utterances),
+        "total_minutes": float(timed.sum()) / 60.0,
+        "mean_seconds": float(timed.mean()) if len(timed) else None,
+        "min_words": min(words) if words else None,
+        "max_words": max(words) if words else None,
+        "gender": _category_counts(utterances["speaker_gender"], GENDERS),
+        "age_group": _category_counts(utterances["age_group"], AGE_GROUPS),
+    }
+
+
+def dataset_table_by_split(utterances: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Table 1 for each split of an exported dataset (train, validation, test, then others)."""
+    if "split" not in utterances.columns:
+        raise ValueError("The utterances table has no `split` column; use dataset_table.")
+    found = [str(s) for s in utterances["split"].dropna().unique()]
+    order = [s for s in SPLITS if s in found] + sorted(set(found) - set(SPLITS))
+    return {s: dataset_table(utterances[utterances["split"].astype(str) == s]) for s in order}
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def agreement_progress(
+    job_states: pd.DataFrame | Iterable[tuple[str, str]],
+    modalities: Sequence[str] = MODALITIES,
+) -> dict[str, dict[str, int]]:
+    """How many jobs of each modality are open, need a vote, are decided or discarded.
+
+    `job_states` is a DataFrame with columns `modality` and `state`, or (modality, state)
+    pairs; states are `verdicts.State` values. Zero-filled, with a `total` per modality.
+    """
+    if isinstance(job_states, pd.DataFrame):
+        pairs = zip(job_states["modality"], job_states["state"], strict=True)
+    else:
+        pairs = iter(job_states)
+    states = [s.value for s in State]
+    result = {u: dict.fromkeys([*states, "total"], 0) for u in modalities}
+    for modality, state in pairs:
+        state = State(state).value  # raises on an unknown state
+        counts = result.setdefault(modality, dict.fromkeys([*states, "total"], 0))
+        counts[state] += 1
+        counts["total"] += 1
+    return result
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def to_jsonable(obj: Any) -> Any:
+    """`obj` as plain JSON types, for `json.dumps(..., allow_nan=False)`.
+
+    NaN, infinities, None and pandas' missing values become null; NumPy scalars and arrays
+    become numbers and lists; a DataFrame becomes {row: {column: value}}, a Series
+    {index: value}; dataclasses become dicts; tuples and sets become lists; keys become str.
+    """
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, pd.DataFrame):
+        return {
+            str(row): {str(col): to_jsonable(obj.at[row, col]) for col in obj.columns}
+            for row in obj.index
+        }
+    if isinstance(obj, pd.Series):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(to_jsonable(k)): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, datetime | date | pd.Timestamp):
+        return obj.isoformat()
+    if isinstance(obj, PurePath):
+        return str(obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if pd.isna(obj):
+            return None
+    raise TypeError(f"Cannot turn a {type(obj).__name__} into JSON.")
