@@ -87,8 +87,9 @@ def _grouped_bars(
         ax.bar(x + offset, np.nan_to_num(heights, nan=0.0), width, color=colour, label=label)
         for xi, h in zip(x + offset, heights, strict=True):
             if math.isnan(h):
-                ax.text(xi, 0, "n/a", ha="center", va="bottom", rotation=90, fontsize=7,
-                        color="#555555")
+                ax.text(
+                    xi, 0, "n/a", ha="center", va="bottom", rotation=90, fontsize=7, color="#555555"
+                )
     ax.set_xticks(x, list(categories))
     ax.tick_params(axis="x", length=0)
 

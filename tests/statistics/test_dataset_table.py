@@ -1,0 +1,73 @@
+"""Table 1 numbers and word counting."""
+
+import pandas as pd
+import pytest
+
+from labeling.statistics import count_words, dataset_table, dataset_table_by_split
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("你好，世界！", 4),  # full-width punctuation is not a word
+        ("“我不知道……”他说。", 6),
+        ("我 用 电 脑", 4),  # spaces between characters do not count
+        ("我用iPhone打了2023个电话。", 9),  # a Latin or digit run inside Chinese counts once
+        ("Hello, world!", 2),
+        ("Well — I don't know ...", 4),  # a lone dash or ellipsis is not a word
+        ("", 0),
+        (None, 0),
+        (float("nan"), 0),
+    ],
+)
+def test_count_words_by_script(text, words):
+    assert count_words(text) == words
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "duration_seconds": [3.0, 6.0, 4.5, 10.5],
+            "transcript": ["你好，世界！", "我今天很高兴。", "好", "这是怎么回事？你说啊！"],
+            "speaker_gender": ["female", "male", "female", ""],
+            "age_group": ["teen", "old", "teen", "elder"],
+            "split": ["train", "test", "train", "validation"],
+        }
+    )
+
+
+def test_dataset_table_matches_hand_counts():
+    table = dataset_table(frame())
+    assert table["utterances"] == 4
+    assert table["total_minutes"] == pytest.approx(24.0 / 60)
+    assert table["mean_seconds"] == pytest.approx(6.0)
+    assert (table["min_words"], table["max_words"]) == (1, 9)
+    assert table["gender"] == {"male": 1, "female": 2, "unknown": 1}
+    assert table["age_group"] == {"preteen": 0, "teen": 2, "middle-age": 0, "old": 1, "elder": 1}
+    assert list(table["gender"]) == ["male", "female", "unknown"]  # paper's rows first
+
+
+def test_dataset_table_of_empty_frame_has_none_for_undefined_numbers():
+    empty = frame().iloc[:0]
+    table = dataset_table(empty)
+    assert table["utterances"] == 0 and table["total_minutes"] == 0.0
+    assert table["mean_seconds"] is None and table["min_words"] is None
+    assert table["gender"] == {"male": 0, "female": 0}
+
+
+def test_dataset_table_names_missing_columns():
+    with pytest.raises(ValueError, match="transcript"):
+        dataset_table(frame().drop(columns="transcript"))
+
+
+def test_dataset_table_by_split_orders_train_validation_test():
+    tables = dataset_table_by_split(frame())
+    assert list(tables) == ["train", "validation", "test"]
+    assert tables["train"]["utterances"] == 2
+    assert tables["train"]["total_minutes"] == pytest.approx(7.5 / 60)
+    assert tables["validation"]["max_words"] == 9
+
+
+def test_dataset_table_by_split_needs_split_column():
+    with pytest.raises(ValueError, match="split"):
+        dataset_table_by_split(frame().drop(columns="split"))
