@@ -1,0 +1,141 @@
+"""Classification metrics per head, their mean ± std over seeds, and paper-style tables.
+
+Names used throughout (SPEC §6): `accuracy`; `f1_weighted` = F1 averaged over classes weighted
+by their support — what the paper's tables most likely call "overall" (the released code prints
+scikit-learn's classification report); `f1_macro` = unweighted mean of the per-class F1;
+`per_class_f1` = F1 of each emotion; `confusion_matrix[i][j]` = samples of true class i
+predicted as class j. Values are fractions in [0, 1]; tables print percentages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+SCALAR_METRICS: tuple[str, ...] = ("accuracy", "f1_weighted", "f1_macro")
+
+
+def classification_report(
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    classes: Sequence[str],
+) -> dict[str, Any]:
+    """Accuracy, weighted and macro F1, per-class F1, support and confusion matrix (JSON-ready).
+
+    Every class in `classes` counts, present or not: a class never predicted nor present gets
+    F1 0 (scikit-learn's `zero_division=0`), so macro F1 is always over all classes.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(
+            f"y_true and y_pred must be 1-D and equally long; got {y_true.shape} and "
+            f"{y_pred.shape}."
+        )
+    if len(y_true) == 0:
+        raise ValueError("Cannot score an empty set: give at least one sample.")
+    labels = list(range(len(classes)))
+    if not set(np.unique(np.concatenate([y_true, y_pred]))) <= set(labels):
+        raise ValueError(f"Class ids must lie in 0..{len(classes) - 1} (one per class name).")
+    kwargs = dict(labels=labels, zero_division=0)
+    per_class = f1_score(y_true, y_pred, average=None, **kwargs)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "f1_weighted": float(f1_score(y_true, y_pred, average="weighted", **kwargs)),
+        "f1_macro": float(f1_score(y_true, y_pred, average="macro", **kwargs)),
+        "per_class_f1": {name: float(f) for name, f in zip(classes, per_class, strict=True)},
+        "support": {name: int((y_true == i).sum()) for i, name in enumerate(classes)},
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return {"mean": float(array.mean()), "std": std, "n": len(array)}
+
+
+def summarize_seeds(results: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Mean ± sample standard deviation (ddof=1) over seeds, per head and metric.
+
+    `results`: one `{head: classification_report}` per seed, or objects with such a `.test`
+    attribute (RunResult). Returns `{head: {metric: {"mean", "std", "n"}, "per_class_f1":
+    {class: {"mean", "std", "n"}}}}` for the heads every seed has; one seed gives std 0.
+    """
+    reports = [getattr(r, "test", r) for r in results]
+    if not reports or any(r is None for r in reports):
+        raise ValueError("summarize_seeds needs one test report per seed; some run had none.")
+    heads = [h for h in reports[0] if all(h in r for r in reports)]
+    summary: dict[str, dict[str, Any]] = {}
+    for head in heads:
+        per_seed = [r[head] for r in reports]
+        entry: dict[str, Any] = {m: _mean_std([r[m] for r in per_seed]) for m in SCALAR_METRICS}
+        classes = list(per_seed[0]["per_class_f1"])
+        entry["per_class_f1"] = {
+            c: _mean_std([r["per_class_f1"][c] for r in per_seed]) for c in classes
+        }
+        summary[head] = entry
+    return summary
+
+
+def _cell(value: Any) -> str:
+    """A fraction, or a {"mean", "std"} summary, as percent with two decimals."""
+    if isinstance(value, Mapping):
+        if value["n"] > 1:
+            return f"{100 * value['mean']:.2f} ± {100 * value['std']:.2f}"
+        value = value["mean"]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * value:.2f}"
+
+
+def format_table(
+    rows: Mapping[str, Mapping[str, Any]],
+    *,
+    classes: Sequence[str] | None = None,
+    title: str | None = None,
+) -> str:
+    """A Table 2 / Table 4 style text table: per-emotion F1, then overall scores, in percent.
+
+    `rows` maps a row name (a head, as in Table 4, or a model, as in Table 2 with its m head) to
+    a `classification_report` or to one head's entry of `summarize_seeds` (cells become
+    "mean ± std"). Columns: the F1 of each class in `classes` order (default: the first row's),
+    then "overall" = weighted F1, "macro F1" and "accuracy".
+    """
+    if not rows:
+        raise ValueError("format_table needs at least one row.")
+    first = next(iter(rows.values()))
+    classes = list(classes if classes is not None else first["per_class_f1"])
+    header = ["", *classes, "overall", "macro F1", "accuracy"]
+    body = []
+    for name, report in rows.items():
+        per_class = report["per_class_f1"]
+        body.append(
+            [
+                name,
+                *(_cell(per_class.get(c)) for c in classes),
+                _cell(report["f1_weighted"]),
+                _cell(report["f1_macro"]),
+                _cell(report["accuracy"]),
+            ]
+        )
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first_cell = cells[0].ljust(widths[0])
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first_cell, *rest]).rstrip()
+
+    out = [title] if title else []
+    out += [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in body]
+    out.append(
+        "F1 per emotion and overall in %. overall = support-weighted F1 (the paper's 'overall'); "
+        "macro F1 = unweighted mean over emotions; accuracy = share of correct predictions."
+    )
+    return "\n".join(out)
