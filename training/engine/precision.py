@@ -1,0 +1,48 @@
+"""Mixed precision: autocast (bf16, else fp16 with a gradient scaler) on CUDA only by default.
+
+`auto` turns autocast on when training on CUDA: bf16 where the GPU supports it (no scaler
+needed), fp16 with `torch.amp.GradScaler` otherwise; on CPU it stays float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Precision:
+    dtype: torch.dtype | None  # None: float32, no autocast
+    device_type: str
+
+    @property
+    def needs_scaler(self) -> bool:
+        return self.dtype == torch.float16
+
+    @property
+    def name(self) -> str:
+        return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def scaler(self) -> torch.amp.GradScaler:
+        """A scaler that is a no-op unless fp16 needs it (its state still checkpoints)."""
+        return torch.amp.GradScaler(self.device_type, enabled=self.needs_scaler)
+
+
+def resolve_precision(setting: str, device: torch.device) -> Precision:
+    """The autocast dtype for `mixed_precision` = auto | no | bf16 | fp16 on `device`."""
+    cuda = device.type == "cuda"
+    if setting == "no" or (setting == "auto" and not cuda):
+        return Precision(None, device.type)
+    if setting == "auto":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return Precision(dtype, "cuda")
+    if setting == "fp16" and not cuda:
+        raise ValueError("fp16 mixed precision needs a GPU; use 'bf16' or 'no' on CPU.")
+    return Precision(torch.bfloat16 if setting == "bf16" else torch.float16, device.type)
