@@ -1,0 +1,105 @@
+"""datasheet.json (what a program needs to know about an export) and DATASHEET.md (the same
+for people: sizes, label distributions, failures, extractors, shapes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from labeling.emotions import CHINESE_NAMES, MODALITIES, MODALITY_NAMES
+
+from .split import SPLITS
+
+FORMAT_VERSION = 1
+FEATURES: tuple[str, ...] = ("text", "audio", "vision")  # keys of `shapes` and `extractors`
+
+
+def label_distribution(rows: Sequence[dict], classes: Sequence[str]) -> dict:
+    """{split: {modality: {label: n}}} over the rows that have features, every class listed."""
+    table = {s: {m: dict.fromkeys(classes, 0) for m in MODALITIES} for s in SPLITS}
+    for row in rows:
+        if row["status"] == "ok":
+            for m in MODALITIES:
+                table[row["split"]][m][row[f"label_{m}"]] += 1
+    return table
+
+
+def render_markdown(sheet: dict) -> str:
+    """DATASHEET.md: the datasheet as tables a person can read."""
+    out: list[str] = [f"# Datasheet: {sheet['name']}", ""]
+    out += [
+        f"Exported {sheet['created_at']} in the CHERMA dataset layout, format version "
+        f"{sheet['format_version']} (see `training/DATASET.md`). Check the files with "
+        "`sha256sum -c SHA256SUMS`.",
+        "",
+        "## Splits",
+        f"Shuffled with seed `{sheet['seed']}` and split train/validation/test "
+        f"{' : '.join(f'{r:g}' for r in sheet['split_ratio'])}"
+        + (", stratified by the multimodal label `m`." if sheet["stratified"] else "."),
+        "",
+        "| split | utterances |",
+        "|---|---|",
+    ]
+    out += [f"| {s} | {sheet['sizes'][s]} |" for s in SPLITS]
+    out += [f"| **total** | {sum(sheet['sizes'].values())} |", ""]
+    failed = sheet["failed"]
+    out += ["## Failed utterances", ""]
+    if failed:
+        out += [
+            f"{len(failed)} selected utterance(s) have no features because their media did "
+            "not decode; they stay in the manifest with `status = failed` and are in no "
+            "split's features.",
+            "",
+            "| utterance | error |",
+            "|---|---|",
+        ]
+        out += [f"| {f['utterance_id']} | {_cell(f['error'])} |" for f in failed]
+    else:
+        out.append("None: every selected utterance has features.")
+    out += ["", "## Classes", f"Class order `{sheet['class_order']}`:", ""]
+    out += ["| id | label | 中文 |", "|---|---|---|"]
+    out += [
+        f"| {i} | {name} | {CHINESE_NAMES.get(name, '')} |"
+        for i, name in enumerate(sheet["classes"])
+    ]
+    out += ["", "## Label distribution", ""]
+    distribution = sheet["label_distribution"]
+    for m in MODALITIES:
+        out += [f"### {m} ({MODALITY_NAMES[m]})", ""]
+        out += ["| label | " + " | ".join(SPLITS) + " | all |", "|---|" + "---|" * 4]
+        for name in sheet["classes"]:
+            counts = [distribution[s][m][name] for s in SPLITS]
+            out.append(f"| {name} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
+        out.append("")
+    out += ["## Features", ""]
+    out += [
+        f"Stored as `{sheet['dtype']}` in shards of up to {sheet['shard_size']} utterances "
+        f"({sheet['num_shards']} shards). Shapes per utterance (audio length varies):",
+        "",
+        "| modality | shape | model | weights sha256 |",
+        "|---|---|---|---|",
+    ]
+    for key in FEATURES:
+        shape = " × ".join("T" if d is None else str(d) for d in sheet["shapes"][key])
+        info = sheet["extractors"].get(key, {})
+        out.append(
+            f"| {key} | {shape} | {_cell(str(info.get('model', '?')))} "
+            f"({info.get('architecture', '?')}) | `{info.get('weights_sha256')}` |"
+        )
+    out += ["", "Extractor settings and versions:", ""]
+    for key in FEATURES:
+        settings = {
+            k: v for k, v in sheet["extractors"].get(key, {}).items() if k != "weights_files"
+        }
+        pairs = (f"{k}={_cell(json.dumps(v, ensure_ascii=False))}" for k, v in settings.items())
+        out.append(f"- {key}: " + ", ".join(pairs))
+    if sheet.get("released_layout"):
+        out += ["", "`released/` holds the same features in the released LFMIM code's layout."]
+    if sheet.get("statistics") is not None:
+        out += ["", "## Curation statistics", "", "```json"]
+        out += [json.dumps(sheet["statistics"], ensure_ascii=False, indent=2), "```"]
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

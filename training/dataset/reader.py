@@ -1,0 +1,213 @@
+"""Read an exported dataset: its description, and each split as a ``torch`` Dataset.
+
+Shards are memory-mapped (``np.load(mmap_mode="r")``), opened lazily in each process that
+reads them (DataLoader workers included), so only the rows a batch touches are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from labeling.emotions import MODALITIES
+from training.features import fixed_length
+
+from .datasheet import FORMAT_VERSION
+from .shards import shard_paths
+from .split import SPLITS
+
+LABEL_ID_COLUMNS = [f"label_{m}_id" for m in MODALITIES]
+
+
+def _read_datasheet(root: Path) -> dict:
+    path = root / "datasheet.json"
+    if not path.is_file():
+        partial = root.parent / f".{root.name}.partial"
+        hint = f" ({partial} holds an unfinished export: run it again)" if partial.exists() else ""
+        raise FileNotFoundError(f"{root} is not an exported dataset: no datasheet.json{hint}.")
+    sheet = json.loads(path.read_text(encoding="utf-8"))
+    if sheet.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{root} has dataset format version {sheet.get('format_version')}; this code reads "
+            f"version {FORMAT_VERSION}. Re-export it or use a matching version of the code."
+        )
+    return sheet
+
+
+class CHERMADataset:
+    """An exported dataset's datasheet, classes and manifest (one row per utterance)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory)
+        self.datasheet = _read_datasheet(self.path)
+        self.classes: tuple[str, ...] = tuple(self.datasheet["classes"])
+        self.class_order: str = self.datasheet["class_order"]
+        self.manifest: pd.DataFrame = pd.read_parquet(self.path / "manifest.parquet")
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return dict(self.datasheet["sizes"])
+
+    @property
+    def failed(self) -> list[dict[str, str]]:
+        return list(self.datasheet["failed"])
+
+    def split(self, name: str, **options) -> CHERMASplit:
+        """``CHERMASplit(self.path, name, **options)``."""
+        return CHERMASplit(self.path, name, **options)
+
+    def __repr__(self) -> str:
+        return f"CHERMADataset({str(self.path)!r}, sizes={self.sizes})"
+
+
+def open_dataset(directory: str | Path) -> CHERMADataset:
+    return CHERMADataset(directory)
+
+
+class CHERMASplit(Dataset):
+    """One split as items of float32 tensors and masks (True = real), labels in t, a, v, m order.
+
+    ``text_len``: cut or zero-pad the token sequence (None: as stored, L_t).
+    ``audio_len``: fixed-length audio view (``fixed_length``: ``audio_how="sample"`` samples
+    uniformly when longer, as the paper; ``"cut"`` keeps the first frames, as the released
+    code; shorter is zero-padded); None keeps every frame (``collate`` pads the batch).
+    ``vision_len``: frames sampled uniformly to this length (None: as stored, L_v).
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        split: str,
+        *,
+        text_len: int | None = None,
+        audio_len: int | None = 100,
+        vision_len: int | None = None,
+        audio_how: Literal["sample", "cut"] = "sample",
+    ) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}.")
+        if audio_how not in ("sample", "cut"):
+            raise ValueError(f"audio_how must be 'sample' or 'cut', not {audio_how!r}.")
+        for label, value in (
+            ("text_len", text_len),
+            ("audio_len", audio_len),
+            ("vision_len", vision_len),
+        ):
+            if value is not None and value < 1:
+                raise ValueError(f"{label} must be at least 1 (or None to keep the length).")
+        self.path = Path(directory)
+        self.split = split
+        self.text_len, self.audio_len, self.vision_len = text_len, audio_len, vision_len
+        self.audio_how = audio_how
+        self.datasheet = _read_datasheet(self.path)
+        self.classes: tuple[str, ...] = tuple(self.datasheet["classes"])
+        columns = ["utterance_id", "split", "shard", "index", "status", *LABEL_ID_COLUMNS]
+        manifest = pd.read_parquet(self.path / "manifest.parquet", columns=columns)
+        rows = manifest[(manifest["split"] == split) & (manifest["status"] == "ok")]
+        self.utterance_ids: list[str] = rows["utterance_id"].tolist()
+        self.shards = rows["shard"].to_numpy(np.int64)
+        self.rows = rows["index"].to_numpy(np.int64)
+        self.labels = rows[LABEL_ID_COLUMNS].to_numpy(np.int64)  # (N, 4): t, a, v, m
+        self._arrays: dict[int, dict[str, np.ndarray]] = {}
+        self._pid: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.utterance_ids)
+
+    def shard_arrays(self, k: int) -> dict[str, np.ndarray]:
+        """The memory-mapped files of shard ``k``, opened once per process."""
+        if self._pid != os.getpid():  # a forked worker must not share the parent's maps
+            self._arrays, self._pid = {}, os.getpid()
+        if k not in self._arrays:
+            self._arrays[k] = {
+                role: np.load(self.path / relative, mmap_mode="r")
+                for role, relative in shard_paths(k).items()
+            }
+        return self._arrays[k]
+
+    def __getitem__(self, i: int) -> dict:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} is out of range for {len(self)} utterances.")
+        arrays = self.shard_arrays(int(self.shards[i]))
+        row = int(self.rows[i])
+
+        text, text_mask = _fit(arrays["text"][row], arrays["text_mask"][row], self.text_len, "cut")
+        start, stop = arrays["audio_offsets"][row], arrays["audio_offsets"][row + 1]
+        frames = np.array(arrays["audio"][start:stop], dtype=np.float32)
+        if self.audio_len is None:
+            audio, audio_mask = frames, np.ones(len(frames), dtype=bool)
+        else:
+            audio, audio_mask = fixed_length(frames, self.audio_len, self.audio_how)
+        vision = np.array(arrays["vision"][row], dtype=np.float32)
+        face = np.array(arrays["vision_face"][row], dtype=bool)
+        vision_mask = np.ones(len(vision), dtype=bool)
+        if self.vision_len is not None:
+            both, vision_mask = fixed_length(
+                np.concatenate([vision, face[:, None]], axis=1), self.vision_len, "sample"
+            )
+            vision, face = both[:, :-1], both[:, -1] > 0.5
+        return {
+            "text": torch.from_numpy(text),
+            "text_mask": torch.from_numpy(text_mask),
+            "audio": torch.from_numpy(np.ascontiguousarray(audio)),
+            "audio_mask": torch.from_numpy(audio_mask),
+            "vision": torch.from_numpy(np.ascontiguousarray(vision)),
+            "vision_mask": torch.from_numpy(vision_mask),
+            "vision_face": torch.from_numpy(np.ascontiguousarray(face)),
+            "labels": torch.from_numpy(self.labels[i].copy()),
+            "utterance_id": self.utterance_ids[i],
+        }
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_arrays"], state["_pid"] = {}, None  # workers open their own maps
+        return state
+
+    @staticmethod
+    def collate(batch: Sequence[dict]) -> dict:
+        return collate(batch)
+
+
+def _fit(
+    features: np.ndarray, mask: np.ndarray, length: int | None, how: Literal["sample", "cut"]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features (L, D) as float32 and their mask, cut/sampled or zero-padded to ``length``."""
+    features = np.array(features, dtype=np.float32)  # a copy: never hand out the memory map
+    mask = np.array(mask, dtype=bool)
+    if length is None:
+        return features, mask
+    both, real = fixed_length(np.concatenate([features, mask[:, None]], axis=1), length, how)
+    return np.ascontiguousarray(both[:, :-1]), (both[:, -1] > 0.5) & real
+
+
+SEQUENCES = (("text", "text_mask"), ("audio", "audio_mask"), ("vision", "vision_mask"))
+
+
+def collate(batch: Sequence[dict]) -> dict:
+    """Stack items into a batch; sequences of unequal length are zero-padded (mask False)."""
+    out: dict = {}
+    for key, mask_key in SEQUENCES:
+        longest = max(item[key].shape[0] for item in batch)
+        out[key] = torch.stack([_pad(item[key], longest) for item in batch])
+        out[mask_key] = torch.stack([_pad(item[mask_key], longest) for item in batch])
+    longest = max(item["vision_face"].shape[0] for item in batch)
+    out["vision_face"] = torch.stack([_pad(item["vision_face"], longest) for item in batch])
+    out["labels"] = torch.stack([item["labels"] for item in batch])
+    out["utterance_id"] = [item["utterance_id"] for item in batch]
+    return out
+
+
+def _pad(tensor: torch.Tensor, length: int) -> torch.Tensor:
+    missing = length - tensor.shape[0]
+    if missing == 0:
+        return tensor
+    padding = tensor.new_zeros((missing, *tensor.shape[1:]))
+    return torch.cat([tensor, padding])

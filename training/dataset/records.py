@@ -1,0 +1,117 @@
+"""What the exporter takes (plain records, extractors) and gives back (a result), and its errors.
+
+The Django side turns decided utterances into ``ExportRecord``s; nothing here knows Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from labeling.emotions import EMOTIONS, MODALITIES, RELEASED_CODE_ORDER
+
+ClassOrder = Literal["paper", "released"]
+CLASS_ORDERS: dict[str, tuple[str, ...]] = {"paper": EMOTIONS, "released": RELEASED_CODE_ORDER}
+
+
+class ExportError(ValueError):
+    """The export cannot start or finish as asked; the message says what to change."""
+
+
+class ExportCancelled(RuntimeError):
+    """``should_stop()`` asked the export to stop; the partial directory is kept for a re-run."""
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One selected utterance: its four decided labels, transcript and original video."""
+
+    utterance_id: str
+    labels: Mapping[str, str]  # {"t", "a", "v", "m"} -> emotion name (labeling.emotions)
+    transcript: str
+    media_path: str | Path  # the original video with its sound (the m rendition's source)
+    duration_seconds: float
+    speaker_gender: str = ""
+    age_group: str = ""
+    programme: str = ""
+    scenario: str = ""
+
+
+@dataclass
+class Extractors:
+    """The three feature extractors an export runs (``training.features`` or look-alikes).
+
+    ``text`` needs ``extract(list[str])``, ``sequence_length``, ``hidden_size``; ``audio``
+    needs ``extract(list[waveform])``, ``sample_rate``, ``hidden_size``; ``vision`` needs
+    ``extract_file(path)``, ``num_frames``, ``hidden_size``; each needs ``describe()``.
+    """
+
+    text: Any
+    audio: Any
+    vision: Any
+
+    @classmethod
+    def from_pretrained(
+        cls, text: str, audio: str, vision: str, *, device: str | None = None, **vision_options
+    ) -> Extractors:
+        """Load the three models by path or hub id (the paper's settings unless told)."""
+        from training.features import (
+            AudioFeatureExtractor,
+            TextFeatureExtractor,
+            VisionFeatureExtractor,
+        )
+
+        return cls(
+            text=TextFeatureExtractor(text, device=device),
+            audio=AudioFeatureExtractor(audio, device=device),
+            vision=VisionFeatureExtractor(vision, device=device, **vision_options),
+        )
+
+    def by_modality(self) -> dict[str, Any]:
+        return {"t": self.text, "a": self.audio, "v": self.vision}
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    sizes: dict[str, int]  # utterances with features, per split
+    failed: list[dict[str, str]]  # [{utterance_id, error}]
+    num_shards: int
+    reused_shards: list[int] = field(default_factory=list)  # verified and kept from a partial run
+    datasheet: dict = field(default_factory=dict)
+
+
+def class_names(class_order: str) -> tuple[str, ...]:
+    try:
+        return CLASS_ORDERS[class_order]
+    except KeyError:
+        raise ExportError(
+            f"class_order must be 'paper' or 'released', not {class_order!r}."
+        ) from None
+
+
+def check_records(records: list[ExportRecord], classes: tuple[str, ...]) -> None:
+    """Every problem a record can have that would otherwise surface halfway through."""
+    if not records:
+        raise ExportError("There are no utterances to export; select at least one.")
+    seen: set[str] = set()
+    for record in records:
+        uid = record.utterance_id
+        if not isinstance(uid, str) or not uid:
+            raise ExportError(f"Every utterance needs a non-empty string id; got {uid!r}.")
+        if uid in seen:
+            raise ExportError(f"Utterance {uid} is listed twice; export each utterance once.")
+        seen.add(uid)
+        if set(record.labels) != set(MODALITIES):
+            raise ExportError(
+                f"Utterance {uid} has labels for {sorted(record.labels)}; an exported utterance "
+                "needs exactly one decided label for each of t, a, v and m."
+            )
+        unknown = sorted({name for name in record.labels.values() if name not in classes})
+        if unknown:
+            raise ExportError(
+                f"Utterance {uid} has unknown label(s) {', '.join(map(repr, unknown))}; "
+                f"labels must be one of {', '.join(classes)}."
+            )
