@@ -1,4 +1,12 @@
-from labeling.models.annotation import Campaign, Job, Lease, Vote
+from labeling.models.annotation import (
+    AnnotatorPause,
+    Campaign,
+    ImportedVote,
+    Job,
+    Lease,
+    ReviewAction,
+    Vote,
+)
 from labeling.models.corpus import (
     AgeGroup,
     Corpus,
@@ -12,14 +20,17 @@ from labeling.models.corpus import (
 
 __all__ = [
     "AgeGroup",
+    "AnnotatorPause",
     "Campaign",
     "Corpus",
     "Gender",
     "ImportBatch",
+    "ImportedVote",
     "Job",
     "Lease",
     "Modality",
     "Rendition",
+    "ReviewAction",
     "SyntheticTruth",
     "Utterance",
     "Vote",

@@ -84,6 +84,19 @@ class Job(models.Model):
     priority = models.PositiveSmallIntegerField(default=Priority.OPEN)
     label = models.CharField(max_length=64, blank=True, help_text="The decided label.")
     votes_count = models.PositiveSmallIntegerField(default=0)
+    extra_votes = models.PositiveSmallIntegerField(
+        default=0, help_text="Votes a reviewer allowed beyond the rule's maximum (re-open)."
+    )
+    override_label = models.CharField(
+        max_length=64, blank=True, help_text="A reviewer's label; the automatic verdict stays."
+    )
+    excluded = models.BooleanField(default=False, help_text="A reviewer excluded the utterance.")
+    source = models.CharField(
+        max_length=16,
+        default="votes",
+        choices=[("votes", "votes"), ("imported", "imported")],
+        help_text="imported: a decided label brought in from elsewhere, not voted here.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -100,6 +113,21 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.utterance} [{self.modality}] {self.state}"
+
+    @property
+    def rule(self) -> VotingRule:
+        """The campaign's rule, with any extra votes a reviewer allowed on this job."""
+        campaign = self.campaign
+        return VotingRule(
+            campaign.initial_votes, campaign.agreement, campaign.max_votes + self.extra_votes
+        )
+
+    @property
+    def final_label(self) -> str:
+        """The label the dataset uses: a reviewer's override, else the decided verdict."""
+        if self.excluded:
+            return ""
+        return self.override_label or (self.label if self.state == State.DECIDED else "")
 
 
 class Lease(models.Model):
@@ -151,3 +179,75 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} → {self.label} on {self.job}"
+
+
+class ImportedVote(models.Model):
+    """A raw vote from a dataset labelled outside this tool (for agreement statistics)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="imported_votes")
+    rater = models.CharField(max_length=200)
+    label = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "rater"], name="one_imported_vote_per_rater")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rater} → {self.label} on {self.job} (imported)"
+
+
+class AnnotatorPause(models.Model):
+    """A reviewer paused this annotator in this campaign: they get no new tasks."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="pauses")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.TextField()
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "annotator"], name="one_pause_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} paused in {self.campaign}"
+
+
+class ReviewAction(models.Model):
+    """The audit log of reviewers' actions: who, when, what before and after, and why."""
+
+    class Kind(models.TextChoices):
+        REOPEN = "reopen", "re-open for more votes"
+        SET_LABEL = "set_label", "set a label"
+        EXCLUDE = "exclude", "exclude the utterance"
+        PAUSE = "pause", "pause an annotator"
+        RESUME = "resume", "resume an annotator"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_actions")
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.CASCADE, related_name="review_actions"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The annotator a pause or resume is about.",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M}"

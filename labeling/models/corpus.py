@@ -100,13 +100,19 @@ class Utterance(models.Model):
         max_length=300, blank=True, help_text="Source TV series, show or film."
     )
     scenario = models.CharField(max_length=100, blank=True)
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the source media bytes.")
+    content_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the source media bytes; empty for labels-only utterances.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["corpus", "content_hash"], name="utterance_unique_media_per_corpus"
+                fields=["corpus", "content_hash"],
+                condition=~models.Q(content_hash=""),
+                name="utterance_unique_media_per_corpus",
             ),
             models.UniqueConstraint(
                 fields=["corpus", "external_id"],

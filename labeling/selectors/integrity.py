@@ -6,6 +6,7 @@ Used by the concurrency tests, the assignment benchmark, and by admins who want 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from labeling.models import Campaign, Job, Lease, Vote
 from labeling.verdicts import verdict
@@ -13,7 +14,6 @@ from labeling.verdicts import verdict
 
 def campaign_integrity(campaign: Campaign) -> dict[str, int]:
     """Counts of rule breaches (all should be 0) plus how many jobs are still unfinished."""
-    rule = campaign.rule
     votes_by_job: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for job_id, annotator_id, label in (
         Vote.objects.filter(job__campaign=campaign)
@@ -32,9 +32,10 @@ def campaign_integrity(campaign: Campaign) -> dict[str, int]:
         ),
         0,
     )
-    for job_id, state, label, votes_count in Job.objects.filter(campaign=campaign).values_list(
-        "pk", "state", "label", "votes_count"
-    ):
+    for job_id, state, label, votes_count, extra in Job.objects.filter(
+        campaign=campaign
+    ).values_list("pk", "state", "label", "votes_count", "extra_votes"):
+        rule = replace(campaign.rule, max_votes=campaign.max_votes + extra)
         votes = votes_by_job[job_id]
         labels = [label_cast for _, label_cast in votes]
         report["over_voted_jobs"] += len(votes) > rule.max_votes

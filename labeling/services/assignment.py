@@ -30,6 +30,10 @@ class CampaignClosed(AnnotationError):
     status, code = 409, "campaign_closed"
 
 
+class Paused(AnnotationError):
+    status, code = 403, "paused"
+
+
 class LeaseNotFound(AnnotationError):
     status, code = 404, "lease_not_found"
 
@@ -61,6 +65,12 @@ def check_member(annotator, campaign: Campaign) -> None:
         raise CampaignClosed("This campaign is closed; choose another one from your list.")
     if not campaign.annotators.filter(pk=annotator.pk).exists():
         raise NotInPool("You are not an annotator of this campaign; ask its admin to add you.")
+    pause = campaign.pauses.filter(annotator=annotator).first()
+    if pause is not None:
+        raise Paused(
+            f"A reviewer paused your work in this campaign: {pause.reason} "
+            "Ask a reviewer when you can continue."
+        )
 
 
 def next_task(annotator, campaign: Campaign) -> Lease | None:
@@ -188,7 +198,7 @@ def submit_vote(
                 "Your time on this task ran out and it went back to the pool; "
                 "press next for a new one."
             )
-        if State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
+        if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
             raise JobClosed("This task no longer needs a vote; press next for a new one.")
         elapsed = (now - lease.created_at).total_seconds()
         spent = elapsed if seconds_spent is None else min(max(float(seconds_spent), 0.0), elapsed)
@@ -204,14 +214,17 @@ def submit_vote(
 def record_verdict(job: Job) -> None:
     """Recompute the job's verdict from its votes (the caller holds the job's lock)."""
     labels = list(job.votes.values_list("label", flat=True))
-    result = verdict(labels, job.campaign.rule)
+    result = verdict(labels, job.rule)
     job.state = result.state.value
     job.label = result.label or ""
     job.votes_count = len(labels)
-    job.priority = {
-        State.OPEN: Job.Priority.OPEN,
-        State.NEEDS_VOTE: Job.Priority.NEEDS_VOTE,
-    }.get(result.state, Job.Priority.FINAL)
+    job.priority = (
+        Job.Priority.FINAL
+        if job.excluded
+        else {State.OPEN: Job.Priority.OPEN, State.NEEDS_VOTE: Job.Priority.NEEDS_VOTE}.get(
+            result.state, Job.Priority.FINAL
+        )
+    )
     job.save(update_fields=["state", "label", "votes_count", "priority", "updated_at"])
 
 

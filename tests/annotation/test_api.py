@@ -198,7 +198,7 @@ def test_next_task_and_submit_use_a_bounded_number_of_queries(
     take(client, campaign)  # warm up the session and content types
     post(client, reverse("api-skip", args=[Lease.objects.get().pk]))
     # A fixed number per window of candidates, whatever the campaign's size.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         task = take(client, campaign)
     with django_assert_max_num_queries(14):
         post(client, reverse("api-submit", args=[task["lease"]]), {"label": "fear"})
