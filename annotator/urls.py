@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from labeling import api, views
+from labeling import api, review_views, views
 
 api_patterns = [
     path("api/campaigns/", api.campaigns, name="api-campaigns"),
@@ -26,6 +26,30 @@ urlpatterns = [
         views.rendition_subtitles,
         name="rendition-subtitles",
     ),
+    path("review/<int:campaign_id>/", review_views.dashboard, name="review-dashboard"),
+    path(
+        "review/<int:campaign_id>/statistics.json",
+        review_views.statistics_json,
+        name="review-stats-json",
+    ),
+    path(
+        "review/<int:campaign_id>/statistics.csv",
+        review_views.statistics_csv,
+        name="review-stats-csv",
+    ),
+    path(
+        "review/<int:campaign_id>/figures/<str:name>.svg",
+        review_views.figure_svg,
+        name="review-figure",
+    ),
+    path("review/<int:campaign_id>/queue/", review_views.queue, name="review-queue"),
+    path(
+        "review/<int:campaign_id>/annotators/<int:annotator_id>/",
+        review_views.annotator_action,
+        name="review-annotator",
+    ),
+    path("review/jobs/<int:job_id>/", review_views.job_detail, name="review-job"),
+    path("review/jobs/<int:job_id>/act", review_views.job_action, name="review-job-action"),
     *api_patterns,
     path("admin/", admin.site.urls),
 ]

@@ -276,8 +276,17 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = [
-            "name", "corpus", "labels", "modalities", "initial_votes", "agreement", "max_votes",
-            "lease_seconds", "independence_guard", "annotators", "is_active",
+            "name",
+            "corpus",
+            "labels",
+            "modalities",
+            "initial_votes",
+            "agreement",
+            "max_votes",
+            "lease_seconds",
+            "independence_guard",
+            "annotators",
+            "is_active",
         ]
 
     def clean_labels(self):

@@ -19,8 +19,21 @@ from pathlib import Path
 import av
 import numpy as np
 
-AAC_SAMPLE_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
-                    8000, 7350)
+AAC_SAMPLE_RATES = (
+    96000,
+    88200,
+    64000,
+    48000,
+    44100,
+    32000,
+    24000,
+    22050,
+    16000,
+    12000,
+    11025,
+    8000,
+    7350,
+)
 VIDEO_CODEC = "libx264"
 VIDEO_OPTIONS = {"crf": "23", "preset": "veryfast"}
 AUDIO_CODEC = "aac"
@@ -29,8 +42,18 @@ AAC_FRAME_SIZE = 1024
 MP4_OPTIONS = {"movflags": "+faststart"}
 
 # Demuxers that "open" almost any bytes (a text file becomes an ANSI-art video); never real media.
-_IMPLAUSIBLE_FORMATS = {"tty", "image2", "image2pipe", "png_pipe", "jpeg_pipe", "webp_pipe",
-                        "gif", "srt", "ass", "webvtt"}
+_IMPLAUSIBLE_FORMATS = {
+    "tty",
+    "image2",
+    "image2pipe",
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
+    "gif",
+    "srt",
+    "ass",
+    "webvtt",
+}
 _IMPLAUSIBLE_CODECS = {"ansi", "text", "bintext", "xbin", "idf"}
 
 
@@ -185,8 +208,10 @@ def render_audio_only(src: str | Path, dst: str | Path) -> MediaProbe:
     """Write the sound of `src` as an M4A (AAC, no video stream): what `a` annotators hear."""
     result = _render(src, dst, keep_video=False, keep_audio=True, container_format="ipod")
     if result.has_video or not result.has_audio:
-        raise MediaError(f"The audio-only rendition of {Path(src).name} came out wrong; "
-                         "report this file to the maintainers.")
+        raise MediaError(
+            f"The audio-only rendition of {Path(src).name} came out wrong; "
+            "report this file to the maintainers."
+        )
     return result
 
 
@@ -194,8 +219,10 @@ def render_silent_video(src: str | Path, dst: str | Path) -> MediaProbe:
     """Write the picture of `src` as an MP4 (H.264, no audio stream): what `v` annotators see."""
     result = _render(src, dst, keep_video=True, keep_audio=False, container_format="mp4")
     if result.has_audio or not result.has_video:
-        raise MediaError(f"The silent-video rendition of {Path(src).name} came out wrong; "
-                         "report this file to the maintainers.")
+        raise MediaError(
+            f"The silent-video rendition of {Path(src).name} came out wrong; "
+            "report this file to the maintainers."
+        )
     return result
 
 
@@ -203,8 +230,10 @@ def render_original(src: str | Path, dst: str | Path) -> MediaProbe:
     """Write `src` as a browser-playable MP4 (H.264 + AAC, faststart): what `m` annotators see."""
     result = _render(src, dst, keep_video=True, keep_audio=True, container_format="mp4")
     if not (result.has_audio and result.has_video):
-        raise MediaError(f"The original rendition of {Path(src).name} came out wrong; "
-                         "report this file to the maintainers.")
+        raise MediaError(
+            f"The original rendition of {Path(src).name} came out wrong; "
+            "report this file to the maintainers."
+        )
     return result
 
 
@@ -213,11 +242,15 @@ def _render(src, dst, *, keep_video: bool, keep_audio: bool, container_format: s
     src, dst = Path(src), Path(dst)
     source = probe(src)
     if keep_video and not source.has_video:
-        raise MediaError(f"{src.name} has no video stream, so it has no picture to show. "
-                         "Import the clip with its video.")
+        raise MediaError(
+            f"{src.name} has no video stream, so it has no picture to show. "
+            "Import the clip with its video."
+        )
     if keep_audio and not source.has_audio:
-        raise MediaError(f"{src.name} has no audio stream, so it has no sound to play. "
-                         "Import the clip with its sound track.")
+        raise MediaError(
+            f"{src.name} has no audio stream, so it has no sound to play. "
+            "Import the clip with its sound track."
+        )
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=".part")
     os.close(fd)
@@ -226,13 +259,17 @@ def _render(src, dst, *, keep_video: bool, keep_audio: bool, container_format: s
         try:
             _transcode(src, tmp, keep_video, keep_audio, container_format)
         except (av.FFmpegError, ValueError) as exc:
-            raise MediaError(f"Converting {src.name} failed ({_reason(exc)}). "
-                             "Export it as MP4 (H.264 + AAC) and import it again.") from exc
+            raise MediaError(
+                f"Converting {src.name} failed ({_reason(exc)}). "
+                "Export it as MP4 (H.264 + AAC) and import it again."
+            ) from exc
         try:
             result = probe(tmp)
         except MediaError as exc:
-            raise MediaError(f"Converting {src.name} produced an unreadable file ({exc}) "
-                             "Report this file to the maintainers.") from exc
+            raise MediaError(
+                f"Converting {src.name} produced an unreadable file ({exc}) "
+                "Report this file to the maintainers."
+            ) from exc
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -261,8 +298,13 @@ def _transcode(src: Path, dst: Path, keep_video: bool, keep_audio: bool, fmt: st
 class _VideoEncoder:
     """Decoded frames → yuv420p, even size, upright → H.264, source timestamps kept."""
 
-    def __init__(self, out: av.container.OutputContainer, source: av.video.stream.VideoStream,
-                 offset: float, size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        out: av.container.OutputContainer,
+        source: av.video.stream.VideoStream,
+        offset: float,
+        size: tuple[int, int],
+    ) -> None:
         self.time_base = source.time_base or Fraction(1, 90000)
         self.rate = source.average_rate or source.guessed_rate or Fraction(25)
         self.offset = round(offset / self.time_base)
@@ -300,16 +342,18 @@ class _VideoEncoder:
 class _AudioEncoder:
     """Decoded audio → fltp, mono/stereo, AAC-legal rate, 1024-sample frames → AAC."""
 
-    def __init__(self, out: av.container.OutputContainer, source: av.audio.stream.AudioStream,
-                 offset: float) -> None:
+    def __init__(
+        self, out: av.container.OutputContainer, source: av.audio.stream.AudioStream, offset: float
+    ) -> None:
         channels = source.codec_context.channels or 2
         self.layout = "mono" if channels == 1 else "stereo"
         self.rate = _aac_rate(source.codec_context.sample_rate or 48000)
         self.stream = out.add_stream(AUDIO_CODEC, rate=self.rate)
         self.stream.layout = self.layout
         self.stream.bit_rate = 96_000 if self.layout == "mono" else 128_000
-        self.resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate,
-                                           frame_size=AAC_FRAME_SIZE)
+        self.resampler = av.AudioResampler(
+            format="fltp", layout=self.layout, rate=self.rate, frame_size=AAC_FRAME_SIZE
+        )
         self.offset = offset
         self.next_sample: int | None = None
 

@@ -54,9 +54,7 @@ class SyntheticUtterance:
 # Planning
 
 
-def plan_corpus(
-    n: int, *, inconsistency: float = 0.35, seed: int = 0
-) -> list[SyntheticUtterance]:
+def plan_corpus(n: int, *, inconsistency: float = 0.35, seed: int = 0) -> list[SyntheticUtterance]:
     """Plan `n` utterances; each of t, a, v deviates from the underlying emotion with
     probability `inconsistency` (to a uniformly chosen other emotion). Deterministic."""
     if not 0.0 <= inconsistency <= 1.0:
@@ -69,19 +67,21 @@ def plan_corpus(
         scenario = rng.choice(SCENARIOS)
         item_seed = rng.randrange(2**31)
         transcript = make_transcript(shown[0], scenario, random.Random(item_seed))
-        items.append(SyntheticUtterance(
-            underlying=underlying,
-            text_emotion=shown[0],
-            voice_emotion=shown[1],
-            face_emotion=shown[2],
-            transcript=transcript,
-            seconds=_timeline(transcript, shown[1], item_seed)[1],
-            speaker_gender=rng.choice(GENDERS),
-            age_group=rng.choice(AGE_GROUPS),
-            programme=rng.choice(PROGRAMMES),
-            scenario=scenario,
-            seed=item_seed,
-        ))
+        items.append(
+            SyntheticUtterance(
+                underlying=underlying,
+                text_emotion=shown[0],
+                voice_emotion=shown[1],
+                face_emotion=shown[2],
+                transcript=transcript,
+                seconds=_timeline(transcript, shown[1], item_seed)[1],
+                speaker_gender=rng.choice(GENDERS),
+                age_group=rng.choice(AGE_GROUPS),
+                programme=rng.choice(PROGRAMMES),
+                scenario=scenario,
+                seed=item_seed,
+            )
+        )
     return items
 
 
@@ -163,8 +163,13 @@ _TEMPLATE_TEXT = {
 }
 _TEMPLATES = {emotion: tuple(text.split()) for emotion, text in _TEMPLATE_TEXT.items()}
 _INTERJECTIONS = {
-    "happiness": "哈哈，", "sadness": "唉，", "fear": "啊，", "anger": "喂！",
-    "surprise": "啊？", "disgust": "呃，", "neutrality": "嗯，",
+    "happiness": "哈哈，",
+    "sadness": "唉，",
+    "fear": "啊，",
+    "anger": "喂！",
+    "surprise": "啊？",
+    "disgust": "呃，",
+    "neutrality": "嗯，",
 }
 _PLACES = {
     "household": "家里 厨房 客厅 卧室".split(),
@@ -184,6 +189,7 @@ _SLOTS = {
     "time": "明天上午九点 下午三点 周五晚上 下个月初".split(),
 }
 
+
 def make_transcript(emotion: str, scenario: str, rng: random.Random) -> str:
     """A Chinese line (4..63 characters) whose words express `emotion`."""
     slots = {name: rng.choice(words) for name, words in _SLOTS.items()}
@@ -201,6 +207,7 @@ def make_transcript(emotion: str, scenario: str, rng: random.Random) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Voice: one syllable per Chinese character, pauses at punctuation; prosody by emotion.
+
 
 @dataclass(frozen=True)
 class _Voice:
@@ -224,9 +231,14 @@ _VOICES = {
     "neutrality": _Voice(1.00, 1.0, -0.5, 0.45, 4.5, 1.3, 0.02, 0.0),
 }
 _BASE_F0 = {
-    ("female", "preteen"): 280.0, ("female", "teen"): 240.0, ("female", "middle-age"): 210.0,
-    ("female", "old"): 190.0, ("male", "preteen"): 270.0, ("male", "teen"): 150.0,
-    ("male", "middle-age"): 120.0, ("male", "old"): 110.0,
+    ("female", "preteen"): 280.0,
+    ("female", "teen"): 240.0,
+    ("female", "middle-age"): 210.0,
+    ("female", "old"): 190.0,
+    ("male", "preteen"): 270.0,
+    ("male", "teen"): 150.0,
+    ("male", "middle-age"): 120.0,
+    ("male", "old"): 110.0,
 }
 _VOWELS = ((800, 1200), (300, 2300), (350, 800), (500, 1800), (500, 900))  # F1, F2 in Hz
 _PAUSES = {"，": 0.22, "、": 0.18, "。": 0.35, "！": 0.35, "？": 0.35, "…": 0.3}
@@ -299,6 +311,7 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Face: a frontal cartoon face with FACS-like parameters per emotion.
 
+
 @dataclass(frozen=True)
 class _Face:
     brow_raise: float  # whole brow up (+) or down (-), face units
@@ -322,8 +335,12 @@ _FACES = {
 _SKINS = ((224, 186, 160), (210, 165, 130), (235, 200, 175), (190, 145, 110))  # RGB
 _HAIR = ((30, 25, 22), (55, 40, 30), (90, 85, 80))
 _BACKDROPS = {
-    "household": (196, 180, 150), "hospital": (200, 215, 220), "restaurant": (150, 110, 80),
-    "office": (170, 175, 180), "outdoor": (140, 175, 200), "telephone": (175, 165, 185),
+    "household": (196, 180, 150),
+    "hospital": (200, 215, 220),
+    "restaurant": (150, 110, 80),
+    "office": (170, 175, 180),
+    "outdoor": (140, 175, 200),
+    "telephone": (175, 165, 185),
 }
 
 
@@ -364,8 +381,17 @@ class _FacePainter:
             return (round(cx + u * (x * cos - y * sin)), round(cy + u * (x * sin + y * cos)))
 
         def ellipse(x, y, rx, ry, colour, thickness=-1, angle=0.0):
-            cv2.ellipse(img, pt(x, y), (max(1, round(rx * u)), max(1, round(ry * u))),
-                        math.degrees(tilt) + angle, 0, 360, colour, thickness, cv2.LINE_AA)
+            cv2.ellipse(
+                img,
+                pt(x, y),
+                (max(1, round(rx * u)), max(1, round(ry * u))),
+                math.degrees(tilt) + angle,
+                0,
+                360,
+                colour,
+                thickness,
+                cv2.LINE_AA,
+            )
 
         def line(points, colour, thickness):
             pts = np.array([pt(x, y) for x, y in points], np.int32)
@@ -376,12 +402,33 @@ class _FacePainter:
         deep = tuple(int(c) for c in skin * 0.55)
         # Body, neck, hair behind the head, then the face.
         if self.long_hair:
-            cv2.fillPoly(img, [np.array([pt(-0.9, -0.2), pt(0.9, -0.2), pt(0.98, 1.05),
-                                         pt(-0.98, 1.05)], np.int32)], self.hair, cv2.LINE_AA)
-        cv2.fillPoly(img, [np.array([pt(-0.33, 0.6), pt(0.33, 0.6), pt(0.36, 1.4),
-                                     pt(-0.36, 1.4)], np.int32)], shade, cv2.LINE_AA)
-        cv2.ellipse(img, pt(0, 1.75), (round(1.5 * u), round(0.6 * u)), math.degrees(tilt), 180,
-                    360, self.shirt, -1, cv2.LINE_AA)
+            cv2.fillPoly(
+                img,
+                [
+                    np.array(
+                        [pt(-0.9, -0.2), pt(0.9, -0.2), pt(0.98, 1.05), pt(-0.98, 1.05)], np.int32
+                    )
+                ],
+                self.hair,
+                cv2.LINE_AA,
+            )
+        cv2.fillPoly(
+            img,
+            [np.array([pt(-0.33, 0.6), pt(0.33, 0.6), pt(0.36, 1.4), pt(-0.36, 1.4)], np.int32)],
+            shade,
+            cv2.LINE_AA,
+        )
+        cv2.ellipse(
+            img,
+            pt(0, 1.75),
+            (round(1.5 * u), round(0.6 * u)),
+            math.degrees(tilt),
+            180,
+            360,
+            self.shirt,
+            -1,
+            cv2.LINE_AA,
+        )
         ellipse(0, -0.12, 0.90, 1.02, self.hair)
         ellipse(0, 0, 0.78, 1.0, self.skin)
         ellipse(0, -0.84, 0.74, 0.24, self.hair)  # fringe, clear of raised brows
@@ -396,8 +443,15 @@ class _FacePainter:
             # Eyebrow: inner end at x=±0.12, outer at ±0.52.
             inner_y = -0.42 - f.brow_raise - f.brow_inner
             outer_y = -0.42 - f.brow_raise + 0.5 * f.brow_inner
-            line([(side * 0.12, inner_y), (side * 0.32, min(inner_y, outer_y) - 0.04),
-                  (side * 0.52, outer_y)], self.hair, 0.07)
+            line(
+                [
+                    (side * 0.12, inner_y),
+                    (side * 0.32, min(inner_y, outer_y) - 0.04),
+                    (side * 0.52, outer_y),
+                ],
+                self.hair,
+                0.07,
+            )
             # Eye: white, iris, pupil, upper lid; closed when blinking.
             ex, ey = side * 0.33, -0.17
             open_y = 0.075 * (0.08 if blinking else f.eye_open)
@@ -405,8 +459,16 @@ class _FacePainter:
                 ellipse(ex, ey, 0.15, open_y, (245, 245, 240))
                 ellipse(ex, ey, 0.065, min(0.065, open_y), (60, 45, 35))
                 ellipse(ex, ey, 0.03, min(0.03, open_y), (10, 10, 10))
-            line([(ex - 0.16, ey), (ex - 0.08, ey - open_y), (ex + 0.08, ey - open_y),
-                  (ex + 0.16, ey)], (40, 30, 25), 0.025)
+            line(
+                [
+                    (ex - 0.16, ey),
+                    (ex - 0.08, ey - open_y),
+                    (ex + 0.08, ey - open_y),
+                    (ex + 0.16, ey),
+                ],
+                (40, 30, 25),
+                0.025,
+            )
             line([(side * 0.09, -0.12), (side * 0.11, 0.15), (side * 0.15, 0.22)], shade, 0.03)
             ellipse(side * 0.07, 0.24, 0.04, 0.022, deep)  # nostrils
         ellipse(0, 0.0, 0.05, 0.18, tuple(min(255, int(c * 1.08)) for c in skin))  # nose bridge
@@ -423,10 +485,14 @@ class _FacePainter:
         xs = np.linspace(-1.0, 1.0, 15)
         corner_lift = f.smile * xs**2  # corners move, the middle stays
         sneer = 0.05 * f.sneer * np.clip(xs, 0, 1)
-        upper = [(half * x, 0.50 - c - s - 0.25 * opening * (1 - x**2)) for x, c, s in
-                 zip(xs, corner_lift, sneer, strict=True)]
-        lower = [(half * x, 0.50 - c + 0.75 * opening * (1 - x**2)) for x, c in
-                 zip(xs, corner_lift, strict=True)]
+        upper = [
+            (half * x, 0.50 - c - s - 0.25 * opening * (1 - x**2))
+            for x, c, s in zip(xs, corner_lift, sneer, strict=True)
+        ]
+        lower = [
+            (half * x, 0.50 - c + 0.75 * opening * (1 - x**2))
+            for x, c in zip(xs, corner_lift, strict=True)
+        ]
         lips = (150, 70, 70)
         if opening > 0.01:
             inside = np.array([pt(x, y) for x, y in upper + lower[::-1]], np.int32)
@@ -434,8 +500,9 @@ class _FacePainter:
             if f.smile > 0.05 or f.brow_inner < -0.05:  # teeth when smiling or snarling
                 teeth = [(x, y + 0.02) for x, y in upper[3:-3]]
                 pts = np.array([pt(x, y) for x, y in teeth], np.int32)
-                cv2.polylines(img, [pts], False, (235, 235, 225), max(1, round(0.04 * u)),
-                              cv2.LINE_AA)
+                cv2.polylines(
+                    img, [pts], False, (235, 235, 225), max(1, round(0.04 * u)), cv2.LINE_AA
+                )
         for curve in (upper, lower):
             pts = np.array([pt(x, y) for x, y in curve], np.int32)
             cv2.polylines(img, [pts], False, lips, max(1, round(0.035 * u)), cv2.LINE_AA)
@@ -474,7 +541,7 @@ def write_media(
             audio = out.add_stream("aac", rate=sample_rate)
             audio.layout = "mono"
             for i in range(n_frames):
-                window = envelope[int(i * hop):int((i + 1) * hop)]
+                window = envelope[int(i * hop) : int((i + 1) * hop)]
                 level = float(window.mean()) if window.size else 0.0
                 frame = av.VideoFrame.from_ndarray(painter.frame(i / fps, level), format="rgb24")
                 frame.pts, frame.time_base = i, Fraction(1, fps)
@@ -488,4 +555,3 @@ def write_media(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-

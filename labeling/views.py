@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from labeling.http import private_file_response
 from labeling.models import Campaign, Rendition
+from labeling.roles import is_reviewer
 from labeling.selectors.annotation import annotator_campaigns, can_view_rendition
 from labeling.selectors.corpora import corpus_overview
 from labeling.services.assignment import AnnotationError, check_member
@@ -12,11 +13,13 @@ from labeling.storage import media_path
 
 
 def home(request):
-    context = {"corpora": [], "campaigns": []}
+    context = {"corpora": [], "campaigns": [], "review_campaigns": []}
     if request.user.is_staff:
         context["corpora"] = corpus_overview()
     if request.user.is_authenticated:
         context["campaigns"] = annotator_campaigns(request.user)
+    if is_reviewer(request.user):
+        context["review_campaigns"] = Campaign.objects.select_related("corpus").order_by("name")
     return render(request, "home.html", context)
 
 

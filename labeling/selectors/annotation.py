@@ -7,13 +7,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Campaign, Job, Lease, Rendition
+from labeling.roles import is_reviewer
 
 MEDIA_KIND = {"a": "audio", "v": "video", "m": "video"}
 
 
 def can_view_rendition(user, rendition: Rendition) -> bool:
-    """Staff always; an annotator only through a live lease on that very utterance and modality."""
-    if user.is_staff:
+    """Reviewers and admins always; an annotator only through a live lease on that very
+    utterance and modality."""
+    if is_reviewer(user):
         return True
     return Lease.objects.filter(
         annotator=user,

@@ -1,0 +1,105 @@
+"""manage.py cherma_stats --campaign X [--out DIR]: the paper's statistics for a campaign."""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from labeling import plots
+from labeling.models import Campaign
+from labeling.report import FIGURES, figure_from_statistics
+from labeling.selectors.statistics import campaign_statistics
+
+
+def _fmt(value, digits=3) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+class Command(BaseCommand):
+    help = (
+        "Print a campaign's label distribution, inconsistency Incon(u1,u2) and Incon(u,m;y), "
+        "agreement (Fleiss' kappa, Krippendorff's alpha) and Table-1 statistics; with --out, "
+        "also write every plot as PNG and SVG and every figure as JSON."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--campaign", required=True, help="Campaign name or id.")
+        parser.add_argument("--out", type=Path)
+
+    def handle(self, *args, **options):
+        key = options["campaign"]
+        campaign = Campaign.objects.filter(
+            **({"pk": int(key)} if key.isdigit() else {"name": key})
+        ).first()
+        if campaign is None:
+            names = ", ".join(Campaign.objects.values_list("name", flat=True)) or "none yet"
+            raise CommandError(f"No campaign {key!r}. Campaigns: {names}.")
+        stats = campaign_statistics(campaign)
+        self._print(stats)
+        if options["out"]:
+            out: Path = options["out"]
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "statistics.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False))
+            for name in FIGURES:
+                plots.save_figure(figure_from_statistics(stats, name), out / name)
+            self.stdout.write(
+                f"Wrote statistics.json and {len(FIGURES)} plots (PNG, SVG) to {out}."
+            )
+
+    def _print(self, stats) -> None:
+        write = self.stdout.write
+        classes = stats["campaign"]["classes"]
+        write(f"Campaign {stats['campaign']['name']} (corpus {stats['campaign']['corpus']})\n")
+        progress = stats["progress"]
+        write("Progress (jobs)        open  needs_vote  decided  discarded  total")
+        for modality, row in progress["jobs"].items():
+            write(
+                f"  {modality:<20} {row['open']:>5} {row['needs_vote']:>11} {row['decided']:>8} "
+                f"{row['discarded']:>10} {row['total']:>6}"
+            )
+        write(
+            f"  usable utterances (all labels decided): {progress['usable_utterances']} "
+            f"of {progress['utterances']}\n"
+        )
+        width = max(len(c) for c in classes) + 2
+        write("Label distribution (Figure 1a)")
+        write("  " + "".ljust(width) + "".join(f"{m:>7}" for m in stats["label_distribution"]))
+        for label in classes:
+            counts = "".join(
+                f"{stats['label_distribution'][m][label]:>7}" for m in stats["label_distribution"]
+            )
+            write("  " + label.ljust(width) + counts)
+        write("\nInconsistency Incon(u1,u2) (Figure 1b)")
+        matrix = stats["inconsistency"]["matrix"]
+        write("     " + "".join(f"{m:>8}" for m in matrix))
+        for row, values in matrix.items():
+            write(f"  {row}  " + "".join(f"{_fmt(v):>8}" for v in values.values()))
+        write("\nPer-emotion inconsistency Incon(u,m;y) (Figure 1c)")
+        write(
+            "  " + "".ljust(width) + "".join(f"{u:>8}" for u in stats["per_emotion_inconsistency"])
+        )
+        for label in classes:
+            values = "".join(
+                f"{_fmt(stats['per_emotion_inconsistency'][u][label]):>8}"
+                for u in stats["per_emotion_inconsistency"]
+            )
+            write("  " + label.ljust(width) + values)
+        write("\nAgreement       Fleiss kappa (jobs)   Krippendorff alpha (jobs)")
+        for modality, (kappa, n) in stats["fleiss_kappa"].items():
+            alpha, n_alpha = stats["krippendorff_alpha"][modality]
+            write(f"  {modality:<12} {_fmt(kappa):>10} ({n})   {_fmt(alpha):>14} ({n_alpha})")
+        dataset = stats["dataset"]
+        write("\nDataset (Table 1)")
+        words = f"{dataset['min_words']}–{dataset['max_words']}"
+        write(
+            f"  utterances {dataset['utterances']}, {_fmt(dataset['total_minutes'], 2)} minutes, "
+            f"mean {_fmt(dataset['mean_seconds'], 1)} s, words {words}"
+        )
+        write(
+            "  "
+            + ", ".join(
+                f"{k} {v}" for k, v in {**dataset["gender"], **dataset["age_group"]}.items()
+            )
+        )

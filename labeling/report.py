@@ -1,0 +1,58 @@
+"""A campaign's statistics report as the dashboard and `cherma_stats` share it.
+
+Works on the JSON-able dict of `selectors.statistics.campaign_statistics`: turns it into
+the paper's figures and into long-format CSV rows. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from labeling import plots
+from labeling.statistics import Inconsistency
+
+FIGURES = ("label_distribution", "inconsistency", "per_emotion_inconsistency", "agreement")
+
+
+def flatten_statistics(stats: dict) -> Iterator[tuple[str, str, str, object]]:
+    for figure in ("label_distribution", "per_emotion_inconsistency", "label_sources"):
+        for row, values in stats[figure].items():
+            for column, value in values.items():
+                yield figure, row, column, value
+    for part in ("matrix", "pairs"):
+        for row, values in stats["inconsistency"][part].items():
+            for column, value in values.items():
+                yield f"inconsistency_{part}", row, column, value
+    for figure in ("fleiss_kappa", "krippendorff_alpha"):
+        for modality, (value, n_jobs) in stats[figure].items():
+            yield figure, modality, "value", value
+            yield figure, modality, "jobs", n_jobs
+    for key, value in stats["dataset"].items():
+        if isinstance(value, dict):
+            for column, count in value.items():
+                yield "dataset", key, column, count
+        else:
+            yield "dataset", key, "value", value
+
+
+def figure_from_statistics(stats: dict, name: str) -> Figure:
+    """One of the dashboard's matplotlib figures from the JSON-able statistics."""
+    if name == "label_distribution":
+        return plots.plot_label_distribution(stats["label_distribution"])
+    if name == "inconsistency":
+        matrix = pd.DataFrame(stats["inconsistency"]["matrix"]).astype(float)
+        pairs = pd.DataFrame(stats["inconsistency"]["pairs"]).astype(int)
+        return plots.plot_inconsistency_matrix(Inconsistency(matrix.T, pairs.T))
+    if name == "per_emotion_inconsistency":
+        table = pd.DataFrame(stats["per_emotion_inconsistency"]).T.astype(float)
+        return plots.plot_per_emotion_inconsistency(table)
+    if name == "agreement":
+        as_pairs = {
+            key: {m: tuple(v) for m, v in stats[key].items()}
+            for key in ("fleiss_kappa", "krippendorff_alpha")
+        }
+        return plots.plot_agreement(as_pairs["fleiss_kappa"], as_pairs["krippendorff_alpha"])
+    raise KeyError(name)

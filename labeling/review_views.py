@@ -1,0 +1,178 @@
+"""Reviewer pages: dashboard with plots, disagreement queue, job review, annotator quality.
+
+Thin: reads come from `labeling.selectors.statistics`, writes from `labeling.services.review`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from labeling.models import Campaign, Job
+from labeling.report import FIGURES, figure_from_statistics, flatten_statistics
+from labeling.roles import is_reviewer
+from labeling.selectors.statistics import (
+    annotator_quality,
+    campaign_statistics,
+    disagreement_queue,
+)
+from labeling.services import review
+from labeling.services.assignment import AnnotationError
+from labeling.verdicts import State
+
+
+def reviewer_required(view):
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_reviewer(request.user):
+            raise PermissionDenied("Only reviewers and admins see this.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@reviewer_required
+def dashboard(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    stats = campaign_statistics(campaign)
+    return render(
+        request,
+        "review/dashboard.html",
+        {
+            "campaign": campaign,
+            "stats": stats,
+            "figures": FIGURES,
+            "matrix_rows": _matrix_rows(stats),
+            "annotators": annotator_quality(campaign),
+        },
+    )
+
+
+def _matrix_rows(stats: dict) -> list[tuple[str, list]]:
+    matrix = stats["inconsistency"]["matrix"]
+    return [(row, list(values.values())) for row, values in matrix.items()]
+
+
+@reviewer_required
+def statistics_json(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    response = JsonResponse(campaign_statistics(campaign), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = (
+        f'attachment; filename="campaign-{campaign.pk}-statistics.json"'
+    )
+    return response
+
+
+@reviewer_required
+def statistics_csv(request, campaign_id: int):
+    """Every number of the dashboard as long-format rows: figure, row, column, value."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["figure", "row", "column", "value"])
+    for figure, row, column, value in flatten_statistics(campaign_statistics(campaign)):
+        writer.writerow([figure, row, column, value])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="campaign-{campaign.pk}-statistics.csv"'
+    )
+    return response
+
+
+@reviewer_required
+def figure_svg(request, campaign_id: int, name: str):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if name not in FIGURES:
+        raise PermissionDenied("No such figure.")
+    figure = figure_from_statistics(campaign_statistics(campaign), name)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+
+
+@reviewer_required
+def queue(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    filters = {
+        "modality": request.GET.get("modality", ""),
+        "emotion": request.GET.get("emotion", ""),
+        "annotator": int(request.GET["annotator"])
+        if request.GET.get("annotator", "").isdigit()
+        else None,
+    }
+    page = Paginator(disagreement_queue(campaign, **filters), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "campaign": campaign,
+            "page": page,
+            "filters": filters,
+            "annotators": campaign.annotators.order_by("username"),
+        },
+    )
+
+
+@reviewer_required
+def job_detail(request, job_id: int):
+    job = get_object_or_404(Job.objects.select_related("campaign", "utterance"), pk=job_id)
+    rendition = job.utterance.renditions.filter(modality=job.modality, status="done").first()
+    return render(
+        request,
+        "review/job.html",
+        {
+            "job": job,
+            "rendition": rendition,
+            "votes": job.votes.select_related("annotator").order_by("created_at"),
+            "imported_votes": job.imported_votes.order_by("pk"),
+            "actions": job.review_actions.select_related("actor"),
+            "can_reopen": not job.excluded and job.state not in (State.OPEN, State.NEEDS_VOTE),
+        },
+    )
+
+
+@require_POST
+@reviewer_required
+def job_action(request, job_id: int):
+    job = get_object_or_404(Job, pk=job_id)
+    action, reason = request.POST.get("action"), request.POST.get("reason", "")
+    try:
+        if action == "reopen":
+            review.reopen_job(request.user, job.pk, reason)
+        elif action == "set_label":
+            review.set_label(request.user, job.pk, request.POST.get("label", ""), reason)
+        elif action == "exclude":
+            review.exclude_utterance(request.user, job.campaign, job.utterance_id, reason)
+        else:
+            raise review.ReviewRefused("Unknown action.")
+    except AnnotationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Done; the action is in the job's log.")
+    return redirect("review-job", job.pk)
+
+
+@require_POST
+@reviewer_required
+def annotator_action(request, campaign_id: int, annotator_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    reason = request.POST.get("reason", "")
+    try:
+        if request.POST.get("action") == "pause":
+            review.pause_annotator(request.user, campaign, annotator_id, reason)
+        else:
+            review.resume_annotator(request.user, campaign, annotator_id, reason)
+    except AnnotationError as error:
+        messages.error(request, str(error))
+    return redirect("review-dashboard", campaign.pk)

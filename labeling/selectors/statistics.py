@@ -1,0 +1,220 @@
+"""Campaign statistics: query the database, hand plain frames to `labeling.statistics`.
+
+Counts are aggregated in SQL; the per-utterance tables (one row per job or vote) are read
+once with `values_list` and everything else is computed in pandas by the pure functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from django.db.models import Count, Q
+
+from labeling import statistics
+from labeling.emotions import MODALITIES
+from labeling.models import Campaign, ImportedVote, Job, Lease, Vote
+from labeling.verdicts import State
+
+
+def decided_labels(campaign: Campaign) -> pd.DataFrame:
+    """One row per utterance, columns t a v m: the label the dataset uses, or None."""
+    rows = Job.objects.filter(campaign=campaign, excluded=False).values_list(
+        "utterance_id", "modality", "state", "label", "override_label"
+    )
+    frame = pd.DataFrame(
+        list(rows), columns=["utterance", "modality", "state", "label", "override"]
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=list(MODALITIES), dtype=object)
+    decided = frame["label"].where(frame["state"] == State.DECIDED.value, None)
+    frame["final"] = frame["override"].where(frame["override"] != "", decided)
+    table = frame.pivot(index="utterance", columns="modality", values="final")
+    return table.reindex(columns=list(MODALITIES))
+
+
+def votes_frame(campaign: Campaign) -> pd.DataFrame:
+    """Every vote, cast here or imported: job, modality, annotator, label, seconds, source."""
+    cast = (
+        Vote.objects.filter(job__campaign=campaign)
+        .order_by("created_at", "pk")
+        .values_list("job_id", "job__modality", "annotator_id", "label", "seconds_spent")
+    )
+    imported = (
+        ImportedVote.objects.filter(job__campaign=campaign)
+        .order_by("pk")
+        .values_list("job_id", "job__modality", "rater", "label")
+    )
+    columns = ["job", "modality", "annotator", "label", "seconds"]
+    here = pd.DataFrame([(*row, "votes") for row in cast], columns=[*columns, "source"])
+    there = pd.DataFrame(
+        [
+            (job, modality, f"imported:{rater}", label, None, "imported")
+            for job, modality, rater, label in imported
+        ],
+        columns=[*columns, "source"],
+    )
+    frames = [f for f in (here, there) if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else here
+
+
+def utterances_frame(campaign: Campaign) -> pd.DataFrame:
+    excluded = Job.objects.filter(campaign=campaign, excluded=True).values("utterance_id")
+    rows = campaign.corpus.utterances.exclude(pk__in=excluded).values_list(
+        "pk", "duration_seconds", "transcript", "speaker_gender", "age_group"
+    )
+    return pd.DataFrame(
+        list(rows),
+        columns=["utterance", "duration_seconds", "transcript", "speaker_gender", "age_group"],
+    ).set_index("utterance")
+
+
+def label_sources(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """Per modality, how many labels were voted here, imported, or set by a reviewer."""
+    counts = (
+        Job.objects.filter(campaign=campaign, excluded=False)
+        .values("modality")
+        .annotate(
+            voted=Count(
+                "pk", filter=Q(source="votes", state=State.DECIDED.value, override_label="")
+            ),
+            imported=Count("pk", filter=Q(source="imported", override_label="")),
+            reviewer=Count("pk", filter=~Q(override_label="")),
+        )
+    )
+    result = {m: {"voted": 0, "imported": 0, "reviewer": 0} for m in campaign.modalities}
+    for row in counts:
+        result[row.pop("modality")] = row
+    return result
+
+
+def progress(campaign: Campaign) -> dict[str, Any]:
+    """Jobs per modality and state, and utterances with all collected labels decided."""
+    states = Job.objects.filter(campaign=campaign, excluded=False).values_list("modality", "state")
+    labels = decided_labels(campaign)
+    collected = [m for m in MODALITIES if m in campaign.modalities]
+    complete = int(labels[collected].notna().all(axis=1).sum()) if len(labels) else 0
+    excluded = Job.objects.filter(campaign=campaign, excluded=True).values("utterance_id")
+    return {
+        "jobs": statistics.agreement_progress(list(states), modalities=collected),
+        "utterances": campaign.corpus.utterances.count(),
+        "usable_utterances": complete,
+        "excluded_utterances": excluded.distinct().count(),
+    }
+
+
+def campaign_statistics(campaign: Campaign) -> dict[str, Any]:
+    """Every figure of the dashboard and of `cherma_stats`, as JSON-able data."""
+    classes = campaign.label_names
+    labels = decided_labels(campaign)
+    votes = votes_frame(campaign)
+    incon = statistics.inconsistency_matrix(labels)
+    return statistics.to_jsonable(
+        {
+            "campaign": {
+                "id": campaign.pk,
+                "name": campaign.name,
+                "corpus": campaign.corpus.name,
+                "classes": classes,
+                "modalities": campaign.modalities,
+            },
+            "progress": progress(campaign),
+            "label_sources": label_sources(campaign),
+            "label_distribution": statistics.label_distribution(labels, classes),
+            "inconsistency": {"matrix": incon.matrix, "pairs": incon.pairs},
+            "per_emotion_inconsistency": statistics.per_emotion_inconsistency(labels, classes),
+            "fleiss_kappa": statistics.fleiss_kappa_by_modality(votes, classes),
+            "krippendorff_alpha": statistics.krippendorff_alpha_by_modality(votes, classes),
+            "dataset": statistics.dataset_table(utterances_frame(campaign)),
+        }
+    )
+
+
+def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
+    """Per annotator: volume, agreement with the final labels, median time, skip rate, outlier."""
+    votes = Vote.objects.filter(job__campaign=campaign).values_list(
+        "annotator_id", "annotator__username", "job_id", "label", "seconds_spent"
+    )
+    frame = pd.DataFrame(list(votes), columns=["annotator", "username", "job", "label", "seconds"])
+    leases = dict(
+        Lease.objects.filter(job__campaign=campaign)
+        .values_list("annotator_id")
+        .annotate(n=Count("pk"))
+    )
+    skips = dict(
+        Lease.objects.filter(job__campaign=campaign, status=Lease.Status.SKIPPED)
+        .values_list("annotator_id")
+        .annotate(n=Count("pk"))
+    )
+    paused = set(campaign.pauses.values_list("annotator_id", flat=True))
+    finals = {
+        job.pk: job.final_label
+        for job in Job.objects.filter(campaign=campaign, priority=Job.Priority.FINAL).only(
+            "pk", "state", "label", "override_label", "excluded"
+        )
+    }
+    rows = []
+    for (annotator, username), mine in frame.groupby(["annotator", "username"]):
+        judged = [
+            (label, finals.get(job))
+            for job, label in zip(mine["job"], mine["label"], strict=True)
+            if finals.get(job)
+        ]
+        agreement = sum(a == b for a, b in judged) / len(judged) if judged else None
+        rows.append(
+            {
+                "annotator": int(annotator),
+                "username": username,
+                "votes": len(mine),
+                "agreement": agreement,
+                "judged": len(judged),
+                "median_seconds": float(mine["seconds"].median()),
+                "skip_rate": skips.get(annotator, 0) / leases.get(annotator, 1),
+                "paused": annotator in paused,
+            }
+        )
+    _flag_outliers(rows)
+    return sorted(rows, key=lambda row: row["username"])
+
+
+def _flag_outliers(rows: list[dict[str, Any]]) -> None:
+    """Flag annotators far below the others' agreement, or implausibly fast.
+
+    Agreement more than two standard deviations below the mean (with at least 10 judged
+    votes), or a median time under a quarter of the campaign's median.
+    """
+    agreements = pd.Series(
+        [r["agreement"] for r in rows if r["agreement"] is not None and r["judged"] >= 10]
+    )
+    times = pd.Series([r["median_seconds"] for r in rows])
+    floor = agreements.mean() - 2 * agreements.std() if len(agreements) >= 3 else None
+    fast = times.median() / 4 if len(times) else None
+    for row in rows:
+        reasons = []
+        if floor is not None and row["judged"] >= 10 and row["agreement"] < floor:
+            reasons.append("low agreement")
+        if fast is not None and len(rows) >= 3 and row["median_seconds"] < fast:
+            reasons.append("very fast")
+        row["outlier"] = ", ".join(reasons)
+
+
+def disagreement_queue(
+    campaign: Campaign, *, modality: str = "", emotion: str = "", annotator: int | None = None
+):
+    """Jobs a reviewer should look at: split votes (waiting or decided 3:1) and discarded ones."""
+    jobs = (
+        Job.objects.filter(campaign=campaign, excluded=False)
+        .filter(
+            Q(state__in=[State.NEEDS_VOTE.value, State.DISCARDED.value])
+            | Q(state=State.DECIDED.value, votes_count__gt=campaign.agreement)
+        )
+        .select_related("utterance")
+        .order_by("-updated_at", "pk")
+    )
+    if modality:
+        jobs = jobs.filter(modality=modality)
+    if emotion:
+        jobs = jobs.filter(votes__label=emotion).distinct()
+    if annotator:
+        jobs = jobs.filter(votes__annotator_id=annotator).distinct()
+    return jobs

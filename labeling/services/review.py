@@ -1,0 +1,154 @@
+"""Reviewers' actions on jobs and annotators. Each is one transaction with its audit entry.
+
+The automatic verdict (state, label, votes) is never rewritten by a reviewer: an override
+sits beside it, so the dashboard can always show both.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction
+from labeling.services.assignment import AnnotationError, record_verdict
+from labeling.verdicts import State
+
+
+class ReviewRefused(AnnotationError):
+    status, code = 400, "review_refused"
+
+
+def job_snapshot(job: Job) -> dict:
+    return {
+        "state": job.state,
+        "label": job.label,
+        "votes": job.votes_count,
+        "extra_votes": job.extra_votes,
+        "override_label": job.override_label,
+        "excluded": job.excluded,
+    }
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewRefused("Write a reason: every review action is recorded with one.")
+    return reason
+
+
+def _locked_job(job_id: int) -> Job:
+    return Job.objects.select_for_update().select_related("campaign").get(pk=job_id)
+
+
+def reopen_job(actor, job_id: int, reason: str) -> Job:
+    """Allow enough further votes that the job can still be decided under the same agreement."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        if job.excluded:
+            raise ReviewRefused("This utterance is excluded; it takes no more votes.")
+        if job.state in (State.OPEN, State.NEEDS_VOTE):
+            raise ReviewRefused("This job is still collecting votes; there is nothing to re-open.")
+        before = job_snapshot(job)
+        labels = list(job.votes.values_list("label", flat=True))
+        top = max((labels.count(label) for label in set(labels)), default=0)
+        needed = job.campaign.agreement - top  # votes the leading label still lacks
+        job.extra_votes += max(1, len(labels) + needed - job.rule.max_votes)
+        job.override_label = ""
+        record_verdict(job)
+        ReviewAction.objects.create(
+            campaign=job.campaign,
+            job=job,
+            kind=ReviewAction.Kind.REOPEN,
+            actor=actor,
+            before=before,
+            after=job_snapshot(job),
+            reason=reason,
+        )
+    return job
+
+
+def set_label(actor, job_id: int, label: str, reason: str) -> Job:
+    """Decide the job's label by hand; the automatic verdict stays visible beside it."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        if label not in job.campaign.label_names:
+            names = ", ".join(job.campaign.label_names)
+            raise ReviewRefused(f"{label!r} is not a label of this campaign; use one of {names}.")
+        before = job_snapshot(job)
+        job.override_label = label
+        job.save(update_fields=["override_label", "updated_at"])
+        ReviewAction.objects.create(
+            campaign=job.campaign,
+            job=job,
+            kind=ReviewAction.Kind.SET_LABEL,
+            actor=actor,
+            before=before,
+            after=job_snapshot(job),
+            reason=reason,
+        )
+    return job
+
+
+def exclude_utterance(actor, campaign: Campaign, utterance_id: int, reason: str) -> int:
+    """Take the utterance out of the campaign in every modality; returns how many jobs."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        jobs = list(
+            Job.objects.select_for_update()
+            .filter(campaign=campaign, utterance_id=utterance_id, excluded=False)
+            .order_by("pk")
+        )
+        for job in jobs:
+            before = job_snapshot(job)
+            job.excluded, job.priority = True, Job.Priority.FINAL
+            job.save(update_fields=["excluded", "priority", "updated_at"])
+            ReviewAction.objects.create(
+                campaign=campaign,
+                job=job,
+                kind=ReviewAction.Kind.EXCLUDE,
+                actor=actor,
+                before=before,
+                after=job_snapshot(job),
+                reason=reason,
+            )
+    return len(jobs)
+
+
+def pause_annotator(actor, campaign: Campaign, annotator_id: int, reason: str) -> AnnotatorPause:
+    reason = _require_reason(reason)
+    annotator = get_user_model().objects.get(pk=annotator_id)
+    with transaction.atomic():
+        pause, created = AnnotatorPause.objects.get_or_create(
+            campaign=campaign, annotator=annotator, defaults={"reason": reason, "paused_by": actor}
+        )
+        if created:
+            ReviewAction.objects.create(
+                campaign=campaign,
+                subject=annotator,
+                kind=ReviewAction.Kind.PAUSE,
+                actor=actor,
+                before={"paused": False},
+                after={"paused": True},
+                reason=reason,
+            )
+    return pause
+
+
+def resume_annotator(actor, campaign: Campaign, annotator_id: int, reason: str) -> None:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        deleted, _ = AnnotatorPause.objects.filter(
+            campaign=campaign, annotator_id=annotator_id
+        ).delete()
+        if deleted:
+            ReviewAction.objects.create(
+                campaign=campaign,
+                subject_id=annotator_id,
+                kind=ReviewAction.Kind.RESUME,
+                actor=actor,
+                before={"paused": True},
+                after={"paused": False},
+                reason=reason,
+            )
