@@ -12,6 +12,7 @@ from training.dataset import (
     ExportCancelled,
     ExportError,
     ExportRecord,
+    Extractors,
     export_dataset,
     partial_path,
     split_utterances,
@@ -305,3 +306,40 @@ def test_statistics_are_kept_in_the_datasheet(tmp_path, records, extractors):
     )
     assert result.datasheet["statistics"] == stats
     assert '"t-a": 0.41' in (tmp_path / "d/DATASHEET.md").read_text(encoding="utf-8")
+
+
+class Loud:
+    """A text extractor whose features overflow float16."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def extract(self, texts):
+        features, mask = self.inner.extract(texts)
+        return features * 1e6, mask
+
+
+def test_features_beyond_float16_range_are_an_error_not_infinities(tmp_path, records, extractors):
+    extractors.text = Loud(extractors.text)
+    with pytest.raises(ExportError, match="exceed float16's range.*dtype='float32'"):
+        export_dataset(records[1:3], tmp_path / "d", extractors=extractors, seed=0, name="x")
+    export_dataset(
+        records[1:3], tmp_path / "e", extractors=extractors, seed=0, name="x", dtype="float32"
+    )
+
+
+def test_extractors_load_from_model_directories(model_dirs):
+    loaded = Extractors.from_pretrained(
+        text=str(model_dirs["text"]),
+        audio=str(model_dirs["audio"]),
+        vision=str(model_dirs["vision"]),
+        device="cpu",
+        segments=2,
+        per_segment=1,
+    )
+    assert loaded.text.sequence_length == 80 and loaded.audio.hidden_size == 32
+    assert loaded.vision.num_frames == 2
+    assert set(loaded.by_modality()) == {"t", "a", "v"}

@@ -231,7 +231,12 @@ def _compute_shard(
     shapes: dict,
     counter: _Progress,
 ) -> dict:
-    """Decode, extract and write one shard, then its done-file."""
+    """Decode, extract and write one shard, then its done-file.
+
+    Features are cast to the stored dtype per utterance, so a shard is held in memory about
+    once at that precision (plus its waveforms while audio is encoded).
+    """
+    k, dtype = expected["shard"], expected["dtype"]
     ok: list[str] = []
     failed: list[dict[str, str]] = []
     waveforms: list[np.ndarray] = []
@@ -247,7 +252,7 @@ def _compute_shard(
         else:
             ok.append(uid)
             waveforms.append(waveform)
-            vision.append(np.asarray(seen.features))
+            vision.append(_cast(seen.features, dtype, "vision", k))
             faces.append(np.asarray(seen.face_found, dtype=bool))
         counter.advance()
 
@@ -258,30 +263,31 @@ def _compute_shard(
     )
     if ok:
         text, text_mask = extractors.text.extract([by_id[uid].transcript for uid in ok])
-        frames = extractors.audio.extract(waveforms)
+        text = _cast(text, dtype, "text", k)
+        frames = [_cast(f, dtype, "audio", k) for f in extractors.audio.extract(waveforms)]
     else:
-        text = np.zeros((0, length_t, width_t), np.float32)
+        text = np.zeros((0, length_t, width_t), dtype)
         text_mask = np.zeros((0, length_t), bool)
         frames = []
-    lengths = [len(f) for f in frames]
+    del waveforms
     arrays = {
-        "text": np.asarray(text),
+        "text": text,
         "text_mask": np.asarray(text_mask, dtype=bool),
-        "audio": np.concatenate(frames) if frames else np.zeros((0, width_a), np.float32),
-        "audio_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        "vision": np.stack(vision) if vision else np.zeros((0, length_v, width_v), np.float32),
+        "audio": np.concatenate(frames) if frames else np.zeros((0, width_a), dtype),
+        "audio_offsets": np.concatenate([[0], np.cumsum([len(f) for f in frames])]).astype(
+            np.int64
+        ),
+        "vision": np.stack(vision) if vision else np.zeros((0, length_v, width_v), dtype),
         "vision_face": np.stack(faces) if faces else np.zeros((0, length_v), bool),
     }
-    _check_shapes(arrays, len(ok), shapes, expected["shard"])
-    dtype = expected["dtype"]
-    files = {}
-    for role, relative in shard_paths(expected["shard"]).items():
-        array = arrays[role]
-        if role in ("text", "audio", "vision"):
-            array = _cast(array, dtype, role, expected["shard"])
-        files[relative] = save_npy(root / relative, array)
+    del frames, vision
+    _check_shapes(arrays, len(ok), shapes, k)
+    files = {
+        relative: save_npy(root / relative, arrays[role])
+        for role, relative in shard_paths(k).items()
+    }
     done = {**expected, "ok": ok, "failed": failed, "files": files}
-    write_json_atomic(done_path(root, expected["shard"]), done)
+    write_json_atomic(done_path(root, k), done)
     return done
 
 
@@ -308,7 +314,8 @@ def _check_shapes(arrays: dict, n: int, shapes: dict, k: int) -> None:
 
 
 def _cast(array: np.ndarray, dtype: str, role: str, k: int) -> np.ndarray:
-    cast = np.asarray(array).astype(dtype)
+    with np.errstate(over="ignore"):  # overflow is checked right below, with advice
+        cast = np.asarray(array).astype(dtype, copy=False)
     if not np.isfinite(cast).all():
         if dtype == "float16" and np.isfinite(array).all():
             raise ExportError(
