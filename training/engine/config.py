@@ -50,7 +50,10 @@ class TrainConfig:
     mixed_precision: str = "auto"  # auto: bf16 (else fp16) autocast on CUDA, none on CPU
     device: str = "auto"  # auto: cuda (this process's LOCAL_RANK) if available, else cpu
     deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on CUDA)
-    audio_len: int = 100  # frames the dataset reader fixes audio to (SPEC §4)
+    # How `open_splits` reads an exported dataset: audio fixed to `audio_len` frames, longer
+    # clips sampled uniformly ("sample", the paper, §5.1.2) or cut ("cut", the released code).
+    audio_len: int = 100
+    audio_how: str = "sample"
     checkpoint_every: int = 1  # write last.pt every this many epochs (and always at the end)
     max_steps_per_epoch: int | None = None  # cut epochs short, for quick runs
     # best.pt keeps the epoch with the best validation `select_metric` of head `select_head`.
@@ -89,6 +92,10 @@ class TrainConfig:
         ):
             value = getattr(self, name)
             require(value in choices, f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+        require(
+            self.audio_how in ("sample", "cut"),
+            f"audio_how must be 'sample' or 'cut', not {self.audio_how!r}.",
+        )
         require(self.select_head in ALL_HEADS, "select_head must be one of t, a, v, m.")
         for name in ("epochs", "batch_size", "audio_len", "checkpoint_every"):
             require(getattr(self, name) >= 1, f"{name} must be at least 1.")

@@ -12,7 +12,7 @@ from `seed + epoch`, split across processes. A resumed epoch skips the batches a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +38,10 @@ class Batch:
         return self.labels.shape[0]
 
 
-def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stack items into batch tensors; utterance ids stay a list of strings."""
-    return default_collate(items)
+def collate_for(dataset: Dataset) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    """The dataset's own `collate` (CHERMASplit's pads unequal lengths) or torch's default,
+    which stacks equal-length tensors and keeps utterance ids as a list of strings."""
+    return getattr(dataset, "collate", None) or default_collate
 
 
 def to_batch(collated: dict[str, Any], device: torch.device) -> Batch:
@@ -137,7 +138,7 @@ def train_loader(
         batch_size=batch_size,
         sampler=sampler,
         num_workers=num_workers,
-        collate_fn=collate,
+        collate_fn=collate_for(dataset),
         pin_memory=ctx.device.type == "cuda",
         worker_init_fn=seed_worker,
         generator=generator,
@@ -154,7 +155,7 @@ def eval_loader(
         batch_size=batch_size,
         sampler=sampler,
         num_workers=num_workers,
-        collate_fn=collate,
+        collate_fn=collate_for(dataset),
         pin_memory=ctx.device.type == "cuda",
         worker_init_fn=seed_worker,
         generator=torch.Generator().manual_seed(0),

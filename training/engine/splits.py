@@ -1,0 +1,46 @@
+"""The three splits of an exported dataset (training/DATASET.md), read as a run's config says.
+
+For the CLI and the Django side alike: `open_splits(directory, config)` then
+`train(config, splits.train, splits.validation, splits.test, out, classes=splits.classes)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from .config import TrainConfig
+
+
+@dataclass
+class Splits:
+    train: Dataset
+    validation: Dataset | None  # None when the export has no utterance in that split
+    test: Dataset | None
+    classes: list[str]
+    datasheet: dict[str, Any]
+
+
+def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
+    """CHERMASplit train/validation/test with `config.audio_len` and `config.audio_how`."""
+    from training.dataset import CHERMASplit, open_dataset  # pandas/pyarrow only when needed
+
+    dataset = open_dataset(directory)
+    splits = {
+        name: CHERMASplit(directory, name, audio_len=config.audio_len, audio_how=config.audio_how)
+        for name in ("train", "validation", "test")
+    }
+    if len(splits["train"]) == 0:
+        raise ValueError(
+            f"{directory} has no training utterances; export a dataset with more utterances."
+        )
+    return Splits(
+        train=splits["train"],
+        validation=splits["validation"] if len(splits["validation"]) else None,
+        test=splits["test"] if len(splits["test"]) else None,
+        classes=list(dataset.classes),
+        datasheet=dataset.datasheet,
+    )
