@@ -61,24 +61,7 @@ class Manifest:
 
 def read_manifest(path: Path, data: bytes | None = None) -> Manifest:
     """Parse a `.csv` or `.jsonl` manifest into valid rows and per-line problems."""
-    path = Path(path)
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ManifestError(f"Cannot read the manifest {path}: {exc.strerror}.") from exc
-    # Bytes that are not UTF-8 become lone surrogates, so the rest of the file still
-    # parses and only the rows that hold them are rejected.
-    text = data.decode("utf-8-sig", errors="surrogateescape")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        records, ignored = _csv_records(text)
-    elif suffix in (".jsonl", ".ndjson"):
-        records, ignored = _jsonl_records(text)
-    else:
-        raise ManifestError(
-            f"Unknown manifest format {suffix or '(no extension)'}: use a .csv or .jsonl file."
-        )
+    records, ignored = read_records(path, data, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
     manifest = Manifest(rows=[], problems=[], ignored_columns=ignored)
     for line, record in records:
         if isinstance(record, RowProblem):
@@ -90,10 +73,42 @@ def read_manifest(path: Path, data: bytes | None = None) -> Manifest:
     return manifest
 
 
-def _csv_records(text: str) -> tuple[list[tuple[int, dict | RowProblem]], list[str]]:
+Records = list[tuple[int, "dict | RowProblem"]]
+
+
+def read_records(
+    path: Path, data: bytes | None, required: tuple[str, ...], optional: tuple[str, ...]
+) -> tuple[Records, list[str]]:
+    """Records of a CSV or JSONL file by line number, and the columns it has that are ignored.
+
+    Shared by every table users upload (media manifests, label files).
+    """
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ManifestError(f"Cannot read {path}: {exc.strerror}.") from exc
+    # Bytes that are not UTF-8 become lone surrogates, so the rest of the file still
+    # parses and only the rows that hold them are rejected.
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        records, columns = _csv_records(text, required)
+    elif suffix in (".jsonl", ".ndjson"):
+        records, columns = _jsonl_records(text)
+    else:
+        raise ManifestError(
+            f"Unknown file format {suffix or '(no extension)'}: use a .csv or .jsonl file."
+        )
+    known = set(required) | set(optional)
+    return records, [column for column in columns if column not in known]
+
+
+def _csv_records(text: str, required: tuple[str, ...]) -> tuple[Records, list[str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    missing = [column for column in required if column not in header]
     if missing:
         raise ManifestError(
             f"The CSV header lacks the required column(s) {', '.join(missing)}; "
@@ -113,10 +128,10 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict | RowProblem]], list[s
             records.append((reader.line_num, record))
     except csv.Error as exc:
         raise ManifestError(f"The CSV is malformed at line {reader.line_num}: {exc}.") from exc
-    return records, _ignored(header)
+    return records, header
 
 
-def _jsonl_records(text: str) -> tuple[list[tuple[int, dict | RowProblem]], list[str]]:
+def _jsonl_records(text: str) -> tuple[Records, list[str]]:
     records: list[tuple[int, dict | RowProblem]] = []
     seen_keys: set[str] = set()
     for line_number, line in enumerate(text.splitlines(), start=1):
@@ -132,12 +147,7 @@ def _jsonl_records(text: str) -> tuple[list[tuple[int, dict | RowProblem]], list
             continue
         seen_keys.update(record)
         records.append((line_number, record))
-    return records, _ignored(sorted(seen_keys))
-
-
-def _ignored(columns: list[str]) -> list[str]:
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    return [column for column in columns if column not in known]
+    return records, sorted(seen_keys)
 
 
 def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
@@ -149,7 +159,7 @@ def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
         if not isinstance(value, str | int | float):
             return RowProblem(line, f"{column} must be text")
         value = str(value).strip()
-        if _has_undecodable_bytes(value):
+        if has_undecodable_bytes(value):
             return RowProblem(line, f"{column} is not valid UTF-8 text")
         values[column] = value
     if not values["media"]:
@@ -178,5 +188,5 @@ def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
     )
 
 
-def _has_undecodable_bytes(value: str) -> bool:
+def has_undecodable_bytes(value: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in value)

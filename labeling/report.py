@@ -6,6 +6,7 @@ the paper's figures and into long-format CSV rows. Pure: no Django.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pandas as pd
@@ -50,8 +51,9 @@ def figure_from_statistics(stats: dict, name: str) -> Figure:
         table = pd.DataFrame(stats["per_emotion_inconsistency"]).T.astype(float)
         return plots.plot_per_emotion_inconsistency(table)
     if name == "agreement":
+        # JSON has null where a measure is undefined; the plot wants NaN there.
         as_pairs = {
-            key: {m: tuple(v) for m, v in stats[key].items()}
+            key: {m: (math.nan if v is None else v, n) for m, (v, n) in stats[key].items()}
             for key in ("fleiss_kappa", "krippendorff_alpha")
         }
         return plots.plot_agreement(as_pairs["fleiss_kappa"], as_pairs["krippendorff_alpha"])

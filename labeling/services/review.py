@@ -55,6 +55,7 @@ def reopen_job(actor, job_id: int, reason: str) -> Job:
         needed = job.campaign.agreement - top  # votes the leading label still lacks
         job.extra_votes += max(1, len(labels) + needed - job.rule.max_votes)
         job.override_label = ""
+        job.save(update_fields=["extra_votes", "override_label", "updated_at"])
         record_verdict(job)
         ReviewAction.objects.create(
             campaign=job.campaign,
