@@ -4,6 +4,9 @@ real audio clips, the real writer and reader)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +20,8 @@ from training.engine.splits import open_splits
 from training.features.vision import VisionFeatures
 
 from .synthetic import TINY_LFMIM
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class StubText:
@@ -124,3 +129,11 @@ def test_command_line_trains_every_seed_and_writes_the_summary(exported, tmp_pat
     # Without --resume an existing run is refused with a sentence, not overwritten.
     assert main(argv) == 2
     assert "resume" in capsys.readouterr().err
+
+
+def test_training_code_imports_no_django():
+    code = (
+        "import sys, training.engine, training.metrics, training.dataset, training.__main__; "
+        "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60).returncode == 0
