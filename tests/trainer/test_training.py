@@ -99,6 +99,7 @@ def test_callbacks_see_every_step_and_every_epoch(splits, tmp_path):
     heads = epochs[0][1]["validation"]["heads"]
     assert set(heads) == {"t", "a", "v", "m"}
     assert set(heads["m"]) == {"loss", "accuracy", "f1_weighted", "f1_macro"}
+    assert set(epochs[0][1]["train"]["heads"]["m"]) == {"loss", "accuracy"}
     assert json.loads((tmp_path / "history.json").read_text()) == [m for _, m in epochs]
 
 

@@ -40,8 +40,9 @@ class RunResult:
     """A finished run. Metric values are fractions in [0, 1].
 
     history: one record per epoch: {"epoch" (from 1), "lr", "steps", "global_step", "seconds",
-        "train": {"loss", "heads": {h: {"loss"}}}, "validation": {"loss", "heads": {h: {"loss",
-        "accuracy", "f1_weighted", "f1_macro"}}} or None}.
+        "train": {"loss", "heads": {h: {"loss", "accuracy"}}} (running means over the epoch),
+        "validation": {"loss", "heads": {h: {"loss", "accuracy", "f1_weighted", "f1_macro"}}}
+        or None}. "loss" at the top of a split is Σ_u β_u CE_u.
     test: {head: classification_report + "loss"} of the best checkpoint, or None without a
         test set; each head is scored against the label it is trained on.
     """

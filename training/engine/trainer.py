@@ -37,7 +37,7 @@ from .distributed import (
     gather_objects,
 )
 from .evaluate import Predictions, predict, score
-from .loss import LABEL_ORDER, multi_head_loss
+from .loss import LABEL_ORDER, head_targets, multi_head_loss
 from .optim import build_optimizer, build_scheduler
 from .precision import resolve_precision
 from .randomness import capture_rng, derive_seed, restore_rng, seed_everything
@@ -219,7 +219,9 @@ class _Run:
         config, ctx = self.config, self.ctx
         started = time.monotonic()
         self.model.train()
-        sums = torch.zeros(2 + len(self.heads), dtype=torch.float64, device=ctx.device)
+        # Running sums over this epoch's samples: count, weighted loss, then per head its loss
+        # and its number of correct predictions (dropout on, weights changing: a rough guide).
+        sums = torch.zeros(2 + 2 * len(self.heads), dtype=torch.float64, device=ctx.device)
         if self.resume_state is not None:  # cancelled mid-epoch: continue where it stopped
             restore_rng(self.resume_state["rng"])
             sums += self.resume_state["sums"].to(ctx.device)
@@ -258,18 +260,28 @@ class _Run:
             self.scaler.update()
             self.global_step += 1
             n = len(batch)
-            parts = [total.detach(), *(per_head[h].detach() for h in self.heads)]
-            sums += torch.stack([torch.ones((), device=ctx.device), *parts]).double() * n
+            targets = head_targets(batch.labels, self.targets)
+            parts = [
+                torch.ones((), device=ctx.device),
+                total.detach(),
+                *(per_head[h].detach() for h in self.heads),
+                *((logits[h].detach().argmax(1) == targets[h]).float().mean() for h in self.heads),
+            ]
+            sums += torch.stack(parts).double() * n
             if on_step:
                 value = float(total.detach())
                 for callback in on_step:
                     callback.on_step(self.global_step, self.steps * config.epochs, value)
         self.scheduler.step()
         all_reduce_sum(sums, ctx)
-        count = sums[0].item()
+        means = (sums / sums[0]).tolist()
+        heads = len(self.heads)
         train = {
-            "loss": sums[1].item() / count,
-            "heads": {h: {"loss": sums[2 + i].item() / count} for i, h in enumerate(self.heads)},
+            "loss": means[1],
+            "heads": {
+                h: {"loss": means[2 + i], "accuracy": means[2 + heads + i]}
+                for i, h in enumerate(self.heads)
+            },
         }
         validation = self._evaluate(self.val_set) if self.val_set is not None else None
         record = {
@@ -338,7 +350,7 @@ class _Run:
 
     def _save_last(self, epochs_done: int, step_in_epoch: int, sums: torch.Tensor | None) -> None:
         """Write last.pt (rank 0); every process contributes its random state (and, mid-epoch,
-        its running training-loss sums)."""
+        its running training sums)."""
         mine = {"rng": capture_rng(), "sums": None if sums is None else sums.detach().cpu()}
         rank_states = gather_objects(mine, self.ctx)
         if not self.ctx.is_main:
