@@ -17,18 +17,27 @@ from labeling.models import Campaign, ImportedVote, Job, Lease, Vote
 from labeling.verdicts import State
 
 
-def decided_labels(campaign: Campaign) -> pd.DataFrame:
-    """One row per utterance, columns t a v m: the label the dataset uses, or None."""
+def final_labels(campaign: Campaign) -> pd.DataFrame:
+    """One row per job not excluded: job, utterance, modality and its final label (or None).
+
+    The final label is a reviewer's override, else the decided verdict (`Job.final_label`).
+    """
     rows = Job.objects.filter(campaign=campaign, excluded=False).values_list(
-        "utterance_id", "modality", "state", "label", "override_label"
+        "pk", "utterance_id", "modality", "state", "label", "override_label"
     )
     frame = pd.DataFrame(
-        list(rows), columns=["utterance", "modality", "state", "label", "override"]
+        list(rows), columns=["job", "utterance", "modality", "state", "label", "override"]
     )
-    if frame.empty:
-        return pd.DataFrame(columns=list(MODALITIES), dtype=object)
     decided = frame["label"].where(frame["state"] == State.DECIDED.value, None)
     frame["final"] = frame["override"].where(frame["override"] != "", decided)
+    return frame[["job", "utterance", "modality", "final"]]
+
+
+def decided_labels(campaign: Campaign) -> pd.DataFrame:
+    """One row per utterance, columns t a v m: the label the dataset uses, or None."""
+    frame = final_labels(campaign)
+    if frame.empty:
+        return pd.DataFrame(columns=list(MODALITIES), dtype=object)
     table = frame.pivot(index="utterance", columns="modality", values="final")
     return table.reindex(columns=list(MODALITIES))
 
@@ -147,27 +156,20 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
         .annotate(n=Count("pk"))
     )
     paused = set(campaign.pauses.values_list("annotator_id", flat=True))
-    finals = {
-        job.pk: job.final_label
-        for job in Job.objects.filter(campaign=campaign, priority=Job.Priority.FINAL).only(
-            "pk", "state", "label", "override_label", "excluded"
-        )
-    }
+    finals = final_labels(campaign)[["job", "final"]]
+    frame = frame.merge(finals, on="job", how="left")
+    frame["judged"] = frame["final"].notna()
+    frame["agrees"] = frame["judged"] & (frame["label"] == frame["final"])
     rows = []
     for (annotator, username), mine in frame.groupby(["annotator", "username"]):
-        judged = [
-            (label, finals.get(job))
-            for job, label in zip(mine["job"], mine["label"], strict=True)
-            if finals.get(job)
-        ]
-        agreement = sum(a == b for a, b in judged) / len(judged) if judged else None
+        judged = int(mine["judged"].sum())
         rows.append(
             {
                 "annotator": int(annotator),
                 "username": username,
                 "votes": len(mine),
-                "agreement": agreement,
-                "judged": len(judged),
+                "agreement": float(mine["agrees"].sum()) / judged if judged else None,
+                "judged": judged,
                 "median_seconds": float(mine["seconds"].median()),
                 "skip_rate": skips.get(annotator, 0) / leases.get(annotator, 1),
                 "paused": annotator in paused,

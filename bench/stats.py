@@ -1,0 +1,183 @@
+"""Campaign statistics at CHERMA scale.
+
+Seeds campaigns in PostgreSQL whose votes follow the paper's rule (3 votes, a 4th on a 2:1
+split) with realistic disagreement between annotators and inconsistency between modalities
+(the synthetic corpus planner: each uni-modal emotion departs from the utterance's with
+probability 0.35), at about 10k, 100k and 380k votes, then times every statistic of the
+dashboard and of `cherma_stats` (median of 3 runs).
+
+    .venv/bin/python bench/stats.py [--database-url postgres://postgres@127.0.0.1:5432/cherma_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics as stats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+SIZES = {"10k": 760, "100k": 7_560, "380k": 28_717}  # utterances → about that many votes
+ANNOTATORS = 60
+
+
+def seed_campaign(label: str, n_utterances: int, users):
+    from django.db import transaction
+
+    from labeling import synthetic
+    from labeling.models import Campaign, Corpus, Job, Lease, Utterance, Vote
+    from labeling.services.campaigns import create_campaign
+    from labeling.verdicts import verdict
+
+    name = f"stats bench {label}"
+    campaign = Campaign.objects.filter(name=name).first()
+    if campaign is not None:
+        return campaign
+    print(f"seeding {name}: {n_utterances} utterances …", flush=True)
+    plan = synthetic.plan_corpus(n_utterances, inconsistency=0.35, seed=7)
+    corpus = Corpus.objects.create(name=name, is_synthetic=True)
+    Utterance.objects.bulk_create(
+        [
+            Utterance(
+                corpus=corpus,
+                external_id=f"s{i}",
+                source_file="",
+                original_name="",
+                transcript=item.transcript,
+                duration_seconds=item.seconds,
+                speaker_gender=item.speaker_gender,
+                age_group=item.age_group,
+            )
+            for i, item in enumerate(plan)
+        ],
+        batch_size=5000,
+    )
+    campaign = create_campaign(name=name, corpus=corpus, annotators=users)
+    truth = {
+        u: plan[i]
+        for i, u in enumerate(corpus.utterances.order_by("pk").values_list("pk", flat=True))
+    }
+    labels = campaign.label_names
+    rng = random.Random(11)
+    leases, votes, updates = [], [], []
+    jobs = list(Job.objects.filter(campaign=campaign).only("pk", "utterance_id", "modality"))
+    for job in jobs:
+        item = truth[job.utterance_id]
+        shown = {
+            "t": item.text_emotion,
+            "a": item.voice_emotion,
+            "v": item.face_emotion,
+            "m": item.underlying,
+        }[job.modality]
+        cast, raters = [], rng.sample(users, 4)
+        while not verdict(cast).is_final:
+            cast.append(shown if rng.random() < 0.8 else rng.choice(labels))
+        result = verdict(cast)
+        for rater, choice in zip(raters, cast, strict=False):
+            lease = Lease(
+                job=job, annotator=rater, status="submitted", expires_at=campaign.created_at
+            )
+            leases.append(lease)
+            votes.append((lease, choice, rng.uniform(2, 12)))
+        job.state, job.label, job.votes_count, job.priority = (
+            result.state.value,
+            result.label or "",
+            len(cast),
+            Job.Priority.FINAL,
+        )
+        updates.append(job)
+    with transaction.atomic():
+        Lease.objects.bulk_create(leases, batch_size=5000)
+        Vote.objects.bulk_create(
+            [
+                Vote(
+                    job_id=lease.job_id,
+                    annotator_id=lease.annotator_id,
+                    lease=lease,
+                    label=choice,
+                    seconds_spent=seconds,
+                )
+                for lease, choice, seconds in votes
+            ],
+            batch_size=5000,
+        )
+        Job.objects.bulk_update(
+            updates, ["state", "label", "votes_count", "priority"], batch_size=5000
+        )
+    return campaign
+
+
+def timed(function, *args, repeat: int = 3) -> float:
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function(*args)
+        runs.append(time.perf_counter() - started)
+    return stats.median(runs)
+
+
+def agreement_of(votes, classes) -> None:
+    from labeling import statistics
+
+    statistics.fleiss_kappa_by_modality(votes, classes)
+    statistics.krippendorff_alpha_by_modality(votes, classes)
+
+
+def queue_count(campaign) -> int:
+    from labeling.selectors.statistics import disagreement_queue
+
+    return disagreement_queue(campaign).count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cherma_bench")
+    args = parser.parse_args()
+    os.environ.update(
+        DATABASE_URL=args.database_url,
+        DJANGO_SETTINGS_MODULE="annotator.settings",
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+    )
+    from assignment import ensure_database  # bench/assignment.py
+
+    ensure_database(args.database_url)
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from labeling.models import Vote
+    from labeling.selectors import statistics as selectors
+
+    call_command("migrate", verbosity=0)
+    users = [User.objects.get_or_create(username=f"stats{i}")[0] for i in range(ANNOTATORS)]
+    print(f"\nstatistics benchmark, {os.cpu_count()} CPUs, PostgreSQL; seconds, median of 3")
+    print(
+        f"{'votes':>8} {'jobs':>7} {'all statistics':>15} {'of which agreement':>19} "
+        f"{'annotator quality':>18} {'queue count':>12}"
+    )
+    for label, n in SIZES.items():
+        campaign = seed_campaign(label, n, users)
+        n_votes = Vote.objects.filter(job__campaign=campaign).count()
+        everything = timed(selectors.campaign_statistics, campaign)
+        agreement = timed(agreement_of, selectors.votes_frame(campaign), campaign.label_names)
+        quality = timed(selectors.annotator_quality, campaign)
+        queue = timed(queue_count, campaign)
+        print(
+            f"{n_votes:>8} {campaign.jobs.count():>7} {everything:>15.2f} {agreement:>19.2f} "
+            f"{quality:>18.2f} {queue:>12.3f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
