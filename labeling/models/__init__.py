@@ -17,12 +17,14 @@ from labeling.models.corpus import (
     SyntheticTruth,
     Utterance,
 )
+from labeling.models.exports import ExportJob
 
 __all__ = [
     "AgeGroup",
     "AnnotatorPause",
     "Campaign",
     "Corpus",
+    "ExportJob",
     "Gender",
     "ImportBatch",
     "ImportedVote",
