@@ -18,6 +18,7 @@ from labeling.models.corpus import (
     Utterance,
 )
 from labeling.models.exports import ExportJob
+from labeling.models.runs import TrainingEpoch, TrainingRun
 
 __all__ = [
     "AgeGroup",
@@ -34,6 +35,8 @@ __all__ = [
     "Rendition",
     "ReviewAction",
     "SyntheticTruth",
+    "TrainingEpoch",
+    "TrainingRun",
     "Utterance",
     "Vote",
 ]
