@@ -86,3 +86,10 @@ def my_progress(user, campaign: Campaign) -> dict:
         expired=Count("pk", filter=Q(status=Lease.Status.EXPIRED)),
     )
     return {"campaign": campaign.pk, **counts}
+
+
+def find_campaign(key: str) -> Campaign | None:
+    """A campaign by id (digits) or by name, as commands take it on the command line."""
+    key = key.strip()
+    lookup = {"pk": int(key)} if key.isdigit() else {"name": key}
+    return Campaign.objects.filter(**lookup).first()

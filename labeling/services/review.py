@@ -36,6 +36,19 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+def _log(job: Job, kind: str, actor, before: dict, reason: str) -> ReviewAction:
+    """The audit entry of an action on a job, written in the action's transaction."""
+    return ReviewAction.objects.create(
+        campaign_id=job.campaign_id,
+        job=job,
+        kind=kind,
+        actor=actor,
+        before=before,
+        after=job_snapshot(job),
+        reason=reason,
+    )
+
+
 def _locked_job(job_id: int) -> Job:
     return Job.objects.select_for_update().select_related("campaign").get(pk=job_id)
 
@@ -57,15 +70,7 @@ def reopen_job(actor, job_id: int, reason: str) -> Job:
         job.override_label = ""
         job.save(update_fields=["extra_votes", "override_label", "updated_at"])
         record_verdict(job)
-        ReviewAction.objects.create(
-            campaign=job.campaign,
-            job=job,
-            kind=ReviewAction.Kind.REOPEN,
-            actor=actor,
-            before=before,
-            after=job_snapshot(job),
-            reason=reason,
-        )
+        _log(job, ReviewAction.Kind.REOPEN, actor, before, reason)
     return job
 
 
@@ -80,15 +85,7 @@ def set_label(actor, job_id: int, label: str, reason: str) -> Job:
         before = job_snapshot(job)
         job.override_label = label
         job.save(update_fields=["override_label", "updated_at"])
-        ReviewAction.objects.create(
-            campaign=job.campaign,
-            job=job,
-            kind=ReviewAction.Kind.SET_LABEL,
-            actor=actor,
-            before=before,
-            after=job_snapshot(job),
-            reason=reason,
-        )
+        _log(job, ReviewAction.Kind.SET_LABEL, actor, before, reason)
     return job
 
 
@@ -105,15 +102,7 @@ def exclude_utterance(actor, campaign: Campaign, utterance_id: int, reason: str)
             before = job_snapshot(job)
             job.excluded, job.priority = True, Job.Priority.FINAL
             job.save(update_fields=["excluded", "priority", "updated_at"])
-            ReviewAction.objects.create(
-                campaign=campaign,
-                job=job,
-                kind=ReviewAction.Kind.EXCLUDE,
-                actor=actor,
-                before=before,
-                after=job_snapshot(job),
-                reason=reason,
-            )
+            _log(job, ReviewAction.Kind.EXCLUDE, actor, before, reason)
     return len(jobs)
 
 

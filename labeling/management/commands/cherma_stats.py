@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from labeling import plots
 from labeling.models import Campaign
 from labeling.report import FIGURES, figure_from_statistics
+from labeling.selectors.annotation import find_campaign
 from labeling.selectors.statistics import campaign_statistics
 
 
@@ -30,9 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         key = options["campaign"]
-        campaign = Campaign.objects.filter(
-            **({"pk": int(key)} if key.isdigit() else {"name": key})
-        ).first()
+        campaign = find_campaign(key)
         if campaign is None:
             names = ", ".join(Campaign.objects.values_list("name", flat=True)) or "none yet"
             raise CommandError(f"No campaign {key!r}. Campaigns: {names}.")

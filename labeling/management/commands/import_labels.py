@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.manifest import ManifestError
-from labeling.models import Campaign
+from labeling.selectors.annotation import find_campaign
 from labeling.services.label_import import import_labels
 
 
@@ -21,9 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         key = options["campaign"]
-        campaign = Campaign.objects.filter(
-            **({"pk": int(key)} if key.isdigit() else {"name": key})
-        ).first()
+        campaign = find_campaign(key)
         if campaign is None:
             raise CommandError(f"No campaign {key!r}; create it in the admin first.")
         try:
