@@ -160,7 +160,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
-CELERY_TASK_ROUTES = {
+CELERY_TASK_ROUTES = {  # the first pattern that matches wins
+    "labeling.tasks.export_*": {"queue": "export"},
     "labeling.tasks.*": {"queue": "cpu"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -19,3 +19,12 @@ def import_batch_task(batch_id: int) -> str:
     from labeling.services.imports import run_staged_import
 
     return run_staged_import(batch_id).status
+
+
+@shared_task(acks_late=True)
+def export_dataset_task(export_job_id: int) -> str:
+    """Routed to the `export` queue. A redelivery after a worker died continues the export."""
+    from labeling.services.exports import run_export
+
+    job = run_export(export_job_id)
+    return job.status if job is not None else "missing"

@@ -1,0 +1,558 @@
+"""Exporting a campaign as a training-ready dataset (layout: ``training/DATASET.md``).
+
+``create_export`` records what was asked as an ``ExportJob`` and queues it on the ``export``
+queue after commit; ``run_export`` (a worker, or ``export_cherma --local``) selects the
+utterances whose four labels are decided, loads the three feature models and calls the pure
+exporter, keeping the job row up to date. Atomic and resumable because the exporter is: a
+cancelled, failed or killed run leaves only ``.<out_dir>.partial``, and running the job again
+(``rerun_export``), or a new job to the same directory with the same selection, seed and
+models, keeps the shards already finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from labeling import statistics
+from labeling.emotions import EMOTIONS, MODALITIES
+from labeling.models import Campaign, ExportJob
+from labeling.selectors.statistics import campaign_statistics, decided_labels
+from labeling.storage import media_path
+from training.dataset import (
+    CLASS_ORDERS,
+    ExportCancelled,
+    ExportError,
+    ExportRecord,
+    Extractors,
+    export_dataset,
+    partial_path,
+    split_utterances,
+)
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]  # (utterances done, utterances selected)
+
+ROLES: tuple[str, ...] = ("text", "audio", "vision")
+# The paper's models (§3.3): Chinese BERT-wwm, a wav2vec 2.0 trained on WenetSpeech, ResNet-18.
+# Each can be replaced by the setting or environment variable EXPORT_<ROLE>_MODEL.
+DEFAULT_MODELS = {
+    "text": "hfl/chinese-bert-wwm-ext",
+    "audio": "TencentGameMate/chinese-wav2vec2-base",
+    "vision": "microsoft/resnet-18",
+}
+# What an ExportJob's options may hold, with the type each must have and its default.
+OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "text_model": (str,),
+    "audio_model": (str,),
+    "vision_model": (str,),
+    "device": (str, type(None)),
+    "name": (str,),
+    "seed": (int,),
+    "stratify": (bool,),
+    "dtype": (str,),
+    "shard_size": (int,),
+    "class_order": (str,),
+    "released_layout": (bool,),
+    "overwrite": (bool,),
+    "max_words": (int,),  # text: words padded to this, + CLS and SEP (paper: 78 → 80 tokens)
+    "segments": (int,),  # vision: the clip split into this many segments ...
+    "per_segment": (int,),  # ... with this many frames sampled from each (paper: 8 × 8)
+    "crop_size": (int,),  # vision: face crop side in pixels (paper: 224)
+}
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "device": None,
+    "name": "",
+    "seed": 0,
+    "stratify": False,
+    "dtype": "float16",
+    "shard_size": 512,
+    "class_order": "paper",
+    "released_layout": False,
+    "overwrite": False,
+    "max_words": 78,
+    "segments": 8,
+    "per_segment": 8,
+    "crop_size": 224,
+}
+PROGRESS_INTERVAL_SECONDS = 1.0  # how often a running export writes its progress to the row
+
+
+def _setting(name: str, default: str) -> str:
+    return str(getattr(settings, name, None) or os.environ.get(name) or default)
+
+
+def export_options(**given: Any) -> dict[str, Any]:
+    """Complete and check an export's options; ``ExportError`` says what is wrong."""
+    unknown = sorted(set(given) - set(OPTION_TYPES))
+    if unknown:
+        raise ExportError(
+            f"Unknown export option(s) {', '.join(unknown)}; "
+            f"the options are {', '.join(OPTION_TYPES)}."
+        )
+    models = {
+        f"{role}_model": _setting(f"EXPORT_{role.upper()}_MODEL", DEFAULT_MODELS[role])
+        for role in ROLES
+    }
+    options = {**models, **DEFAULT_OPTIONS, **{k: v for k, v in given.items() if v is not None}}
+    for key, value in options.items():
+        types = OPTION_TYPES[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ExportError(f"Export option {key} must be {wanted}, not {value!r}.")
+    if options["dtype"] not in ("float16", "float32"):
+        raise ExportError(f"dtype must be float16 or float32, not {options['dtype']!r}.")
+    if options["class_order"] not in CLASS_ORDERS:
+        raise ExportError(
+            f"class_order must be {' or '.join(CLASS_ORDERS)}, not {options['class_order']!r}."
+        )
+    for key in ("shard_size", "max_words", "segments", "per_segment", "crop_size"):
+        if options[key] < 1:
+            raise ExportError(f"Export option {key} must be at least 1, not {options[key]}.")
+    if options["max_words"] > 510:
+        raise ExportError("max_words must be at most 510: BERT reads 512 tokens with CLS and SEP.")
+    return options
+
+
+def check_exportable(campaign: Campaign) -> None:
+    """An export needs the four CHERMA labels (t, a, v, m) from the seven emotions."""
+    missing = [m for m in MODALITIES if m not in campaign.modalities]
+    if missing:
+        raise ExportError(
+            f"Campaign {campaign.name!r} does not collect {', '.join(missing)}; an exported "
+            "utterance needs a decided label for each of t, a, v and m."
+        )
+    unknown = [name for name in campaign.label_names if name not in EMOTIONS]
+    if unknown:
+        raise ExportError(
+            f"Campaign {campaign.name!r} has labels the dataset format does not know "
+            f"({', '.join(unknown)}); exported labels must be among {', '.join(EMOTIONS)}."
+        )
+
+
+def default_out_dir(campaign: Campaign) -> Path:
+    """Where the admin's Export button writes: EXPORT_ROOT (setting or environment)."""
+    root = Path(_setting("EXPORT_ROOT", str(Path(settings.VAR_DIR) / "exports")))
+    name = slugify(campaign.name) or "campaign"
+    return root / f"{name}-{campaign.pk}-{timezone.now():%Y%m%d-%H%M%S}"
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+def create_export(
+    *,
+    campaign: Campaign,
+    out_dir: str | Path,
+    options: dict[str, Any] | None = None,
+    user=None,
+    enqueue: bool = True,
+) -> ExportJob:
+    """Record an export of ``campaign`` to ``out_dir`` and queue it (unless ``enqueue=False``,
+    for running it here with ``run_export``)."""
+    check_exportable(campaign)
+    options = export_options(**(options or {}))
+    out_dir = Path(out_dir).expanduser().absolute()
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            campaign=campaign, out_dir=str(out_dir), options=options, created_by=user
+        )
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_export(job.pk))
+    return job
+
+
+def rerun_export(job_id: int, *, enqueue: bool = True) -> ExportJob:
+    """Queue a failed, cancelled or killed export again; it continues from its finished shards.
+
+    A job still shown as running is accepted too (its worker may have been killed): if it is
+    in fact alive, the exporter's lock makes the second run stop at once.
+    """
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().get(pk=job_id)
+        if job.status == ExportJob.Status.DONE:
+            raise ExportError(
+                f"Export {job.pk} is done: its dataset is in {job.out_dir}. Start a new export "
+                "(with overwrite to replace it) to export again."
+            )
+        _set(
+            job,
+            status=ExportJob.Status.QUEUED,
+            cancel_requested=False,
+            error="",
+            finished_at=None,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_export(job.pk))
+    return job
+
+
+def request_cancel(job_id: int) -> ExportJob:
+    """Cancel a queued export now; ask a running one to stop (it keeps its finished shards)."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().get(pk=job_id)
+        if job.status == ExportJob.Status.QUEUED:
+            _set(
+                job,
+                status=ExportJob.Status.CANCELLED,
+                cancel_requested=True,
+                error="Cancelled before it started.",
+                finished_at=timezone.now(),
+            )
+        elif job.status == ExportJob.Status.RUNNING:
+            _set(job, cancel_requested=True)
+    return job
+
+
+def enqueue_export(job_id: int) -> None:
+    """Queue the export on the ``export`` queue; call from ``transaction.on_commit``."""
+    from labeling.tasks import export_dataset_task  # tasks import this module
+
+    export_dataset_task.delay(job_id)
+
+
+def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | None:
+    """Run a queued export (or continue one whose worker died) and record how it ended.
+
+    ``progress(done, total)`` is called per utterance besides the throttled updates of the
+    row; a cancel request is seen within ``PROGRESS_INTERVAL_SECONDS``. Returns the job, or
+    None if there is no such job.
+    """
+    job = _claim(job_id)
+    if job is None or job.status != ExportJob.Status.RUNNING:
+        return job
+    partial = partial_path(job.out_dir)
+    try:
+        options = export_options(**job.options)
+        for role in ROLES:  # seconds, where loading a model that is not there takes minutes
+            check_model_source(role, options[f"{role}_model"])
+        selection = select_export_records(job.campaign)
+        _set(job, done=0, total=len(selection.records))
+        extractors = load_extractors(options)
+        result = export_dataset(
+            selection.records,
+            job.out_dir,
+            extractors=extractors,
+            seed=options["seed"],
+            name=options["name"] or job.campaign.name,
+            class_order=options["class_order"],
+            dtype=options["dtype"],
+            shard_size=options["shard_size"],
+            stratify=options["stratify"],
+            released_layout=options["released_layout"],
+            statistics=datasheet_statistics(job.campaign, selection, options),
+            progress=_RowProgress(job.pk, partial, progress),
+            should_stop=lambda: _cancel_requested(job.pk),
+            overwrite=options["overwrite"],
+        )
+    except ExportCancelled as exc:
+        _finish(job, ExportJob.Status.CANCELLED, error=str(exc))
+    except ExportError as exc:
+        _finish(job, ExportJob.Status.FAILED, error=str(exc))
+    except Exception as exc:
+        logger.exception("export %s failed", job.pk)
+        _finish(
+            job,
+            ExportJob.Status.FAILED,
+            error=f"The export stopped on an unexpected error ({type(exc).__name__}: {exc}). "
+            f"Finished shards are kept in {partial}: fix the cause and run export {job.pk} "
+            "again to continue.",
+        )
+    except BaseException:  # interrupted (Ctrl-C in --local): say so, and let it propagate
+        _finish(
+            job,
+            ExportJob.Status.FAILED,
+            error=f"The export was interrupted. Finished shards are kept in {partial}: run "
+            f"export {job.pk} again to continue.",
+        )
+        raise
+    else:
+        _finish(job, ExportJob.Status.DONE, error="", result=_summary(result, selection))
+    return job
+
+
+def _claim(job_id: int) -> ExportJob | None:
+    """Mark the job running if it should run: queued, or running when its worker died."""
+    with transaction.atomic():
+        job = (
+            ExportJob.objects.select_for_update(of=("self",))
+            .select_related("campaign__corpus")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None:
+            logger.warning("export %s does not exist (deleted?); nothing to run", job_id)
+            return None
+        if job.status not in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
+            return job  # finished already: a repeated delivery, or cancelled while queued
+        if job.cancel_requested:
+            _finish(job, ExportJob.Status.CANCELLED, error="Cancelled before it started.")
+            return job
+        _set(
+            job,
+            status=ExportJob.Status.RUNNING,
+            attempts=job.attempts + 1,
+            started_at=timezone.now(),
+            finished_at=None,
+            error="",
+        )
+    return job
+
+
+class _RowProgress:
+    """Writes progress to the job row at most every PROGRESS_INTERVAL_SECONDS, and stops the
+    export there when a cancel was requested (the update then matches no row)."""
+
+    def __init__(self, job_id: int, partial: Path, callback: Progress | None) -> None:
+        self.job_id, self.partial, self.callback = job_id, partial, callback
+        self.last = float("-inf")
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.callback is not None:
+            self.callback(done, total)
+        now = time.monotonic()
+        if done < total and now - self.last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self.last = now
+        updated = ExportJob.objects.filter(pk=self.job_id, cancel_requested=False).update(
+            done=done, total=total, status=ExportJob.Status.RUNNING, updated_at=timezone.now()
+        )
+        if not updated:
+            raise ExportCancelled(_cancelled_message(self.partial))
+
+
+def _cancel_requested(job_id: int) -> bool:
+    return ExportJob.objects.filter(pk=job_id, cancel_requested=True).exists()
+
+
+def _cancelled_message(partial: Path) -> str:
+    return (
+        f"Cancelled on request; finished shards are kept in {partial} and running the export "
+        "again (same selection, seed and models) continues from them."
+    )
+
+
+def _set(job: ExportJob, **fields) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    ExportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now(), **fields)
+
+
+def _finish(job: ExportJob, status: str, **fields) -> None:
+    _set(job, status=status, finished_at=timezone.now(), **fields)
+
+
+# --- selection -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    records: list[ExportRecord]  # utterances with all four labels decided and media
+    without_media: list[str]  # decided, but imported as labels only: nothing to extract from
+    not_decided: int  # utterances of the corpus left out: a label undecided, or excluded
+
+
+def utterance_id(external_id: str, pk: int) -> str:
+    """The id an utterance has in an exported dataset: the corpus's own id, else ``u<pk>``."""
+    return external_id or f"u{pk}"
+
+
+def select_export_records(campaign: Campaign) -> Selection:
+    """The utterances whose t, a, v and m labels are all final, as ``ExportRecord``s.
+
+    A label is final as ``Job.final_label`` says (a reviewer's override, else the decided
+    verdict; excluded utterances have none), read for the whole campaign at once by
+    ``decided_labels``. Features are extracted from the stored original (the source file,
+    with its sound and picture), not from a rendition.
+    """
+    check_exportable(campaign)
+    labels = decided_labels(campaign)
+    complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
+    final = {int(pk): row for pk, row in complete.iterrows()}
+    rows = campaign.corpus.utterances.order_by("pk").values_list(
+        "pk",
+        "external_id",
+        "source_file",
+        "transcript",
+        "duration_seconds",
+        "speaker_gender",
+        "age_group",
+        "programme",
+        "scenario",
+    )
+    records, without_media, owner, total = [], [], {}, 0
+    for pk, external, source, transcript, seconds, gender, age, programme, scenario in rows:
+        total += 1
+        if pk not in final:
+            continue
+        uid = utterance_id(external, pk)
+        if uid in owner:
+            raise ExportError(
+                f"Utterances {owner[uid]} and {pk} would both be exported as {uid!r} (one has "
+                f"that external id, the other none); give utterance {pk} an external id."
+            )
+        owner[uid] = pk
+        if not source:
+            without_media.append(uid)
+            continue
+        records.append(
+            ExportRecord(
+                utterance_id=uid,
+                labels={m: str(final[pk][m]) for m in MODALITIES},
+                transcript=transcript,
+                media_path=media_path(source),
+                duration_seconds=seconds,
+                speaker_gender=gender,
+                age_group=age,
+                programme=programme,
+                scenario=scenario,
+            )
+        )
+    if not records:
+        raise ExportError(
+            f"Campaign {campaign.name!r} has no utterance with media whose t, a, v and m labels "
+            "are all decided yet; collect or import labels first (cherma_stats shows progress)."
+        )
+    return Selection(records, without_media, total - len(final))
+
+
+# --- the datasheet's curation statistics -----------------------------------------------------
+
+CAMPAIGN_KEYS = (
+    "campaign",
+    "progress",
+    "label_sources",
+    "inconsistency",
+    "per_emotion_inconsistency",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "dataset",
+)
+
+
+def datasheet_statistics(campaign: Campaign, selection: Selection, options: dict) -> dict:
+    """The datasheet's ``statistics``: the campaign's curation figures and Table 1 per split.
+
+    The split is known before any media is read (``training.dataset.split_utterances`` with
+    the export's seed, stratified by ``m`` when asked), so Table 1 per split is computed here
+    over the selected utterances; utterances whose media then fails to decode are counted in
+    it and listed in the datasheet's ``failed``.
+    """
+    figures = campaign_statistics(campaign)
+    return {
+        **{key: figures[key] for key in CAMPAIGN_KEYS},
+        "dataset_by_split": statistics.to_jsonable(
+            statistics.dataset_table_by_split(planned_splits(selection.records, options))
+        ),
+        "dataset_by_split_counts": "selected utterances, including any listed in `failed`",
+        "utterances_without_media": selection.without_media,
+    }
+
+
+def planned_splits(records: list[ExportRecord], options: dict) -> pd.DataFrame:
+    """The selected utterances with the split the exporter will give them (DATASET.md, Split)."""
+    strata = {r.utterance_id: r.labels["m"] for r in records} if options["stratify"] else None
+    splits = split_utterances(
+        [r.utterance_id for r in records], seed=options["seed"], stratify_by=strata
+    )
+    return pd.DataFrame(
+        [
+            {
+                "utterance_id": r.utterance_id,
+                "split": splits[r.utterance_id],
+                "duration_seconds": r.duration_seconds,
+                "transcript": r.transcript,
+                "speaker_gender": r.speaker_gender,
+                "age_group": r.age_group,
+            }
+            for r in records
+        ]
+    )
+
+
+def _summary(result, selection: Selection) -> dict:
+    """What the job row keeps of a finished export (the datasheet has the rest)."""
+    files = [p for p in Path(result.out_dir).rglob("*") if p.is_file()]
+    return {
+        "sizes": result.sizes,
+        "failed_count": len(result.failed),
+        "failed": result.failed[:100],
+        "num_shards": result.num_shards,
+        "reused_shards": result.reused_shards,
+        "without_media": selection.without_media,
+        "bytes": sum(p.stat().st_size for p in files),
+    }
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+def load_extractors(options: dict) -> Extractors:
+    """The three feature extractors the options name, or an ``ExportError`` saying which
+    model is missing and how to provide it."""
+    for role in ROLES:
+        check_model_source(role, options[f"{role}_model"])  # cheap: repeated for other callers
+    names = {role: options[f"{role}_model"] for role in ROLES}
+    try:
+        extractors = Extractors.from_pretrained(
+            names["text"],
+            names["audio"],
+            names["vision"],
+            device=options["device"],
+            segments=options["segments"],
+            per_segment=options["per_segment"],
+            crop_size=options["crop_size"],
+        )
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        models = ", ".join(f"{role} {name!r}" for role, name in names.items())
+        raise ExportError(
+            f"Could not load the feature models ({models}): {exc}. Check that each is a "
+            "model of its kind (BERT, wav2vec 2.0, ResNet) saved with save_pretrained."
+        ) from exc
+    # from_pretrained passes options to the vision extractor only; the text extractor reads
+    # max_words at each call (tokenizer length, sequence_length, describe()).
+    extractors.text.max_words = options["max_words"]
+    return extractors
+
+
+def check_model_source(role: str, name: str) -> None:
+    """Fail early, with advice, when a model is neither a local directory nor obtainable."""
+    advice = (
+        f"give a directory saved with save_pretrained() or a hub id with --{role}-model "
+        f"(export_cherma) or the EXPORT_{role.upper()}_MODEL setting or environment variable"
+    )
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ExportError(f"The {role} model directory {path} has no config.json; {advice}.")
+        return
+    if path.is_absolute() or name.startswith((".", "~")) or path.exists() or name.count("/") > 1:
+        raise ExportError(f"The {role} model {name!r} is no directory on this machine; {advice}.")
+    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    if constants.HF_HUB_OFFLINE:
+        reason = "HF_HUB_OFFLINE is set"
+    else:
+        try:
+            HfApi().model_info(name, timeout=10)
+            return  # reachable: from_pretrained downloads it
+        except Exception as exc:  # noqa: BLE001 - any failure means: not obtainable from here
+            reason = f"the hub cannot be reached ({exc})"
+    raise ExportError(
+        f"The {role} model {name!r} is not in this machine's Hugging Face cache and {reason}. "
+        f"Download it where there is a network (`hf download {name}`) into this machine's "
+        f"cache, or {advice}."
+    )

@@ -1,0 +1,112 @@
+"""export_cherma --local: a campaign's decided utterances become a training-ready dataset."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from labeling.emotions import EMOTIONS, MODALITIES, RELEASED_CODE_ORDER
+from labeling.models import ExportJob
+from labeling.services.exports import select_export_records
+from labeling.services.label_import import import_labels
+from training.dataset import CHERMASplit, open_dataset, verify_checksums
+
+from .conftest import EXPORTED, SHARD, cli_args
+
+pytestmark = pytest.mark.django_db
+
+
+def export(built, out, options, *extra) -> ExportJob:
+    call_command(
+        "export_cherma",
+        "--campaign",
+        built.campaign.name,
+        "--out",
+        str(out),
+        "--local",
+        "--no-progress",
+        *cli_args(options),
+        *extra,
+    )
+    return ExportJob.objects.get(out_dir=str(out))
+
+
+def test_local_export_writes_the_decided_utterances_with_features_split_and_checksums(
+    built, tiny_options, tmp_path
+):
+    out = tmp_path / "cherma"
+    job = export(built, out, tiny_options, "--class-order", "released")
+
+    dataset = open_dataset(out)
+    manifest = dataset.manifest.set_index("utterance_id")
+    assert sorted(manifest.index) == sorted(built.ids)
+    assert built.undecided not in manifest.index and built.excluded not in manifest.index
+    assert built.no_external_id in manifest.index  # u<pk>
+    assert manifest["split"].value_counts().to_dict() == {"train": 7, "validation": 2, "test": 2}
+    assert manifest.loc[built.corrupt, "status"] == "failed"
+    assert [f["utterance_id"] for f in dataset.failed] == [built.corrupt]
+    assert sum(dataset.sizes.values()) == EXPORTED - 1
+    assert dataset.classes == RELEASED_CODE_ORDER
+    for uid, labels in built.labels.items():
+        for m in MODALITIES:
+            assert manifest.loc[uid, f"label_{m}"] == labels[m]
+            assert manifest.loc[uid, f"label_{m}_id"] == RELEASED_CODE_ORDER.index(labels[m])
+    assert manifest.loc[built.ids[0], "label_m"] == "surprise"  # the reviewer's override
+
+    item = CHERMASplit(out, "train")[0]
+    assert item["text"].shape == (80, 32)  # 78 words + CLS + SEP, tiny BERT width
+    assert item["audio"].shape == (100, 32)  # fixed to 100 frames at load time
+    assert item["vision"].shape == (4, 16)  # 2 segments × 2 frames, tiny ResNet width
+    assert verify_checksums(out) == []
+
+    sheet = json.loads((out / "datasheet.json").read_text(encoding="utf-8"))
+    assert sheet["num_shards"] == 3 and sheet["shard_size"] == SHARD
+    assert sheet["extractors"]["text"]["model"] == tiny_options["text_model"]
+    statistics = sheet["statistics"]
+    by_split = statistics["dataset_by_split"]
+    assert {s: t["utterances"] for s, t in by_split.items()} == {
+        "train": 7,
+        "validation": 2,
+        "test": 2,
+    }
+    assert statistics["progress"]["usable_utterances"] == EXPORTED
+    assert statistics["inconsistency"]["matrix"]["t"]["m"] is not None
+
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total, job.attempts) == ("done", EXPORTED, EXPORTED, 1)
+    assert job.result["sizes"] == dataset.sizes and job.result["failed_count"] == 1
+    assert job.result["bytes"] > 0 and job.finished_at is not None
+
+
+def test_the_same_seed_gives_the_same_manifest_bytes_and_another_seed_another_split(
+    built, tiny_options, tmp_path
+):
+    export(built, tmp_path / "a", tiny_options)
+    export(built, tmp_path / "b", tiny_options)
+    export(built, tmp_path / "c", {**tiny_options, "seed": 4})
+    first = (tmp_path / "a" / "manifest.csv").read_bytes()
+    assert (tmp_path / "b" / "manifest.csv").read_bytes() == first
+    splits = [open_dataset(tmp_path / d).manifest.set_index("utterance_id")["split"] for d in "ac"]
+    assert not splits[0].sort_index().equals(splits[1].sort_index())
+
+
+def test_selection_takes_only_utterances_whose_four_labels_are_final(built, tmp_path):
+    rows = ["utterance_id,modality,label"] + [f"labels-only,{m},{EMOTIONS[0]}" for m in MODALITIES]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    import_labels(built.campaign, tmp_path / "labels.csv")
+
+    selection = select_export_records(built.campaign)
+    assert [r.utterance_id for r in selection.records] == built.ids
+    assert selection.without_media == ["labels-only"]
+    assert selection.not_decided == 2  # the skipped m job and the excluded utterance
+    first = selection.records[0]
+    assert dict(first.labels) == built.labels[built.ids[0]]
+    assert first.media_path.is_file() and "sources" in first.media_path.parts  # the original
+
+
+def test_an_existing_out_dir_is_refused_with_advice(built, tiny_options, tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    with pytest.raises(CommandError, match="already exists; choose another directory"):
+        export(built, out, tiny_options)
+    assert ExportJob.objects.get().status == "failed"
