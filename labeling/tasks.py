@@ -28,3 +28,16 @@ def export_dataset_task(export_job_id: int) -> str:
 
     job = run_export(export_job_id)
     return job.status if job is not None else "missing"
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def train_run_task(self, run_id: int) -> str:
+    """Routed to the `gpu` queue. A redelivery after a worker died resumes from last.pt; one
+    while another worker still trains the run is retried after that worker goes silent."""
+    from labeling.services.training import RunBusy, run_training
+
+    try:
+        run = run_training(run_id)
+    except RunBusy as busy:
+        raise self.retry(countdown=busy.retry_after) from None
+    return run.status if run is not None else "missing"

@@ -1,0 +1,441 @@
+"""Training runs from the Django side: start, run (on a `gpu` worker or here), cancel, continue.
+
+`start_run` checks the dataset against its SHA256SUMS, records a `TrainingRun` and queues it
+on the `gpu` queue after commit. `run_training` (the worker's task, or `train_lfmim --local`)
+calls the pure trainer (`training.engine.train_seeds`) with callbacks that record every epoch
+as a `TrainingEpoch`, write progress at most every `PROGRESS_SECONDS`, and stop the run when
+a cancel is requested. Every seed checkpoints into the run's `out_dir`; a run whose worker
+died, or that was cancelled or failed and is continued, resumes from its `last.pt` exactly.
+
+A run marked running whose heartbeat is fresh belongs to a live worker: a second delivery of
+its task (Redis redelivers unacknowledged long tasks after its visibility timeout) raises
+`RunBusy` and is retried later instead of training the same seeds twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.models import TrainingEpoch, TrainingRun
+from training.dataset import open_dataset, verify_checksums
+from training.engine import TrainConfig, TrainingCancelled, train_seeds
+from training.engine.result import Callback
+from training.engine.splits import open_splits
+from training.features.common import sha256_file
+from training.metrics import format_table
+from training.models import build_config
+
+logger = logging.getLogger(__name__)
+
+GPU_QUEUE = "gpu"
+MAX_SEEDS = 20
+PROGRESS_SECONDS = 2.0  # at most one progress write per this many seconds
+CANCEL_POLL_SECONDS = 1.0  # how often a running seed asks the database for a cancel request
+STALE_AFTER = timedelta(minutes=5)  # a running run silent this long has lost its worker
+# Settings a run may not take from key=value pairs: they have their own fields or flags.
+_RESERVED = frozenset({"model", "preset", "model_overrides", "seed", "epochs"})
+
+
+class RunRefused(ValueError):
+    """The run cannot start as asked; the message says what to change."""
+
+
+class RunBusy(Exception):
+    """Another worker is running this run right now; try again after `retry_after` seconds."""
+
+    def __init__(self, run_id: int, retry_after: float):
+        super().__init__(f"Run {run_id} is being trained by another worker.")
+        self.retry_after = retry_after
+
+
+def runs_root() -> Path:
+    """Where runs keep their checkpoints: TRAINING_RUNS_ROOT (setting or environment)."""
+    root = getattr(settings, "TRAINING_RUNS_ROOT", None) or os.environ.get("TRAINING_RUNS_ROOT")
+    return Path(root or Path(settings.VAR_DIR) / "runs")
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def make_config(
+    model: str,
+    *,
+    preset: str | None = None,
+    epochs: int | None = None,
+    options: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+) -> TrainConfig:
+    """A TrainConfig for `model`; `options` key=value pairs set TrainConfig fields (batch_size,
+    lr, ...) when the key is one, and model settings (d_model, num_layers, ...) otherwise."""
+    config_fields = {f.name for f in fields(TrainConfig)}
+    values: dict[str, Any] = {"model": model, "preset": preset or None}
+    overrides: dict[str, Any] = {}
+    for key, value in dict(options).items():
+        if key in _RESERVED:
+            raise RunRefused(f"Set {key} with its own option, not as {key}=… .")
+        if key in config_fields:
+            values[key] = value
+        else:
+            overrides[key] = value
+    if epochs is not None:
+        values["epochs"] = epochs
+    values["model_overrides"] = overrides
+    try:
+        config = TrainConfig.from_dict(values)
+        build_config(config.model, preset=config.preset, **overrides)  # unknown settings
+    except (TypeError, ValueError) as exc:
+        raise RunRefused(str(exc)) from exc
+    return config
+
+
+def dataset_checksum(dataset_path: str | Path) -> str:
+    """sha256 of the dataset's SHA256SUMS after checking every file against it.
+
+    Refuses (RunRefused) a folder that is not a complete export or whose files changed.
+    """
+    path = Path(dataset_path)
+    if not path.is_dir():
+        raise RunRefused(
+            f"{path} is not a directory; give the folder an export wrote (it holds SHA256SUMS)."
+        )
+    try:
+        bad = verify_checksums(path)
+    except FileNotFoundError as exc:
+        raise RunRefused(str(exc)) from exc
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise RunRefused(
+            f"The dataset {path} fails its checksums: {shown} "
+            f"{'is' if len(bad) == 1 else 'are'} missing or changed since it was exported. "
+            "Re-export it (or restore the files) before training on it."
+        )
+    return sha256_file(path / "SHA256SUMS")
+
+
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not 1 <= len(seeds) <= MAX_SEEDS:
+        raise RunRefused(f"Train between 1 and {MAX_SEEDS} seeds (the paper uses 5).")
+    if len(set(seeds)) != len(seeds):
+        raise RunRefused("Each seed may be trained only once in a run.")
+    return seeds
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def start_run(
+    *,
+    dataset_path: str | Path,
+    config: TrainConfig,
+    seeds: int | Sequence[int] = 5,
+    name: str = "",
+    user=None,
+    out_dir: str | Path | None = None,
+    enqueue: bool = True,
+) -> TrainingRun:
+    """Record a run of `config` on the dataset over `seeds` (a count or a list) and queue it on
+    the gpu queue after commit (unless `enqueue=False`, for `run_training` here).
+
+    The whole dataset is checked against its SHA256SUMS first (this reads every file once).
+    """
+    dataset = Path(dataset_path).expanduser().absolute()
+    checksum = dataset_checksum(dataset)
+    try:
+        classes = open_dataset(dataset).classes
+    except (OSError, ValueError, KeyError) as exc:
+        raise RunRefused(f"{dataset} cannot be read as an exported dataset: {exc}") from exc
+    seed_list = _seed_list(seeds)
+    if out_dir is not None:
+        out_dir = Path(out_dir).expanduser().absolute()
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise RunRefused(f"{out_dir} is not empty; choose a new folder for the run.")
+    with transaction.atomic():
+        run = TrainingRun.objects.create(
+            name=name.strip()[:200],
+            model=config.model,
+            preset=config.preset_name,
+            config=config.to_dict(),
+            dataset_path=str(dataset),
+            dataset_checksum=checksum,
+            seeds=seed_list,
+            report={"classes": list(classes)},
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        run.out_dir = str(out_dir or runs_root() / f"run-{run.pk:05d}")
+        run.save(update_fields=["out_dir"])
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_run(run.pk))
+    return run
+
+
+def enqueue_run(run_id: int) -> None:
+    """Queue the run on the gpu queue; call from `transaction.on_commit`."""
+    from labeling.tasks import train_run_task  # tasks import this module
+
+    train_run_task.delay(run_id)
+
+
+def request_cancel(run_id: int) -> TrainingRun:
+    """Cancel a queued run now; ask a running one to stop after its current step (it saves
+    `last.pt`, so continuing it later resumes exactly there)."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run_id)
+        if run.status == TrainingRun.Status.QUEUED:
+            _set(
+                run,
+                status=TrainingRun.Status.CANCELLED,
+                cancel_requested=True,
+                error="Cancelled before it started.",
+                finished_at=timezone.now(),
+            )
+        elif run.status == TrainingRun.Status.RUNNING:
+            _set(run, cancel_requested=True)
+    return run
+
+
+def continue_run(run_id: int, *, enqueue: bool = True) -> TrainingRun:
+    """Queue a cancelled or failed run again; finished seeds are kept and the rest resume."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in (TrainingRun.Status.CANCELLED, TrainingRun.Status.FAILED):
+            raise RunRefused(
+                f"Run {run.pk} is {run.status}; only a cancelled or failed run can be continued."
+            )
+        _set(
+            run,
+            status=TrainingRun.Status.QUEUED,
+            cancel_requested=False,
+            error="",
+            finished_at=None,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_run(run.pk))
+    return run
+
+
+def run_training(
+    run_id: int,
+    *,
+    callbacks_for: Callable[[int], Sequence[Callback]] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainingRun | None:
+    """Train a queued run (or continue one whose worker died) and record how it ended.
+
+    `callbacks_for(seed)` adds callbacks (a progress bar) to the recording ones; `should_stop`
+    is asked besides the run's cancel request. Raises RunBusy if a live worker has the run.
+    Returns the run, or None if there is no such run.
+    """
+    run = _claim(run_id)
+    if run is None or run.status != TrainingRun.Status.RUNNING:
+        return run
+    try:
+        if dataset_checksum(run.dataset_path) != run.dataset_checksum:
+            raise RunRefused(
+                f"The dataset {run.dataset_path} was exported again since run {run.pk} was "
+                "started (its SHA256SUMS differs); start a new run on it."
+            )
+        config = TrainConfig.from_dict(run.config)
+        splits = open_splits(run.dataset_path, config)
+        out_dir = Path(run.out_dir)
+        resume = any(out_dir.glob("seed-*/last.pt"))
+        if resume:
+            logger.info("run %s resumes from the checkpoints in %s", run.pk, out_dir)
+
+        def callbacks(seed: int) -> list[Callback]:
+            index = run.seeds.index(seed)
+            extra = list(callbacks_for(seed)) if callbacks_for else []
+            return [_Recorder(run.pk, seed, index, len(run.seeds)), *extra]
+
+        outcome = train_seeds(
+            config,
+            run.seeds,
+            splits.train,
+            splits.validation,
+            splits.test,
+            out_dir,
+            callbacks_for=callbacks,
+            should_stop=_StopWhenAsked(run.pk, should_stop),
+            resume=resume,
+            classes=splits.classes,
+        )
+    except TrainingCancelled as exc:
+        _finish(run, TrainingRun.Status.CANCELLED, error=f"{exc} Continue the run to resume.")
+    except (RunRefused, ValueError, FileNotFoundError, FileExistsError) as exc:
+        _finish(run, TrainingRun.Status.FAILED, error=str(exc))
+    except Exception as exc:
+        logger.exception("training run %s failed", run.pk)
+        _finish(
+            run,
+            TrainingRun.Status.FAILED,
+            error=f"Training stopped on an unexpected error ({type(exc).__name__}: {exc}). "
+            f"Checkpoints are kept in {run.out_dir}: fix the cause and continue run {run.pk}.",
+        )
+    except BaseException:  # interrupted (Ctrl-C in --local): say so, and let it propagate
+        _finish(
+            run,
+            TrainingRun.Status.FAILED,
+            error=f"Interrupted. Checkpoints are kept in {run.out_dir}: continue run {run.pk} "
+            "to resume from the last saved epoch.",
+        )
+        raise
+    else:
+        report = {
+            "classes": splits.classes,
+            "runs": {str(seed): result.to_dict() for seed, result in outcome.results.items()},
+            "summary": outcome.summary,
+        }
+        run.refresh_from_db(fields=["total_steps"])
+        _finish(run, TrainingRun.Status.DONE, error="", report=report, step=run.total_steps)
+    return run
+
+
+def _claim(run_id: int) -> TrainingRun | None:
+    """Mark the run running if it should run: queued, or running with a silent worker."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            logger.warning("training run %s does not exist (deleted?); nothing to run", run_id)
+            return None
+        if run.is_finished:
+            return run  # a repeated delivery, or cancelled while queued
+        now = timezone.now()
+        if run.cancel_requested:
+            _finish(run, TrainingRun.Status.CANCELLED, error="Cancelled before it started.")
+            return run
+        if run.status == TrainingRun.Status.RUNNING and run.heartbeat_at is not None:
+            silent = now - run.heartbeat_at
+            if silent < STALE_AFTER:
+                raise RunBusy(run.pk, (STALE_AFTER - silent).total_seconds() + 1)
+        _set(
+            run,
+            status=TrainingRun.Status.RUNNING,
+            attempts=run.attempts + 1,
+            started_at=run.started_at or now,
+            heartbeat_at=now,
+            finished_at=None,
+            error="",
+        )
+    return run
+
+
+class _Recorder:
+    """Callbacks of one seed: throttled progress (and heartbeat) writes, one TrainingEpoch row
+    per epoch. Steps are counted over all seeds of the run."""
+
+    def __init__(self, run_id: int, seed: int, index: int, n_seeds: int) -> None:
+        self.run_id, self.seed, self.index, self.n_seeds = run_id, seed, index, n_seeds
+        self.last, self.step, self.total = float("-inf"), 0, 0
+
+    def _write(self) -> None:
+        self.last = time.monotonic()
+        now = timezone.now()
+        TrainingRun.objects.filter(pk=self.run_id).update(
+            step=self.index * self.total + self.step,
+            total_steps=self.n_seeds * self.total,
+            current_seed=self.seed,
+            heartbeat_at=now,
+            updated_at=now,
+        )
+
+    def on_step(self, step: int, total: int, loss: float) -> None:
+        self.step, self.total = step, total
+        if step == total or time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self._write()
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
+        TrainingEpoch.objects.update_or_create(
+            run_id=self.run_id, seed=self.seed, epoch=epoch, defaults={"metrics": metrics}
+        )
+        self._write()
+
+
+class _StopWhenAsked:
+    """`should_stop` for the trainer: the run's cancel request (read at most every
+    CANCEL_POLL_SECONDS) or the caller's own stop (Ctrl-C in --local)."""
+
+    def __init__(self, run_id: int, also: Callable[[], bool] | None) -> None:
+        self.run_id, self.also = run_id, also
+        self.checked, self.requested = float("-inf"), False
+
+    def __call__(self) -> bool:
+        if self.also is not None and self.also():
+            return True
+        if time.monotonic() - self.checked >= CANCEL_POLL_SECONDS:
+            self.checked = time.monotonic()
+            self.requested = TrainingRun.objects.filter(
+                pk=self.run_id, cancel_requested=True
+            ).exists()
+        return self.requested
+
+
+def _set(run: TrainingRun, **values) -> None:
+    for name, value in values.items():
+        setattr(run, name, value)
+    TrainingRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), **values)
+
+
+def _finish(run: TrainingRun, status: str, **values) -> None:
+    _set(run, status=status, finished_at=timezone.now(), **values)
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+def gpu_consumers(timeout: float = 2.0) -> list[str] | None:
+    """Names of the workers consuming the gpu queue ([] when none answers that it does), or
+    None when the broker cannot tell (remote control unavailable)."""
+    from annotator.celery import app
+
+    try:
+        answers = app.control.inspect(timeout=timeout).active_queues()
+    except Exception as exc:  # e.g. a transport without broadcast support
+        logger.info("cannot ask the workers which queues they consume: %s", exc)
+        return None
+    return sorted(
+        worker
+        for worker, queues in (answers or {}).items()
+        if any(q.get("name") == GPU_QUEUE for q in queues)
+    )
+
+
+# --- reading a run ---------------------------------------------------------------------------
+
+
+def head_rows(run: TrainingRun) -> dict[str, dict[str, Any]]:
+    """Table 4: per head, its test report summarised over the seeds ({} until it is done)."""
+    return dict((run.report or {}).get("summary") or {})
+
+
+def comparison_rows(runs: Sequence[TrainingRun], head: str = "m") -> dict[str, dict[str, Any]]:
+    """Table 2: one row per finished run (its `head` summarised over seeds), named
+    `name (model)` or `model`; a name repeated gets the run id."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        summary = head_rows(run)
+        if head not in summary:
+            continue
+        label = f"{run.name} ({run.model})" if run.name else run.model
+        rows[label if label not in rows else f"{label} #{run.pk}"] = summary[head]
+    return rows
+
+
+def comparison_table(runs: Sequence[TrainingRun], head: str = "m") -> str:
+    """Table 2 as text: per-emotion F1 of `head`, overall (weighted) F1, macro F1, accuracy."""
+    rows = comparison_rows(runs, head)
+    if not rows:
+        raise RunRefused("None of these runs has finished with a test set; nothing to compare.")
+    classes = next((r.report.get("classes") for r in runs if r.report.get("classes")), None)
+    seeds = sorted({len(r.seeds) for r in runs})
+    title = f"Test set, {head} head, mean ± std over {'/'.join(map(str, seeds))} seed(s)"
+    return format_table(rows, classes=classes, title=title)
