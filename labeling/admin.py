@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from labeling.models import (
     Campaign,
     Corpus,
+    ExportJob,
     ImportBatch,
     Job,
     Lease,
@@ -17,8 +18,15 @@ from labeling.models import (
     Vote,
 )
 from labeling.services.campaigns import CampaignInvalid, add_missing_jobs, validate_labels
+from labeling.services.exports import (
+    create_export,
+    default_out_dir,
+    request_cancel,
+    rerun_export,
+)
 from labeling.services.imports import stage_upload
 from labeling.services.renditions import retry_failed
+from training.dataset import ExportError
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -307,7 +315,7 @@ class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
     list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
     filter_horizontal = ("annotators",)
-    actions = ["add_jobs"]
+    actions = ["add_jobs", "export_dataset"]
 
     def get_readonly_fields(self, request, obj=None):
         # The corpus and the rule shape every job and verdict: fixed once jobs exist.
@@ -342,6 +350,34 @@ class CampaignAdmin(admin.ModelAdmin):
     def add_jobs(self, request, queryset):
         created = sum(add_missing_jobs(campaign) for campaign in queryset)
         self.message_user(request, f"{created} jobs added.")
+
+    @admin.action(description="Export a dataset (utterances with t, a, v and m decided)")
+    def export_dataset(self, request, queryset):
+        jobs = []
+        for campaign in queryset:
+            try:
+                jobs.append(
+                    create_export(
+                        campaign=campaign, out_dir=default_out_dir(campaign), user=request.user
+                    )
+                )
+            except ExportError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        for job in jobs:
+            url = reverse("admin:labeling_exportjob_change", args=[job.pk])
+            self.message_user(
+                request,
+                format_html(
+                    'Export <a href="{}">{}</a> of {} is queued; it writes {}.',
+                    url,
+                    job.pk,
+                    job.campaign,
+                    job.out_dir,
+                ),
+            )
+        if len(jobs) == 1:
+            return redirect("admin:labeling_exportjob_change", jobs[0].pk)
+        return None
 
 
 class VoteInline(admin.TabularInline):
@@ -380,3 +416,93 @@ class LeaseAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Exports are started from a campaign (or export_cherma); here they are followed."""
+
+    list_display = (
+        "pk",
+        "campaign",
+        "status",
+        "progress",
+        "out_dir",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "campaign")
+    fields = (
+        "campaign",
+        "status",
+        "progress",
+        "error",
+        "out_dir",
+        "summary",
+        "options",
+        "cancel_requested",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ["cancel", "run_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, job: ExportJob):
+        percent = round(100 * job.done / job.total) if job.total else 0
+        return format_html(
+            '<progress max="100" value="{}"></progress> {} / {} utterances',
+            percent,
+            job.done,
+            job.total,
+        )
+
+    @admin.display(description="result")
+    def summary(self, job: ExportJob):
+        result = job.result or {}
+        if not result:
+            return "—"
+        sizes = ", ".join(f"{split} {n}" for split, n in result.get("sizes", {}).items())
+        failed = format_html_join(
+            "",
+            "<li>{}: {}</li>",
+            ((f["utterance_id"], f["error"]) for f in result.get("failed", [])),
+        )
+        return format_html(
+            "utterances with features: {}; {} MB; {} shards ({} reused from an earlier run); "
+            "{} failed<ul>{}</ul>",
+            sizes,
+            round(result.get("bytes", 0) / 1e6, 1),
+            result.get("num_shards"),
+            len(result.get("reused_shards", [])),
+            result.get("failed_count", 0),
+            failed,
+        )
+
+    @admin.action(description="Cancel the selected exports (finished shards are kept)")
+    def cancel(self, request, queryset):
+        jobs = [request_cancel(pk) for pk in queryset.values_list("pk", flat=True)]
+        asked = sum(job.cancel_requested for job in jobs)
+        self.message_user(request, f"Cancel requested for {asked} queued or running exports.")
+
+    @admin.action(description="Run the selected exports again (continues from their shards)")
+    def run_again(self, request, queryset):
+        queued = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                rerun_export(pk)
+                queued += 1
+            except ExportError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"{queued} exports queued again.")

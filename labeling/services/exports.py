@@ -279,6 +279,7 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         raise
     else:
         _finish(job, ExportJob.Status.DONE, error="", result=_summary(result, selection))
+    job.refresh_from_db()  # with the progress the export wrote
     return job
 
 

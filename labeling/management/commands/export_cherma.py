@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from annotator.celery import app
 from labeling.models import Campaign, ExportJob
+from labeling.selectors.annotation import find_campaign
 from labeling.services.exports import (
     DEFAULT_OPTIONS,
     create_export,
@@ -155,9 +156,7 @@ class Command(BaseCommand):
     # --- what to export ----------------------------------------------------------------------
 
     def _campaign(self, key: str) -> Campaign:
-        campaign = Campaign.objects.filter(
-            **({"pk": int(key)} if key.isdigit() else {"name": key})
-        ).first()
+        campaign = find_campaign(key)
         if campaign is None:
             names = ", ".join(Campaign.objects.values_list("name", flat=True)) or "none yet"
             raise CommandError(f"No campaign {key!r}. Campaigns: {names}.")
