@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from labeling import api, review_views, views
+from labeling import api, review_views, run_views, views
 
 api_patterns = [
     path("api/campaigns/", api.campaigns, name="api-campaigns"),
@@ -50,6 +50,14 @@ urlpatterns = [
     ),
     path("review/jobs/<int:job_id>/", review_views.job_detail, name="review-job"),
     path("review/jobs/<int:job_id>/act", review_views.job_action, name="review-job-action"),
+    path("runs/", run_views.run_list, name="runs"),
+    path("runs/compare/", run_views.run_compare, name="runs-compare"),
+    path("runs/compare/curves.svg", run_views.compare_curves, name="runs-compare-curves"),
+    path("runs/<int:run_id>/", run_views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/status.json", run_views.run_status, name="run-status"),
+    path("runs/<int:run_id>/curves/<str:kind>.svg", run_views.run_curves, name="run-curves"),
+    path("runs/<int:run_id>/cancel", run_views.run_cancel, name="run-cancel"),
+    path("runs/<int:run_id>/continue", run_views.run_continue, name="run-continue"),
     *api_patterns,
     path("admin/", admin.site.urls),
 ]

@@ -34,7 +34,7 @@ from training.engine.result import Callback
 from training.engine.splits import open_splits
 from training.features.common import sha256_file
 from training.metrics import format_table
-from training.models import build_config
+from training.models import ALL_HEADS, build_config
 
 logger = logging.getLogger(__name__)
 
@@ -413,8 +413,10 @@ def gpu_consumers(timeout: float = 2.0) -> list[str] | None:
 
 
 def head_rows(run: TrainingRun) -> dict[str, dict[str, Any]]:
-    """Table 4: per head, its test report summarised over the seeds ({} until it is done)."""
-    return dict((run.report or {}).get("summary") or {})
+    """Table 4: per head (t, a, v, m), its test report summarised over the seeds ({} until it
+    is done). JSONB does not keep key order, so the heads are put back in order here."""
+    summary = (run.report or {}).get("summary") or {}
+    return {head: summary[head] for head in ALL_HEADS if head in summary}
 
 
 def comparison_rows(runs: Sequence[TrainingRun], head: str = "m") -> dict[str, dict[str, Any]]:

@@ -1,0 +1,303 @@
+"""Training-run pages for reviewers and admins: list and start, one run live, runs side by side.
+
+Thin: writes go through `labeling.services.training`; curves are matplotlib figures served as
+SVG (like the dashboard's) and drawn from the run's `TrainingEpoch` rows, styled as the
+curation figures are (`labeling.plots`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import matplotlib
+import numpy as np
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from labeling.models import TrainingEpoch, TrainingRun
+from labeling.plots import _STYLE, MODALITY_COLOURS, OKABE_ITO, _new_figure
+from labeling.review_views import reviewer_required
+from labeling.services import training as runs
+from training.__main__ import _key_values
+from training.metrics import _cell
+from training.models import ALL_HEADS, MODEL_NAMES
+
+CURVES = ("loss", "accuracy")
+F1_NOTE = (
+    "F1 per emotion and overall in %. overall = support-weighted F1 (what the paper's tables "
+    "call overall); macro F1 = unweighted mean of the per-emotion F1; accuracy = share of "
+    "correct predictions. Test set, scored at the epoch with the best validation weighted F1 "
+    "of the m head; each head against the label it is trained on."
+)
+
+
+class RunForm(forms.Form):
+    name = forms.CharField(required=False, max_length=200)
+    dataset_path = forms.CharField(
+        max_length=1000, help_text="An exported dataset folder, as the gpu worker sees it."
+    )
+    model = forms.ChoiceField(choices=[(m, m) for m in MODEL_NAMES], initial="lfmim")
+    preset = forms.ChoiceField(
+        choices=[("", "model default (paper)"), ("paper", "paper"), ("released", "released")],
+        required=False,
+    )
+    seeds = forms.IntegerField(min_value=1, max_value=runs.MAX_SEEDS, initial=5)
+    epochs = forms.IntegerField(min_value=1, max_value=1000, initial=20)
+    settings = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "batch_size=24\nd_model=128"}),
+        help_text="Optional key=value lines: training settings (batch_size, lr, …) or model "
+        "settings (d_model, num_layers, …).",
+    )
+
+    def clean_settings(self) -> dict:
+        try:
+            return dict(
+                _key_values(line.strip())
+                for line in self.cleaned_data["settings"].splitlines()
+                if line.strip()
+            )
+        except Exception as exc:  # argparse.ArgumentTypeError: say which line
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@reviewer_required
+def run_list(request):
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            config = runs.make_config(
+                data["model"],
+                preset=data["preset"],
+                epochs=data["epochs"],
+                options=data["settings"],
+            )
+            run = runs.start_run(
+                dataset_path=data["dataset_path"],
+                config=config,
+                seeds=data["seeds"],
+                name=data["name"],
+                user=request.user,
+            )
+        except runs.RunRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Run {run.pk} is queued for a gpu worker.")
+            return redirect("run-detail", run.pk)
+    recent = TrainingRun.objects.select_related("created_by")[:200]
+    return render(request, "runs/list.html", {"runs": recent, "form": form})
+
+
+@reviewer_required
+def run_detail(request, run_id: int):
+    run = get_object_or_404(TrainingRun.objects.select_related("created_by"), pk=run_id)
+    classes = run.report.get("classes") or []
+    seeds = [
+        {
+            "seed": seed,
+            "best_epoch": result["best_epoch"],
+            "m": _cell((result.get("test") or {}).get("m", {}).get("f1_weighted")),
+        }
+        for seed, result in sorted(
+            (run.report.get("runs") or {}).items(), key=lambda item: run.seeds.index(int(item[0]))
+        )
+    ]
+    return render(
+        request,
+        "runs/detail.html",
+        {
+            "run": run,
+            "curves": CURVES,
+            "epochs": run.epochs.count(),
+            "classes": classes,
+            "f1_rows": _table(runs.head_rows(run), classes),
+            "f1_note": F1_NOTE,
+            "seed_rows": seeds,
+        },
+    )
+
+
+@reviewer_required
+def run_status(request, run_id: int):
+    run = get_object_or_404(TrainingRun, pk=run_id)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "finished": run.is_finished,
+            "step": run.step,
+            "total_steps": run.total_steps,
+            "percent": round(run.percent, 1),
+            "current_seed": run.current_seed,
+            "epochs": run.epochs.count(),
+            "error": run.error,
+        }
+    )
+
+
+@reviewer_required
+def run_curves(request, run_id: int, kind: str):
+    run = get_object_or_404(TrainingRun, pk=run_id)
+    if kind not in CURVES:
+        raise Http404("No such curve.")
+    return _svg(curves_figure(run.epochs.all(), kind, seeds=len(run.seeds)))
+
+
+@require_POST
+@reviewer_required
+def run_cancel(request, run_id: int):
+    run = runs.request_cancel(get_object_or_404(TrainingRun, pk=run_id).pk)
+    messages.success(
+        request,
+        "Cancelled." if run.is_finished else "Asked to stop; it saves after the current step.",
+    )
+    return redirect("run-detail", run.pk)
+
+
+@require_POST
+@reviewer_required
+def run_continue(request, run_id: int):
+    try:
+        runs.continue_run(get_object_or_404(TrainingRun, pk=run_id).pk)
+    except runs.RunRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Queued again; it resumes from its last checkpoint.")
+    return redirect("run-detail", run_id)
+
+
+@reviewer_required
+def run_compare(request):
+    chosen = _chosen_runs(request)
+    classes = next((r.report["classes"] for r in chosen if r.report.get("classes")), [])
+    return render(
+        request,
+        "runs/compare.html",
+        {
+            "runs": chosen,
+            "ids": [r.pk for r in chosen],
+            "classes": classes,
+            "rows": _table(runs.comparison_rows(chosen), classes),
+            "f1_note": F1_NOTE,
+        },
+    )
+
+
+@reviewer_required
+def compare_curves(request):
+    return _svg(comparison_figure(_chosen_runs(request)))
+
+
+def _chosen_runs(request) -> list[TrainingRun]:
+    ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+    by_id = TrainingRun.objects.in_bulk(ids)
+    return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
+def _table(rows: dict, classes: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Rows as formatted cells: per-emotion F1, overall (weighted) F1, macro F1, accuracy."""
+    return [
+        (
+            name,
+            [
+                *(_cell(report["per_class_f1"].get(c)) for c in classes),
+                *(_cell(report[k]) for k in ("f1_weighted", "f1_macro", "accuracy")),
+            ],
+        )
+        for name, report in rows.items()
+    ]
+
+
+def _svg(figure: Figure) -> HttpResponse:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"  # redrawn while the run trains
+    return response
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def _series(
+    epochs: Iterable[TrainingEpoch], split: str, head: str, metric: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per epoch: mean and sample std over the seeds that reached it of `metric` of `head`."""
+    values: dict[int, list[float]] = defaultdict(list)
+    for row in epochs:
+        part = row.metrics.get(split) or {}
+        value = part.get("heads", {}).get(head, {}).get(metric)
+        if value is not None:
+            values[row.epoch].append(float(value))
+    order = sorted(values)
+    mean = np.array([np.mean(values[e]) for e in order])
+    std = np.array([np.std(values[e], ddof=1) if len(values[e]) > 1 else 0.0 for e in order])
+    return np.array(order, dtype=float), mean, std
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#5b6472")
+
+
+def curves_figure(epochs: Iterable[TrainingEpoch], kind: str, *, seeds: int = 1) -> Figure:
+    """Like the paper's Figures 3a/3b and 4a/4b: `kind` (loss or accuracy) of every head per
+    epoch, training solid and validation dashed; several seeds: mean with a ±1 std band."""
+    epochs = list(epochs)
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure((6.4, 3.8))
+        ax = fig.add_subplot()
+        drawn = False
+        for head in ALL_HEADS:
+            for split, style in (("train", "-"), ("validation", "--")):
+                x, mean, std = _series(epochs, split, head, kind)
+                if not len(x):
+                    continue
+                colour = MODALITY_COLOURS[head]
+                ax.plot(x, mean, style, color=colour, marker="o", ms=3, label=f"{head} {split}")
+                if (std > 0).any():
+                    ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, lw=0)
+                drawn = True
+        if drawn:
+            ax.legend(ncol=4, fontsize=8, loc="best")
+        else:
+            _empty(ax, "No epoch has finished yet.")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(kind)
+        band = f", mean ± 1 std over {seeds} seeds" if seeds > 1 else ""
+        ax.set_title(f"{kind.capitalize()} per head (train solid, validation dashed{band})")
+    return fig
+
+
+def comparison_figure(chosen: Sequence[TrainingRun]) -> Figure:
+    """Like the paper's Figure 3c: validation accuracy of the m head per epoch, one line per run
+    (mean over its seeds)."""
+    colours = list(OKABE_ITO.values())
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure((6.4, 3.6))
+        ax = fig.add_subplot()
+        drawn = False
+        for i, run in enumerate(chosen):
+            x, mean, _ = _series(run.epochs.all(), "validation", "m", "accuracy")
+            if len(x):
+                label = f"{run.name} ({run.model})" if run.name else f"{run.model} #{run.pk}"
+                ax.plot(
+                    x, mean, "-", marker="o", ms=3, color=colours[i % len(colours)], label=label
+                )
+                drawn = True
+        if drawn:
+            ax.legend(fontsize=8)
+        else:
+            _empty(ax, "No epochs recorded for these runs.")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+        ax.set_title("Validation accuracy of the m head (mean over seeds)")
+    return fig
