@@ -14,9 +14,12 @@ from labeling.models import (
     Lease,
     Rendition,
     SyntheticTruth,
+    TrainingEpoch,
+    TrainingRun,
     Utterance,
     Vote,
 )
+from labeling.services import training as training_runs
 from labeling.services.campaigns import CampaignInvalid, add_missing_jobs, validate_labels
 from labeling.services.exports import (
     create_export,
@@ -506,3 +509,68 @@ class ExportJobAdmin(admin.ModelAdmin):
             except ExportError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
         self.message_user(request, f"{queued} exports queued again.")
+
+
+class TrainingEpochInline(admin.TabularInline):
+    model = TrainingEpoch
+    fields = ("seed", "epoch", "recorded_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    """Read-only: runs start from the runs page or `train_lfmim`, which check the dataset."""
+
+    list_display = (
+        "id",
+        "name",
+        "model",
+        "preset",
+        "status",
+        "progress",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("status", "model")
+    search_fields = ("name", "dataset_path")
+    inlines = [TrainingEpochInline]
+    actions = ["cancel", "continue_runs"]
+    exclude = ("report",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in TrainingRun._meta.fields if f.name != "report"] + ["page"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, run: TrainingRun) -> str:
+        return f"{run.step}/{run.total_steps} steps" if run.total_steps else "–"
+
+    @admin.display(description="run page")
+    def page(self, run: TrainingRun):
+        return format_html(
+            '<a href="{}">curves and F1 tables</a>', reverse("run-detail", args=[run.pk])
+        )
+
+    @admin.action(description="Cancel the selected runs (they save and can be continued)")
+    def cancel(self, request, queryset):
+        done = [training_runs.request_cancel(pk) for pk in queryset.values_list("pk", flat=True)]
+        asked = sum(run.cancel_requested for run in done)
+        self.message_user(request, f"Cancel requested for {asked} queued or running runs.")
+
+    @admin.action(description="Continue the selected cancelled or failed runs")
+    def continue_runs(self, request, queryset):
+        queued = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                training_runs.continue_run(pk)
+                queued += 1
+            except training_runs.RunRefused as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"{queued} runs queued again.")

@@ -109,3 +109,17 @@ def test_cancel_button_cancels_a_queued_run(client, exported):
     client.post(reverse("run-cancel", args=[run.pk]))
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELLED
+
+
+def test_admin_shows_runs_read_only_and_cancels_them(admin_client, exported):
+    run = runs.start_run(dataset_path=exported, config=tiny_config(), seeds=1, enqueue=False)
+    assert admin_client.get(reverse("admin:labeling_trainingrun_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:labeling_trainingrun_change", args=[run.pk]))
+    assert page.status_code == 200 and reverse("run-detail", args=[run.pk]) in page.content.decode()
+    assert admin_client.get(reverse("admin:labeling_trainingrun_add")).status_code == 403
+    admin_client.post(
+        reverse("admin:labeling_trainingrun_changelist"),
+        {"action": "cancel", "_selected_action": [run.pk]},
+    )
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.CANCELLED
