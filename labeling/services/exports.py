@@ -164,6 +164,8 @@ def create_export(
     check_exportable(campaign)
     options = export_options(**(options or {}))
     out_dir = Path(out_dir).expanduser().absolute()
+    if out_dir.exists() and not options["overwrite"]:  # the exporter checks again at the end
+        raise ExportError(f"{out_dir} already exists; choose another directory or overwrite it.")
     with transaction.atomic():
         job = ExportJob.objects.create(
             campaign=campaign, out_dir=str(out_dir), options=options, created_by=user

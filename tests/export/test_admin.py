@@ -1,7 +1,6 @@
 """Admins export a campaign from its list and follow, cancel or re-run exports in the admin."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 
 from labeling.models import ExportJob
@@ -10,12 +9,6 @@ from labeling.services.exports import create_export
 from tests.factories import rendered_corpus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(User.objects.create_superuser("boss", password="x"))
-    return client
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ def test_the_export_action_queues_an_export_with_the_configured_models(
     assert response.status_code == 302
     assert response.url == reverse("admin:labeling_exportjob_change", args=[job.pk])
     assert len(queued) == 1  # enqueued once the job row is committed
-    assert (job.status, job.created_by.username) == ("queued", "boss")
+    assert (job.status, job.created_by.username) == ("queued", "admin")
     assert job.out_dir.startswith(str(tmp_path / "exports" / f"to-export-{campaign.pk}-"))
     assert job.options["vision_model"] == "/models/resnet18-rafdb"
     assert job.options["text_model"] == "hfl/chinese-bert-wwm-ext"

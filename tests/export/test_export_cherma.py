@@ -1,14 +1,18 @@
 """export_cherma --local: a campaign's decided utterances become a training-ready dataset."""
 
 import json
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.emotions import EMOTIONS, MODALITIES, RELEASED_CODE_ORDER
+from labeling.management.commands import export_cherma
 from labeling.models import ExportJob
+from labeling.services.campaigns import create_campaign
 from labeling.services.exports import select_export_records
 from labeling.services.label_import import import_labels
+from tests.factories import rendered_corpus
 from training.dataset import CHERMASplit, open_dataset, verify_checksums
 
 from .conftest import EXPORTED, SHARD, cli_args
@@ -104,9 +108,49 @@ def test_selection_takes_only_utterances_whose_four_labels_are_final(built, tmp_
     assert first.media_path.is_file() and "sources" in first.media_path.parts  # the original
 
 
-def test_an_existing_out_dir_is_refused_with_advice(built, tiny_options, tmp_path):
-    out = tmp_path / "taken"
-    out.mkdir()
+def test_an_existing_out_dir_is_refused_before_anything_is_queued(tmp_path):
+    campaign = create_campaign(name="twice", corpus=rendered_corpus(1))
+    (tmp_path / "taken").mkdir()
     with pytest.raises(CommandError, match="already exists; choose another directory"):
-        export(built, out, tiny_options)
-    assert ExportJob.objects.get().status == "failed"
+        queue(campaign, tmp_path / "taken", "--local")
+    assert not ExportJob.objects.exists()
+
+
+def queue(campaign, out, *extra) -> None:
+    call_command(
+        "export_cherma", "--campaign", campaign.name, "--out", str(out), "--no-progress", *extra
+    )
+
+
+def test_without_an_export_worker_the_command_fails_fast_instead_of_waiting(tmp_path):
+    campaign = create_campaign(name="no worker", corpus=rendered_corpus(1))
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="No Celery worker consuming the 'export' queue") as e:
+        queue(campaign, tmp_path / "o", "--worker-timeout", "1")
+    assert time.monotonic() - started < 10
+    assert "--local" in str(e.value) and "celery -A annotator worker -Q export" in str(e.value)
+    assert not ExportJob.objects.exists()  # nothing left queued behind
+
+
+def test_when_the_broker_cannot_ask_workers_an_export_left_queued_is_cancelled(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: None)
+    campaign = create_campaign(name="no remote control", corpus=rendered_corpus(1))
+    with pytest.raises(CommandError, match="still queued after 0.5 s") as e:
+        queue(campaign, tmp_path / "o", "--worker-timeout", "0.5")
+    assert "--local" in str(e.value)
+    assert ExportJob.objects.get().status == "cancelled"
+
+
+def test_no_wait_queues_and_cancel_cancels_by_id(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: set())
+    campaign = create_campaign(name="later", corpus=rendered_corpus(1))
+    queue(campaign, tmp_path / "o", "--no-wait")
+    job = ExportJob.objects.get()
+    captured = capsys.readouterr()
+    assert job.status == "queued" and f"--cancel {job.pk}" in captured.out
+    assert "waits in the queue until a worker starts" in captured.err
+    call_command("export_cherma", "--cancel", str(job.pk))
+    job.refresh_from_db()
+    assert job.status == "cancelled"

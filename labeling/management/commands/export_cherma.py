@@ -103,9 +103,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--worker-timeout",
             type=float,
-            default=5.0,
+            default=3.0,
             help="Seconds to wait for export workers to answer, or, when the broker cannot "
-            "ask them, for the export to leave the queue (default 5).",
+            "ask them, for the export to leave the queue (default 3).",
         )
         parser.add_argument(
             "--stall-timeout",
@@ -223,8 +223,9 @@ class Command(BaseCommand):
         When the broker cannot tell whether a worker listens (``workers is None``), an export
         still queued after --worker-timeout is cancelled with advice rather than waited on.
         """
-        queued_since = time.monotonic()
-        last_change, last_seen = time.monotonic(), None
+        started = last_change = time.monotonic()
+        last_seen = None
+        queue_timeout, stall_timeout = self.opts["worker_timeout"], self.opts["stall_timeout"]
         with tqdm(
             total=job.total, unit="utterance", desc="exporting", disable=self.opts["no_progress"]
         ) as bar:
@@ -237,23 +238,19 @@ class Command(BaseCommand):
                 now = time.monotonic()
                 if job.updated_at != last_seen:
                     last_change, last_seen = now, job.updated_at
-                waited = now - queued_since
-                if job.status == ExportJob.Status.QUEUED and workers is None:
-                    if waited > self.opts["worker_timeout"]:
-                        request_cancel(job.pk)
-                        raise CommandError(
-                            f"Export {job.pk} was still queued after {waited:.0f} s, so no "
-                            f"worker seems to consume the {EXPORT_QUEUE!r} queue; it is "
-                            f"cancelled. {START}"
-                        )
-                elif (
-                    job.status == ExportJob.Status.RUNNING
-                    and now - last_change > self.opts["stall_timeout"]
-                ):
+                queued = job.status == ExportJob.Status.QUEUED
+                if queued and workers is None and now - started > queue_timeout:
+                    request_cancel(job.pk)
                     raise CommandError(
-                        f"Export {job.pk} has reported nothing for "
-                        f"{self.opts['stall_timeout']:.0f} s ({job.status}); its worker may "
-                        f"have died. Check the worker; --resume {job.pk} continues the export."
+                        f"Export {job.pk} was still queued after {queue_timeout:g} s, so no "
+                        f"worker seems to consume the {EXPORT_QUEUE!r} queue; it is "
+                        f"cancelled. {START}"
+                    )
+                if not queued and now - last_change > stall_timeout:
+                    raise CommandError(
+                        f"Export {job.pk} has reported nothing for {stall_timeout:.0f} s; its "
+                        f"worker may have died. Check the worker; --resume {job.pk} continues "
+                        "the export."
                     )
                 time.sleep(POLL_SECONDS)
 
