@@ -216,8 +216,11 @@ def fleiss_kappa_by_modality(
         first = mine.groupby("job", sort=False).head(raters)
         sizes = first.groupby("job", sort=False).size()
         full = first[first["job"].isin(sizes[sizes == raters].index)]
+        # groupby().size() counts in C; crosstab fell back to a Python loop per job.
         table = (
-            pd.crosstab(full["job"], full["label"])
+            full.groupby(["job", "label"], observed=True)
+            .size()
+            .unstack(fill_value=0)
             .reindex(columns=list(classes), fill_value=0)
             .to_numpy()
         )
@@ -367,19 +370,21 @@ def agreement_progress(
     """How many jobs of each modality are open, need a vote, are decided or discarded.
 
     `job_states` is a DataFrame with columns `modality` and `state`, or (modality, state)
-    pairs; states are `verdicts.State` values. Zero-filled, with a `total` per modality.
+    pairs, or (modality, state, count) triples already counted (e.g. by SQL); states are
+    `verdicts.State` values. Zero-filled, with a `total` per modality.
     """
     if isinstance(job_states, pd.DataFrame):
-        pairs = zip(job_states["modality"], job_states["state"], strict=True)
+        rows = zip(job_states["modality"], job_states["state"], strict=True)
     else:
-        pairs = iter(job_states)
+        rows = iter(job_states)
     states = [s.value for s in State]
     result = {u: dict.fromkeys([*states, "total"], 0) for u in modalities}
-    for modality, state in pairs:
+    for modality, state, *count in rows:
+        n = count[0] if count else 1
         state = State(state).value  # raises on an unknown state
         counts = result.setdefault(modality, dict.fromkeys([*states, "total"], 0))
-        counts[state] += 1
-        counts["total"] += 1
+        counts[state] += n
+        counts["total"] += n
     return result
 
 
