@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from annotator.celery import app
 from labeling.emotions import EMOTIONS, MODALITIES
@@ -151,6 +152,12 @@ def tiny_options(model_dirs) -> dict:  # noqa: F811 - the imported fixture, by n
         "shard_size": SHARD,
         "seed": 3,
     }
+
+
+def run_export_cherma(campaign: Campaign, out: Path, *args: str, options: dict | None = None):
+    """Run ``manage.py export_cherma --campaign … --out … --no-progress`` with ``options``."""
+    flags = ("--campaign", campaign.name, "--out", str(out), "--no-progress")
+    call_command("export_cherma", *flags, *cli_args(options or {}), *args)
 
 
 def cli_args(options: dict) -> list[str]:

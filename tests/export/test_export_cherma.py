@@ -15,23 +15,13 @@ from labeling.services.label_import import import_labels
 from tests.factories import rendered_corpus
 from training.dataset import CHERMASplit, open_dataset, verify_checksums
 
-from .conftest import EXPORTED, SHARD, cli_args
+from .conftest import EXPORTED, SHARD, run_export_cherma
 
 pytestmark = pytest.mark.django_db
 
 
 def export(built, out, options, *extra) -> ExportJob:
-    call_command(
-        "export_cherma",
-        "--campaign",
-        built.campaign.name,
-        "--out",
-        str(out),
-        "--local",
-        "--no-progress",
-        *cli_args(options),
-        *extra,
-    )
+    run_export_cherma(built.campaign, out, "--local", *extra, options=options)
     return ExportJob.objects.get(out_dir=str(out))
 
 
@@ -112,21 +102,15 @@ def test_an_existing_out_dir_is_refused_before_anything_is_queued(tmp_path):
     campaign = create_campaign(name="twice", corpus=rendered_corpus(1))
     (tmp_path / "taken").mkdir()
     with pytest.raises(CommandError, match="already exists; choose another directory"):
-        queue(campaign, tmp_path / "taken", "--local")
+        run_export_cherma(campaign, tmp_path / "taken", "--local")
     assert not ExportJob.objects.exists()
-
-
-def queue(campaign, out, *extra) -> None:
-    call_command(
-        "export_cherma", "--campaign", campaign.name, "--out", str(out), "--no-progress", *extra
-    )
 
 
 def test_without_an_export_worker_the_command_fails_fast_instead_of_waiting(tmp_path):
     campaign = create_campaign(name="no worker", corpus=rendered_corpus(1))
     started = time.monotonic()
     with pytest.raises(CommandError, match="No Celery worker consuming the 'export' queue") as e:
-        queue(campaign, tmp_path / "o", "--worker-timeout", "1")
+        run_export_cherma(campaign, tmp_path / "o", "--worker-timeout", "1")
     assert time.monotonic() - started < 10
     assert "--local" in str(e.value) and "celery -A annotator worker -Q export" in str(e.value)
     assert not ExportJob.objects.exists()  # nothing left queued behind
@@ -138,7 +122,7 @@ def test_when_the_broker_cannot_ask_workers_an_export_left_queued_is_cancelled(
     monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: None)
     campaign = create_campaign(name="no remote control", corpus=rendered_corpus(1))
     with pytest.raises(CommandError, match="still queued after 0.5 s") as e:
-        queue(campaign, tmp_path / "o", "--worker-timeout", "0.5")
+        run_export_cherma(campaign, tmp_path / "o", "--worker-timeout", "0.5")
     assert "--local" in str(e.value)
     assert ExportJob.objects.get().status == "cancelled"
 
@@ -146,7 +130,7 @@ def test_when_the_broker_cannot_ask_workers_an_export_left_queued_is_cancelled(
 def test_no_wait_queues_and_cancel_cancels_by_id(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: set())
     campaign = create_campaign(name="later", corpus=rendered_corpus(1))
-    queue(campaign, tmp_path / "o", "--no-wait")
+    run_export_cherma(campaign, tmp_path / "o", "--no-wait")
     job = ExportJob.objects.get()
     captured = capsys.readouterr()
     assert job.status == "queued" and f"--cancel {job.pk}" in captured.out

@@ -20,7 +20,7 @@ from labeling.services import exports
 from labeling.services.exports import create_export
 from training.dataset import open_dataset, partial_path, verify_checksums
 
-from .conftest import EXPORTED, build_campaign, cli_args
+from .conftest import EXPORTED, build_campaign, run_export_cherma
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,16 +68,7 @@ def test_export_cherma_follows_an_export_run_by_a_worker_of_the_export_queue(
     monkeypatch.setattr(exports, "PROGRESS_INTERVAL_SECONDS", 0.0)
     built = build_campaign(clips)
     out = tmp_path / "via-worker"
-    call_command(
-        "export_cherma",
-        "--campaign",
-        built.campaign.name,
-        "--out",
-        str(out),
-        "--worker-timeout",
-        "3",
-        *cli_args(tiny_options),
-    )
+    run_export_cherma(built.campaign, out, "--worker-timeout", "3", options=tiny_options)
     job = ExportJob.objects.get()
     assert (job.status, job.done, job.total, job.attempts) == ("done", EXPORTED, EXPORTED, 1)
     assert job.result["sizes"] == open_dataset(out).sizes
