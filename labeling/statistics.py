@@ -193,6 +193,41 @@ def _votes_of(votes: pd.DataFrame, modality: str, classes: Sequence[str]) -> pd.
     return mine
 
 
+def vote_counts(
+    votes: pd.DataFrame,
+    classes: Sequence[str],
+    first: int | None = None,
+    modalities: Sequence[str] = MODALITIES,
+) -> pd.DataFrame:
+    """Votes per (modality, job, label) as a long table with a column `n`.
+
+    With `first`, only each job's first `first` votes (by `cast_at`, else row order) count.
+    This is all κ and α need, and what a database can aggregate without sending every vote.
+    """
+    parts = []
+    for modality in modalities:
+        mine = _votes_of(votes, modality, classes)
+        if first is not None:
+            mine = mine.groupby("job", sort=False).head(first)
+        counted = mine.groupby(["job", "label"], observed=True).size().rename("n").reset_index()
+        parts.append(counted.assign(modality=modality))
+    columns = ["modality", "job", "label", "n"]
+    frames = [p[columns] for p in parts if not p.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _count_matrix(counts: pd.DataFrame, modality: str, classes: Sequence[str]) -> np.ndarray:
+    """jobs × classes matrix of one modality's vote counts."""
+    mine = counts[counts["modality"] == modality]
+    _check_known(mine["label"].unique(), classes, f"Vote labels on modality {modality!r}")
+    return (
+        mine.pivot_table(index="job", columns="label", values="n", aggfunc="sum", observed=True)
+        .reindex(columns=list(classes))
+        .fillna(0)
+        .to_numpy(dtype=float)
+    )
+
+
 def fleiss_kappa_by_modality(
     votes: pd.DataFrame,
     classes: Sequence[str],
@@ -210,20 +245,21 @@ def fleiss_kappa_by_modality(
     """
     if raters < 2:
         raise ValueError("Fleiss' kappa needs at least 2 raters per job.")
+    counts = vote_counts(votes, classes, first=raters, modalities=modalities)
+    return fleiss_kappa_from_counts(counts, classes, modalities, raters)
+
+
+def fleiss_kappa_from_counts(
+    counts: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+    raters: int = 3,
+) -> dict[str, tuple[float, int]]:
+    """Fleiss' κ from each job's counts of its first `raters` votes (see `vote_counts`)."""
     result: dict[str, tuple[float, int]] = {}
     for modality in modalities:
-        mine = _votes_of(votes, modality, classes)
-        first = mine.groupby("job", sort=False).head(raters)
-        sizes = first.groupby("job", sort=False).size()
-        full = first[first["job"].isin(sizes[sizes == raters].index)]
-        # groupby().size() counts in C; crosstab fell back to a Python loop per job.
-        table = (
-            full.groupby(["job", "label"], observed=True)
-            .size()
-            .unstack(fill_value=0)
-            .reindex(columns=list(classes), fill_value=0)
-            .to_numpy()
-        )
+        table = _count_matrix(counts, modality, classes)
+        table = table[table.sum(axis=1) == raters]
         n_jobs = int(table.shape[0])
         if n_jobs == 0:
             result[modality] = (math.nan, 0)
@@ -243,13 +279,10 @@ def krippendorff_alpha_by_modality(
 ) -> dict[str, tuple[float, int]]:
     """Krippendorff's α (nominal) of each modality's jobs: {modality: (alpha, n_jobs)}.
 
-    Unlike Fleiss' κ, α takes any number of votes per job, so every vote counts: the
-    reliability matrix is annotators × jobs with NaN where an annotator did not vote.
+    Unlike Fleiss' κ, α takes any number of votes per job, so every vote counts.
     `n_jobs` counts the jobs with at least two votes, the only ones α can use. α is NaN
     when no job has two votes or those jobs' votes use a single label (α undefined).
     """
-    index = {c: i for i, c in enumerate(classes)}
-    result: dict[str, tuple[float, int]] = {}
     for modality in modalities:
         mine = _votes_of(votes, modality, classes)
         twice = mine.duplicated(["annotator", "job"])
@@ -259,21 +292,27 @@ def krippendorff_alpha_by_modality(
                 f"Annotator {row['annotator']!r} voted more than once on job {row['job']!r}; "
                 "keep one vote per annotator and job."
             )
-        per_job = mine.groupby("job", sort=False)["label"]
-        pairable = per_job.size()
-        pairable_jobs = pairable[pairable >= 2].index
-        n_jobs = len(pairable_jobs)
-        used = mine[mine["job"].isin(pairable_jobs)]
-        if n_jobs == 0 or used["label"].nunique() < 2:
+    counts = vote_counts(votes, classes, modalities=modalities)
+    return krippendorff_alpha_from_counts(counts, classes, modalities)
+
+
+def krippendorff_alpha_from_counts(
+    counts: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+) -> dict[str, tuple[float, int]]:
+    """Krippendorff's α (nominal) from each job's label counts (the package's value_counts:
+    for nominal data α depends on nothing else)."""
+    result: dict[str, tuple[float, int]] = {}
+    for modality in modalities:
+        table = _count_matrix(counts, modality, classes)
+        table = table[table.sum(axis=1) >= 2]
+        n_jobs = int(table.shape[0])
+        if n_jobs == 0 or np.count_nonzero(table.sum(axis=0)) < 2:
             result[modality] = (math.nan, n_jobs)
             continue
-        matrix = (
-            mine.assign(value=mine["label"].map(index).astype(float))
-            .pivot(index="annotator", columns="job", values="value")
-            .to_numpy(dtype=float)
-        )
         alpha = krippendorff.alpha(
-            reliability_data=matrix,
+            value_counts=table,
             value_domain=list(range(len(classes))),
             level_of_measurement="nominal",
         )
