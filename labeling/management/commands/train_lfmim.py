@@ -32,16 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--preset", help="model preset (lfmim: paper or released)")
         parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
         parser.add_argument("--epochs", type=int, help="epochs per seed (default 20)")
-        parser.add_argument(
-            "--set",
-            dest="options",
-            action="append",
-            type=_key_values,
-            default=[],
-            metavar="KEY=VALUE",
-            help="a training setting (batch_size=16, lr=0.001, …) or a model setting "
-            "(d_model=64, …); repeatable",
-        )
+        add_set_option(parser)
         parser.add_argument("--name", default="", help="a name for the run")
         parser.add_argument("--out", help="checkpoint folder (default TRAINING_RUNS_ROOT/run-N)")
         parser.add_argument("--local", action="store_true", help="train here, in the foreground")
@@ -200,3 +191,17 @@ class Command(BaseCommand):
             title = f"Run {run.pk}: {run.model} test set, seeds {run.seeds}, per head"
             self.stdout.write(format_table(rows, classes=run.report["classes"], title=title))
         self.stdout.write(f"Checkpoints and reports are in {run.out_dir}.")
+
+
+def add_set_option(parser, scope: str = "") -> None:
+    """`--set KEY=VALUE` (repeatable), read as `python -m training --set` reads it."""
+    parser.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        type=_key_values,
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"a training setting (batch_size=16, lr=0.001, …) or a model setting "
+        f"(d_model=64, …){scope}; repeatable",
+    )
