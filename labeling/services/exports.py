@@ -11,6 +11,7 @@ models, keeps the shards already finished.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -237,7 +238,7 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
     partial = partial_path(job.out_dir)
     try:
         options = export_options(**job.options)
-        for role in ROLES:  # seconds, where loading a model that is not there takes minutes
+        for role in ROLES:  # seconds; loading a model that is not there takes minutes
             check_model_source(role, options[f"{role}_model"])
         selection = select_export_records(job.campaign)
         _set(job, done=0, total=len(selection.records))
@@ -502,10 +503,7 @@ def _summary(result, selection: Selection) -> dict:
 
 
 def load_extractors(options: dict) -> Extractors:
-    """The three feature extractors the options name, or an ``ExportError`` saying which
-    model is missing and how to provide it."""
-    for role in ROLES:
-        check_model_source(role, options[f"{role}_model"])  # cheap: repeated for other callers
+    """The three feature extractors the options name (``check_model_source`` each first)."""
     names = {role: options[f"{role}_model"] for role in ROLES}
     try:
         extractors = Extractors.from_pretrained(
@@ -529,23 +527,30 @@ def load_extractors(options: dict) -> Extractors:
     return extractors
 
 
+# The architectures the extractors load (text: any AutoModel encoder, BERT in the paper).
+MODEL_TYPES = {"audio": ("wav2vec2",), "vision": ("resnet",)}
+
+
 def check_model_source(role: str, name: str) -> None:
-    """Fail early, with advice, when a model is neither a local directory nor obtainable."""
+    """Fail early, with advice, when a model is neither a local directory nor obtainable, or
+    is of the wrong kind (which from_pretrained would load with random weights)."""
     advice = (
         f"give a directory saved with save_pretrained() or a hub id with --{role}-model "
         f"(export_cherma) or the EXPORT_{role.upper()}_MODEL setting or environment variable"
     )
     path = Path(name).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file():
+        config = path / "config.json"
+        if not config.is_file():
             raise ExportError(f"The {role} model directory {path} has no config.json; {advice}.")
-        return
+        return _check_model_type(role, name, config)
     if path.is_absolute() or name.startswith((".", "~")) or path.exists() or name.count("/") > 1:
         raise ExportError(f"The {role} model {name!r} is no directory on this machine; {advice}.")
     from huggingface_hub import HfApi, constants, try_to_load_from_cache
 
-    if isinstance(try_to_load_from_cache(name, "config.json"), str):
-        return
+    cached = try_to_load_from_cache(name, "config.json")
+    if isinstance(cached, str):
+        return _check_model_type(role, name, Path(cached))
     if constants.HF_HUB_OFFLINE:
         reason = "HF_HUB_OFFLINE is set"
     else:
@@ -559,3 +564,13 @@ def check_model_source(role: str, name: str) -> None:
         f"Download it where there is a network (`hf download {name}`) into this machine's "
         f"cache, or {advice}."
     )
+
+
+def _check_model_type(role: str, name: str, config: Path) -> None:
+    found = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    expected = MODEL_TYPES.get(role)
+    if expected and found not in expected:
+        raise ExportError(
+            f"The {role} model {name!r} is a {found!r} model; the {role} features need "
+            f"{' or '.join(expected)} (--{role}-model, EXPORT_{role.upper()}_MODEL)."
+        )

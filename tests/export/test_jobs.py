@@ -60,6 +60,7 @@ def test_a_campaign_without_the_four_modalities_or_cherma_labels_cannot_be_expor
         ("{tmp}/no-such-model", "is no directory on this machine"),
         ("{tmp}", "has no config.json"),
         ("nobody/not-downloaded", "hf download nobody/not-downloaded"),
+        ("{text}", "is a 'bert' model; the audio features need wav2vec2"),
     ],
 )
 def test_a_missing_model_fails_the_job_at_once_saying_how_to_provide_it(
@@ -67,7 +68,8 @@ def test_a_missing_model_fails_the_job_at_once_saying_how_to_provide_it(
 ):
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     campaign = create_campaign(name="c", corpus=rendered_corpus(1))
-    options = {**tiny_options, "audio_model": model.format(tmp=tmp_path)}
+    model = model.format(tmp=tmp_path, text=tiny_options["text_model"])
+    options = {**tiny_options, "audio_model": model}
     job = create_export(campaign=campaign, out_dir=tmp_path / "o", options=options, enqueue=False)
     job = run_export(job.pk)
     assert job.status == "failed"
