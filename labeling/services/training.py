@@ -205,12 +205,16 @@ def request_cancel(run_id: int) -> TrainingRun:
 
 
 def continue_run(run_id: int, *, enqueue: bool = True) -> TrainingRun:
-    """Queue a cancelled or failed run again; finished seeds are kept and the rest resume."""
+    """Queue a cancelled or failed run again (or a running one whose worker has been silent
+    for STALE_AFTER); finished seeds are kept and the rest resume from last.pt."""
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run_id)
-        if run.status not in (TrainingRun.Status.CANCELLED, TrainingRun.Status.FAILED):
+        if run.status not in (TrainingRun.Status.CANCELLED, TrainingRun.Status.FAILED) and not (
+            run.status == TrainingRun.Status.RUNNING and _silent(run)
+        ):
             raise RunRefused(
-                f"Run {run.pk} is {run.status}; only a cancelled or failed run can be continued."
+                f"Run {run.pk} is {run.status}; only a cancelled or failed run (or one whose "
+                "worker stopped answering) can be continued."
             )
         _set(
             run,
@@ -313,10 +317,9 @@ def _claim(run_id: int) -> TrainingRun | None:
         if run.cancel_requested:
             _finish(run, TrainingRun.Status.CANCELLED, error="Cancelled before it started.")
             return run
-        if run.status == TrainingRun.Status.RUNNING and run.heartbeat_at is not None:
-            silent = now - run.heartbeat_at
-            if silent < STALE_AFTER:
-                raise RunBusy(run.pk, (STALE_AFTER - silent).total_seconds() + 1)
+        if run.status == TrainingRun.Status.RUNNING and not _silent(run):
+            silent = now - (run.heartbeat_at or now)
+            raise RunBusy(run.pk, (STALE_AFTER - silent).total_seconds() + 1)
         _set(
             run,
             status=TrainingRun.Status.RUNNING,
@@ -327,6 +330,11 @@ def _claim(run_id: int) -> TrainingRun | None:
             error="",
         )
     return run
+
+
+def _silent(run: TrainingRun) -> bool:
+    """No sign of life from the run's worker for STALE_AFTER: it has died."""
+    return run.heartbeat_at is None or timezone.now() - run.heartbeat_at >= STALE_AFTER
 
 
 class _Recorder:

@@ -104,15 +104,21 @@ def test_run_cancelled_while_queued_never_trains(exported):
     assert not Path(run.out_dir).exists()
 
 
-def test_second_delivery_while_a_worker_is_alive_is_retried_not_trained(exported):
+def test_second_delivery_while_a_worker_is_alive_is_retried_not_trained_twice(exported):
     run = runs.start_run(dataset_path=exported, config=tiny_config(), seeds=1, enqueue=False)
     TrainingRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
     with pytest.raises(runs.RunBusy) as busy:
         runs.run_training(run.pk)
     assert 0 < busy.value.retry_after <= runs.STALE_AFTER.total_seconds() + 1
 
-    # Silent for longer than STALE_AFTER: its worker died; this delivery takes the run over.
-    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - runs.STALE_AFTER * 2)
+    with pytest.raises(runs.RunRefused, match="stopped answering"):
+        runs.continue_run(run.pk, enqueue=False)
+
+    # Silent for longer than STALE_AFTER: its worker died; it may be continued, and a
+    # delivery of its task takes it over.
+    stale = timezone.now() - runs.STALE_AFTER * 2
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    assert runs.continue_run(run.pk, enqueue=False).status == TrainingRun.Status.QUEUED
     assert runs.run_training(run.pk).status == TrainingRun.Status.DONE
 
 
