@@ -127,7 +127,7 @@ def test_when_the_broker_cannot_ask_workers_an_export_left_queued_is_cancelled(
     assert ExportJob.objects.get().status == "cancelled"
 
 
-def test_no_wait_queues_and_cancel_cancels_by_id(tmp_path, monkeypatch, capsys):
+def test_no_wait_queues_and_cancel_and_follow_act_by_id(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: set())
     campaign = create_campaign(name="later", corpus=rendered_corpus(1))
     run_export_cherma(campaign, tmp_path / "o", "--no-wait")
@@ -138,3 +138,5 @@ def test_no_wait_queues_and_cancel_cancels_by_id(tmp_path, monkeypatch, capsys):
     call_command("export_cherma", "--cancel", str(job.pk))
     job.refresh_from_db()
     assert job.status == "cancelled"
+    with pytest.raises(CommandError, match=f"Export {job.pk} cancelled"):
+        call_command("export_cherma", "--follow", str(job.pk), "--no-progress")
