@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from labeling.emotions import MODALITY_NAMES
 from labeling.statistics import Inconsistency
@@ -42,7 +43,7 @@ MODALITY_COLOURS: dict[str, str] = {
 HEATMAP = "cividis"
 MISSING_COLOUR = "#DDDDDD"
 
-_STYLE = {
+STYLE = {
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
@@ -63,8 +64,8 @@ def _colour(modality: str, position: int) -> str:
     return MODALITY_COLOURS.get(modality, spare[position % len(spare)])
 
 
-def _new_figure(size: tuple[float, float]) -> Figure:
-    with matplotlib.rc_context(_STYLE):
+def new_figure(size: tuple[float, float]) -> Figure:
+    with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=size, layout="constrained")
         FigureCanvasAgg(fig)
     return fig
@@ -104,8 +105,8 @@ def plot_label_distribution(
     """
     modalities = list(distribution)
     classes = list(next(iter(distribution.values()), {}))
-    fig = _new_figure((max(6.0, 1.1 * len(classes) + 1.5), 4.2))
-    with matplotlib.rc_context(_STYLE):
+    fig = new_figure((max(6.0, 1.1 * len(classes) + 1.5), 4.2))
+    with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
         _grouped_bars(
             ax,
@@ -139,8 +140,8 @@ def plot_inconsistency_matrix(
         matrix = inconsistency
     values = matrix.to_numpy(dtype=float)
     rows, cols = list(matrix.index), list(matrix.columns)
-    fig = _new_figure((1.1 * len(cols) + 2.2, 1.0 * len(rows) + 1.4))
-    with matplotlib.rc_context(_STYLE):
+    fig = new_figure((1.1 * len(cols) + 2.2, 1.0 * len(rows) + 1.4))
+    with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
         cmap = matplotlib.colormaps[HEATMAP].with_extremes(bad=MISSING_COLOUR)
         image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0.0, vmax=1.0)
@@ -177,8 +178,8 @@ def plot_per_emotion_inconsistency(
     as "n/a".
     """
     modalities, classes = list(table.index), list(table.columns)
-    fig = _new_figure((max(6.0, 1.1 * len(classes) + 1.5), 4.2))
-    with matplotlib.rc_context(_STYLE):
+    fig = new_figure((max(6.0, 1.1 * len(classes) + 1.5), 4.2))
+    with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
         _grouped_bars(
             ax,
@@ -211,8 +212,8 @@ def plot_agreement(
         "Krippendorff's α (all votes)": alpha,
     }
     colours = [OKABE_ITO["sky"], OKABE_ITO["vermillion"]]
-    fig = _new_figure((max(5.5, 1.4 * len(modalities) + 2.0), 4.2))
-    with matplotlib.rc_context(_STYLE):
+    fig = new_figure((max(5.5, 1.4 * len(modalities) + 2.0), 4.2))
+    with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
         series = {
             name: [m.get(u, (math.nan, 0))[0] for u in modalities] for name, m in measures.items()
@@ -251,7 +252,72 @@ def save_figure(
     written = []
     for fmt in formats:
         path = base.with_name(f"{base.name}.{fmt}")
-        with matplotlib.rc_context(_STYLE):
+        with matplotlib.rc_context(STYLE):
             fig.savefig(path, format=fmt, dpi=150)
         written.append(path)
     return written
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#5b6472")
+
+
+def plot_training_curves(
+    series: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    kind: str,
+    *,
+    seeds: int = 1,
+) -> Figure:
+    """Like the paper's Figures 3a/3b and 4a/4b: `kind` (loss or accuracy) per head and epoch.
+
+    `series[(head, split)]` is (epochs, mean, std over seeds); training solid, validation
+    dashed; with several seeds a ±1 std band.
+    """
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure((6.4, 3.8))
+        ax = fig.add_subplot()
+        drawn = False
+        for (head, split), (x, mean, std) in series.items():
+            if not len(x):
+                continue
+            colour = MODALITY_COLOURS[head]
+            style = "-" if split == "train" else "--"
+            ax.plot(x, mean, style, color=colour, marker="o", ms=3, label=f"{head} {split}")
+            if (std > 0).any():
+                ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, lw=0)
+            drawn = True
+        if drawn:
+            ax.legend(ncol=4, fontsize=8, loc="best")
+        else:
+            _empty(ax, "No epoch has finished yet.")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(kind)
+        band = f", mean ± 1 std over {seeds} seeds" if seeds > 1 else ""
+        ax.set_title(f"{kind.capitalize()} per head (train solid, validation dashed{band})")
+    return fig
+
+
+def plot_run_comparison(lines: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Figure:
+    """Like the paper's Figure 3c: validation accuracy of the m head per epoch, one line per
+    run (label, epochs, mean over its seeds)."""
+    colours = list(OKABE_ITO.values())
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure((6.4, 3.6))
+        ax = fig.add_subplot()
+        drawn = False
+        for i, (label, x, mean) in enumerate(lines):
+            if len(x):
+                ax.plot(
+                    x, mean, "-", marker="o", ms=3, color=colours[i % len(colours)], label=label
+                )
+                drawn = True
+        if drawn:
+            ax.legend(fontsize=8)
+        else:
+            _empty(ax, "No epochs recorded for these runs.")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+        ax.set_title("Validation accuracy of the m head (mean over seeds)")
+    return fig

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from labeling import plots
 from labeling.statistics import Inconsistency
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIGURES = ("label_distribution", "inconsistency", "per_emotion_inconsistency", "agreement")
 
@@ -41,6 +43,8 @@ def flatten_statistics(stats: dict) -> Iterator[tuple[str, str, str, object]]:
 
 def figure_from_statistics(stats: dict, name: str) -> Figure:
     """One of the dashboard's matplotlib figures from the JSON-able statistics."""
+    from labeling import plots  # matplotlib only when a figure is drawn, not at web start-up
+
     if name == "label_distribution":
         return plots.plot_label_distribution(stats["label_distribution"])
     if name == "inconsistency":

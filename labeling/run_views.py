@@ -10,24 +10,23 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from labeling.models import TrainingEpoch, TrainingRun
-from labeling.plots import _STYLE, MODALITY_COLOURS, OKABE_ITO, _new_figure
 from labeling.review_views import reviewer_required
 from labeling.services import training as runs
-from training.__main__ import _key_values
-from training.metrics import _cell
 from training.models import ALL_HEADS, MODEL_NAMES
+from training.options import parse_key_value, percent
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CURVES = ("loss", "accuracy")
 F1_NOTE = (
@@ -60,11 +59,11 @@ class RunForm(forms.Form):
     def clean_settings(self) -> dict:
         try:
             return dict(
-                _key_values(line.strip())
+                parse_key_value(line.strip())
                 for line in self.cleaned_data["settings"].splitlines()
                 if line.strip()
             )
-        except Exception as exc:  # argparse.ArgumentTypeError: say which line
+        except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
 
@@ -104,7 +103,7 @@ def run_detail(request, run_id: int):
         {
             "seed": seed,
             "best_epoch": result["best_epoch"],
-            "m": _cell((result.get("test") or {}).get("m", {}).get("f1_weighted")),
+            "m": percent((result.get("test") or {}).get("m", {}).get("f1_weighted")),
         }
         for seed, result in sorted(
             (run.report.get("runs") or {}).items(), key=lambda item: run.seeds.index(int(item[0]))
@@ -207,8 +206,8 @@ def _table(rows: dict, classes: Sequence[str]) -> list[tuple[str, list[str]]]:
         (
             name,
             [
-                *(_cell(report["per_class_f1"].get(c)) for c in classes),
-                *(_cell(report[k]) for k in ("f1_weighted", "f1_macro", "accuracy")),
+                *(percent(report["per_class_f1"].get(c)) for c in classes),
+                *(percent(report[k]) for k in ("f1_weighted", "f1_macro", "accuracy")),
             ],
         )
         for name, report in rows.items()
@@ -242,62 +241,26 @@ def _series(
     return np.array(order, dtype=float), mean, std
 
 
-def _empty(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#5b6472")
-
-
 def curves_figure(epochs: Iterable[TrainingEpoch], kind: str, *, seeds: int = 1) -> Figure:
-    """Like the paper's Figures 3a/3b and 4a/4b: `kind` (loss or accuracy) of every head per
-    epoch, training solid and validation dashed; several seeds: mean with a ±1 std band."""
+    """Like the paper's Figures 3a/3b and 4a/4b: `kind` of every head per epoch."""
+    from labeling import plots  # matplotlib only when a figure is drawn
+
     epochs = list(epochs)
-    with matplotlib.rc_context(_STYLE):
-        fig = _new_figure((6.4, 3.8))
-        ax = fig.add_subplot()
-        drawn = False
-        for head in ALL_HEADS:
-            for split, style in (("train", "-"), ("validation", "--")):
-                x, mean, std = _series(epochs, split, head, kind)
-                if not len(x):
-                    continue
-                colour = MODALITY_COLOURS[head]
-                ax.plot(x, mean, style, color=colour, marker="o", ms=3, label=f"{head} {split}")
-                if (std > 0).any():
-                    ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, lw=0)
-                drawn = True
-        if drawn:
-            ax.legend(ncol=4, fontsize=8, loc="best")
-        else:
-            _empty(ax, "No epoch has finished yet.")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(kind)
-        band = f", mean ± 1 std over {seeds} seeds" if seeds > 1 else ""
-        ax.set_title(f"{kind.capitalize()} per head (train solid, validation dashed{band})")
-    return fig
+    series = {
+        (head, split): _series(epochs, split, head, kind)
+        for head in ALL_HEADS
+        for split in ("train", "validation")
+    }
+    return plots.plot_training_curves(series, kind, seeds=seeds)
 
 
 def comparison_figure(chosen: Sequence[TrainingRun]) -> Figure:
-    """Like the paper's Figure 3c: validation accuracy of the m head per epoch, one line per run
-    (mean over its seeds)."""
-    colours = list(OKABE_ITO.values())
-    with matplotlib.rc_context(_STYLE):
-        fig = _new_figure((6.4, 3.6))
-        ax = fig.add_subplot()
-        drawn = False
-        for i, run in enumerate(chosen):
-            x, mean, _ = _series(run.epochs.all(), "validation", "m", "accuracy")
-            if len(x):
-                label = f"{run.name} ({run.model})" if run.name else f"{run.model} #{run.pk}"
-                ax.plot(
-                    x, mean, "-", marker="o", ms=3, color=colours[i % len(colours)], label=label
-                )
-                drawn = True
-        if drawn:
-            ax.legend(fontsize=8)
-        else:
-            _empty(ax, "No epochs recorded for these runs.")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy")
-        ax.set_title("Validation accuracy of the m head (mean over seeds)")
-    return fig
+    """Like the paper's Figure 3c: validation accuracy of the m head per epoch, one line per run."""
+    from labeling import plots
+
+    lines = []
+    for run in chosen:
+        x, mean, _ = _series(run.epochs.all(), "validation", "m", "accuracy")
+        label = f"{run.name} ({run.model})" if run.name else f"{run.model} #{run.pk}"
+        lines.append((label, x, mean))
+    return plots.plot_run_comparison(lines)

@@ -27,10 +27,8 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
-import krippendorff
 import numpy as np
 import pandas as pd
-from statsmodels.stats.inter_rater import fleiss_kappa
 
 from labeling.emotions import MODALITIES
 from labeling.verdicts import State
@@ -249,6 +247,13 @@ def fleiss_kappa_by_modality(
     return fleiss_kappa_from_counts(counts, classes, modalities, raters)
 
 
+def _fleiss_kappa(table: np.ndarray) -> float:
+    # statsmodels (and scipy with it) takes seconds to import: only when κ is computed.
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    return fleiss_kappa(table, method="fleiss")
+
+
 def fleiss_kappa_from_counts(
     counts: pd.DataFrame,
     classes: Sequence[str],
@@ -268,7 +273,7 @@ def fleiss_kappa_from_counts(
         if np.isclose((shares**2).sum(), 1.0):  # one label only: chance agreement is 1
             result[modality] = (math.nan, n_jobs)
             continue
-        result[modality] = (float(fleiss_kappa(table, method="fleiss")), n_jobs)
+        result[modality] = (float(_fleiss_kappa(table)), n_jobs)
     return result
 
 
@@ -311,6 +316,8 @@ def krippendorff_alpha_from_counts(
         if n_jobs == 0 or np.count_nonzero(table.sum(axis=0)) < 2:
             result[modality] = (math.nan, n_jobs)
             continue
+        import krippendorff  # here, not at the top: the web process imports this module
+
         alpha = krippendorff.alpha(
             value_counts=table,
             value_domain=list(range(len(classes))),

@@ -7,7 +7,6 @@ Layout (all private, served only through permission-checking views):
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -31,14 +30,6 @@ def resolve_inside(root: Path, relative: str) -> Path:
 
 def media_path(relative: str) -> Path:
     return resolve_inside(Path(settings.MEDIA_ROOT), relative)
-
-
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def store_source(path: Path, content_hash: str) -> str:

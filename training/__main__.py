@@ -24,6 +24,7 @@ from training.engine import TrainConfig, TrainingCancelled, train_seeds
 from training.engine.config import OPTIMIZERS, PRECISIONS, SCHEDULES, SELECT_METRICS
 from training.engine.splits import open_splits
 from training.models import MODEL_NAMES
+from training.options import parse_key_value
 
 # Command-line flag -> TrainConfig field, for the flags that map one to one.
 _FIELDS = (
@@ -34,15 +35,12 @@ _FIELDS = (
 )  # fmt: skip
 
 
-def _key_values(text: str) -> tuple[str, Any]:
-    """`key=value`, the value read as JSON when it parses (numbers, lists), else a string."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+def key_value_argument(text: str) -> tuple[str, Any]:
+    """argparse type for `--set key=value`."""
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        return parse_key_value(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _beta(text: str) -> dict[str, float]:
@@ -66,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         dest="overrides",
         action="append",
-        type=_key_values,
+        type=key_value_argument,
         default=[],
         metavar="KEY=VALUE",
         help="model setting, e.g. --set d_model=64 (repeatable)",

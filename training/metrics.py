@@ -9,12 +9,13 @@ predicted as class j. Values are fractions in [0, 1]; tables print percentages.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from training.options import percent
 
 SCALAR_METRICS: tuple[str, ...] = ("accuracy", "f1_weighted", "f1_macro")
 
@@ -83,17 +84,6 @@ def summarize_seeds(results: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return summary
 
 
-def _cell(value: Any) -> str:
-    """A fraction, or a {"mean", "std"} summary, as percent with two decimals."""
-    if isinstance(value, Mapping):
-        if value["n"] > 1:
-            return f"{100 * value['mean']:.2f} ± {100 * value['std']:.2f}"
-        value = value["mean"]
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{100 * value:.2f}"
-
-
 def format_table(
     rows: Mapping[str, Mapping[str, Any]],
     *,
@@ -118,10 +108,10 @@ def format_table(
         body.append(
             [
                 name,
-                *(_cell(per_class.get(c)) for c in classes),
-                _cell(report["f1_weighted"]),
-                _cell(report["f1_macro"]),
-                _cell(report["accuracy"]),
+                *(percent(per_class.get(c)) for c in classes),
+                percent(report["f1_weighted"]),
+                percent(report["f1_macro"]),
+                percent(report["accuracy"]),
             ]
         )
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]

@@ -31,16 +31,17 @@ from labeling.emotions import EMOTIONS, MODALITIES
 from labeling.models import Campaign, ExportJob
 from labeling.selectors.statistics import campaign_statistics, decided_labels
 from labeling.storage import media_path
-from training.dataset import (
+from training.dataset.records import (
     CLASS_ORDERS,
     ExportCancelled,
     ExportError,
     ExportRecord,
     Extractors,
-    export_dataset,
-    partial_path,
-    split_utterances,
 )
+from training.dataset.split import split_utterances
+
+# The writer (and with it PyTorch and transformers) is imported where an export runs: the
+# web process imports this module to queue exports and should not load them.
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (utterances done, utterances selected)
@@ -232,6 +233,8 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
     row; a cancel request is seen within ``PROGRESS_INTERVAL_SECONDS``. Returns the job, or
     None if there is no such job.
     """
+    from training.dataset.writer import export_dataset, partial_path
+
     job = _claim(job_id)
     if job is None or job.status != ExportJob.Status.RUNNING:
         return job

@@ -28,7 +28,8 @@ from labeling import media
 from labeling.manifest import ManifestError, ManifestRow, RowProblem, read_manifest
 from labeling.models import Corpus, ImportBatch, Modality, Rendition, Utterance
 from labeling.services.renditions import enqueue_renditions
-from labeling.storage import UnsafePath, resolve_inside, sha256_file, store_source
+from labeling.storage import UnsafePath, resolve_inside, store_source
+from training.hashing import sha256_file
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (rows checked, rows total)

@@ -21,20 +21,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import TrainingEpoch, TrainingRun
-from training.dataset import open_dataset, verify_checksums
-from training.engine import TrainConfig, TrainingCancelled, train_seeds
-from training.engine.result import Callback
-from training.engine.splits import open_splits
-from training.features.common import sha256_file
-from training.metrics import format_table
-from training.models import ALL_HEADS, build_config
+from training.dataset.checksums import verify_checksums
+from training.hashing import sha256_file
+from training.models.names import ALL_HEADS
+
+if TYPE_CHECKING:
+    from training.engine import TrainConfig
+    from training.engine.result import Callback
+
+# PyTorch, transformers and scikit-learn are imported where they are used, not here: the web
+# process imports this module and should start in a moment, without loading them.
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,9 @@ def make_config(
 ) -> TrainConfig:
     """A TrainConfig for `model`; `options` key=value pairs set TrainConfig fields (batch_size,
     lr, ...) when the key is one, and model settings (d_model, num_layers, ...) otherwise."""
+    from training.engine import TrainConfig
+    from training.models import build_config
+
     config_fields = {f.name for f in fields(TrainConfig)}
     values: dict[str, Any] = {"model": model, "preset": preset or None}
     overrides: dict[str, Any] = {}
@@ -152,6 +158,8 @@ def start_run(
     dataset = Path(dataset_path).expanduser().absolute()
     checksum = dataset_checksum(dataset)
     try:
+        from training.dataset import open_dataset
+
         classes = open_dataset(dataset).classes
     except (OSError, ValueError, KeyError) as exc:
         raise RunRefused(f"{dataset} cannot be read as an exported dataset: {exc}") from exc
@@ -240,6 +248,9 @@ def run_training(
     is asked besides the run's cancel request. Raises RunBusy if a live worker has the run.
     Returns the run, or None if there is no such run.
     """
+    from training.engine import TrainConfig, TrainingCancelled, train_seeds
+    from training.engine.splits import open_splits
+
     run = _claim(run_id)
     if run is None or run.status != TrainingRun.Status.RUNNING:
         return run
@@ -448,4 +459,6 @@ def comparison_table(runs: Sequence[TrainingRun], head: str = "m") -> str:
     classes = next((r.report.get("classes") for r in runs if r.report.get("classes")), None)
     seeds = sorted({len(r.seeds) for r in runs})
     title = f"Test set, {head} head, mean ± std over {'/'.join(map(str, seeds))} seed(s)"
+    from training.metrics import format_table
+
     return format_table(rows, classes=classes, title=title)

@@ -136,7 +136,7 @@ def test_training_error_fails_the_run_with_the_cause(exported, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr(runs, "train_seeds", broken)
+    monkeypatch.setattr("training.engine.train_seeds", broken)
     run = runs.start_run(dataset_path=exported, config=tiny_config(), seeds=1, enqueue=False)
     runs.run_training(run.pk)
     run.refresh_from_db()

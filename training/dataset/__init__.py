@@ -5,35 +5,26 @@ them into ``ExportRecord``s and calls ``export_dataset``; the trainer reads with
 ``open_dataset`` / ``CHERMASplit``.
 """
 
-from .checksums import verify_checksums
-from .reader import CHERMADataset, CHERMASplit, collate, open_dataset
-from .records import (
-    CLASS_ORDERS,
-    ExportCancelled,
-    ExportError,
-    ExportRecord,
-    ExportResult,
-    Extractors,
-)
-from .split import SPLITS, split_sizes, split_utterances
-from .writer import MANIFEST_COLUMNS, export_dataset, partial_path
+from training._lazy import lazy_exports
 
-__all__ = [
-    "CLASS_ORDERS",
-    "CHERMADataset",
-    "CHERMASplit",
-    "ExportCancelled",
-    "ExportError",
-    "ExportRecord",
-    "ExportResult",
-    "Extractors",
-    "MANIFEST_COLUMNS",
-    "SPLITS",
-    "collate",
-    "export_dataset",
-    "open_dataset",
-    "partial_path",
-    "split_sizes",
-    "split_utterances",
-    "verify_checksums",
-]
+_EXPORTS = {
+    "verify_checksums": ".checksums",
+    "CHERMADataset": ".reader",
+    "CHERMASplit": ".reader",
+    "collate": ".reader",
+    "open_dataset": ".reader",
+    "CLASS_ORDERS": ".records",
+    "ExportCancelled": ".records",
+    "ExportError": ".records",
+    "ExportRecord": ".records",
+    "ExportResult": ".records",
+    "Extractors": ".records",
+    "SPLITS": ".split",
+    "split_sizes": ".split",
+    "split_utterances": ".split",
+    "MANIFEST_COLUMNS": ".writer",
+    "export_dataset": ".writer",
+    "partial_path": ".writer",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

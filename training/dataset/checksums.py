@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.features.common import sha256_file
+from training.hashing import sha256_file
 
 SUMS_FILE = "SHA256SUMS"
 

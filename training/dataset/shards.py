@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.features.common import sha256_file
+from training.hashing import sha256_file
 
 PROGRESS_DIR = ".progress"  # inside the partial directory only; removed before the rename
 

@@ -10,30 +10,26 @@ epoch), evaluate.py, result.py (RunResult, callbacks, cancellation), trainer.py 
 seeds.py (train_seeds).
 """
 
-from .checkpoint import BEST, LAST, BestSelection, load_checkpoint
-from .config import TrainConfig
-from .evaluate import Predictions, predict, score
-from .loss import LABEL_ORDER, head_targets, multi_head_loss
-from .result import Callback, RunResult, TrainingCancelled
-from .seeds import SeedsResult, train_seeds
-from .trainer import train
+from training._lazy import lazy_exports
 
-__all__ = [
-    "BEST",
-    "BestSelection",
-    "Callback",
-    "LABEL_ORDER",
-    "LAST",
-    "Predictions",
-    "RunResult",
-    "SeedsResult",
-    "TrainConfig",
-    "TrainingCancelled",
-    "head_targets",
-    "load_checkpoint",
-    "multi_head_loss",
-    "predict",
-    "score",
-    "train",
-    "train_seeds",
-]
+_EXPORTS = {
+    "BEST": ".checkpoint",
+    "LAST": ".checkpoint",
+    "BestSelection": ".checkpoint",
+    "load_checkpoint": ".checkpoint",
+    "TrainConfig": ".config",
+    "Predictions": ".evaluate",
+    "predict": ".evaluate",
+    "score": ".evaluate",
+    "LABEL_ORDER": ".loss",
+    "head_targets": ".loss",
+    "multi_head_loss": ".loss",
+    "Callback": ".result",
+    "RunResult": ".result",
+    "TrainingCancelled": ".result",
+    "SeedsResult": ".seeds",
+    "train_seeds": ".seeds",
+    "train": ".trainer",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

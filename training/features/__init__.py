@@ -5,32 +5,23 @@ hub id), runs batched under ``torch.inference_mode()``, returns float32 numpy ar
 records its provenance with ``describe()`` for the dataset datasheet.
 """
 
-from .audio import AudioDecodeError, AudioFeatureExtractor, fixed_length, load_audio
-from .common import MediaDecodeError
-from .haar import HaarFaceDetector
-from .text import TextFeatureExtractor, TextFeatures
-from .vision import (
-    FaceDetector,
-    VideoDecodeError,
-    VisionFeatureExtractor,
-    VisionFeatures,
-    crop_face,
-    sample_frames,
-)
+from training._lazy import lazy_exports
 
-__all__ = [
-    "AudioDecodeError",
-    "AudioFeatureExtractor",
-    "FaceDetector",
-    "HaarFaceDetector",
-    "MediaDecodeError",
-    "TextFeatureExtractor",
-    "TextFeatures",
-    "VideoDecodeError",
-    "VisionFeatureExtractor",
-    "VisionFeatures",
-    "crop_face",
-    "fixed_length",
-    "load_audio",
-    "sample_frames",
-]
+_EXPORTS = {
+    "AudioDecodeError": ".audio",
+    "AudioFeatureExtractor": ".audio",
+    "fixed_length": ".audio",
+    "load_audio": ".audio",
+    "MediaDecodeError": ".common",
+    "HaarFaceDetector": ".haar",
+    "TextFeatureExtractor": ".text",
+    "TextFeatures": ".text",
+    "FaceDetector": ".vision",
+    "VideoDecodeError": ".vision",
+    "VisionFeatureExtractor": ".vision",
+    "VisionFeatures": ".vision",
+    "crop_face": ".vision",
+    "sample_frames": ".vision",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

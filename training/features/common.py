@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 import transformers
 
+from training.hashing import sha256_file
+
 # Weight files in the order transformers prefers them; the first kind present is the one loaded.
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "*.bin")
 
@@ -42,14 +44,6 @@ def weight_files(model_name_or_path: str) -> list[Path]:
         if found:
             return found
     return []
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_provenance(model_name_or_path: str) -> dict:

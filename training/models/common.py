@@ -16,7 +16,6 @@ import torch
 from torch import Tensor, nn
 
 UNI_MODALITIES: tuple[str, ...] = ("t", "a", "v")
-ALL_HEADS: tuple[str, ...] = ("t", "a", "v", "m")
 
 # Feature shapes (dims and lengths) of the paper (§3.3) and of the released code (SPEC §4).
 PAPER_FEATURE_DIMS: dict[str, int] = {"t": 768, "a": 768, "v": 512}

@@ -23,7 +23,6 @@ import torch
 from torch import Tensor, nn
 
 from .common import (
-    ALL_HEADS,
     RELEASED_FEATURE_DIMS,
     RELEASED_SEQ_LENS,
     UNI_MODALITIES,
@@ -39,6 +38,7 @@ from .layers import (
     WeightedSumPool,
     sinusoidal_positions,
 )
+from .names import ALL_HEADS
 
 STREAMS: tuple[str, ...] = ("t", "a", "v", "m")
 

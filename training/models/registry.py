@@ -9,9 +9,10 @@ from typing import Any
 
 from torch import nn
 
-from .common import ALL_HEADS, EmotionModel, ModelConfig
+from .common import EmotionModel, ModelConfig
 from .lfmim import LFMIM, LFMIM_PRESETS
 from .mult import MulT, mult_paper_config
+from .names import ALL_HEADS, MODEL_NAMES
 from .pmr import PMR, PMR_PRESETS
 from .tensor_fusion import LMF, TFN, lmf_paper_config, tfn_paper_config
 from .transformer_fusion import EFTransformer, LFTransformer, eft_paper_config, lft_paper_config
@@ -39,7 +40,7 @@ _REGISTRY: dict[str, _Entry] = {
     "mult": _Entry(MulT, {"paper": mult_paper_config}),
 }
 
-MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+assert tuple(_REGISTRY) == MODEL_NAMES, "names.MODEL_NAMES must list the registry's models"
 
 # model_type (stored in records) -> class; lfmim-ml is an LFMIM whose config says so.
 MODEL_CLASSES: dict[str, type[EmotionModel]] = {

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from labeling.models import TrainingRun
 from labeling.services import training as runs
-from training.__main__ import ProgressBar, StopOnInterrupt, _key_values
+from training.__main__ import ProgressBar, StopOnInterrupt, key_value_argument
 from training.metrics import format_table
 from training.models import MODEL_NAMES
 
@@ -199,7 +199,7 @@ def add_set_option(parser, scope: str = "") -> None:
         "--set",
         dest="options",
         action="append",
-        type=_key_values,
+        type=key_value_argument,
         default=[],
         metavar="KEY=VALUE",
         help=f"a training setting (batch_size=16, lr=0.001, …) or a model setting "

@@ -1,0 +1,30 @@
+"""Settings written as text, shared by the command line and the web form. No heavy imports."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def parse_key_value(text: str) -> tuple[str, Any]:
+    """`key=value`, the value read as JSON when it parses (numbers, lists), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"expected key=value, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def percent(value: Any) -> str:
+    """A fraction, or a {"mean", "std", "n"} summary, as percent with two decimals."""
+    if isinstance(value, Mapping):
+        if value["n"] > 1:
+            return f"{100 * value['mean']:.2f} ± {100 * value['std']:.2f}"
+        value = value["mean"]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * value:.2f}"
