@@ -29,9 +29,11 @@ demo: $(STAMP)
 	$(PY) manage.py make_demo --utterances $(DEMO_UTTERANCES)
 	@echo
 	@echo "Site: http://$(HOST)/   admin / reviewer / annotator1..6, password cherma-demo (demo only)"
-	@echo "A Celery worker renders in the background (filesystem broker, no Redis). Ctrl-C stops both."
-	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/celery -A annotator worker -Q cpu,export -c 1 --loglevel=WARNING & worker=$$!; \
+	@echo "Celery workers run in the background (filesystem broker, no Redis): one for renditions"
+	@echo "and exports, one for training runs. Ctrl-C stops everything."
+	@trap 'kill $$cpu $$gpu 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/celery -A annotator worker -Q cpu,export -c 1 -n cpu@%h --loglevel=WARNING & cpu=$$!; \
+	  $(BIN)/celery -A annotator worker -Q gpu -c 1 -n gpu@%h --loglevel=WARNING & gpu=$$!; \
 	  $(PY) manage.py runserver $(HOST)
 
 test: $(STAMP)
