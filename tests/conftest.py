@@ -39,3 +39,17 @@ def fast_password_hashing(request):
     if request.config.pluginmanager.hasplugin("django"):
         settings = request.getfixturevalue("settings")
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_tasks_registered(request):
+    """Register every task once, before any test starts a worker thread.
+
+    Workers started by tests finalize the app lazily; doing it up front keeps them from
+    iterating the task registry while another thread is still filling it.
+    """
+    if request.config.pluginmanager.hasplugin("django"):
+        from annotator.celery import app
+
+        app.loader.import_default_modules()
+        app.finalize(auto=True)

@@ -101,7 +101,15 @@ def test_dataloader_workers_read_the_split_after_the_parent_opened_maps(exported
     split = CHERMASplit(exported, "train")
     split[0]  # the parent has maps open; a worker opens its own
     assert pickle.loads(pickle.dumps(split))._arrays == {}
-    loader = DataLoader(split, batch_size=3, num_workers=2, collate_fn=collate)
+    # Not fork: the test process has threads (live servers, Celery workers) by now, and
+    # forking a threaded process can deadlock.
+    loader = DataLoader(
+        split,
+        batch_size=3,
+        num_workers=2,
+        collate_fn=collate,
+        multiprocessing_context="forkserver",
+    )
     batches = list(loader)
     assert [uid for b in batches for uid in b["utterance_id"]] == split.utterance_ids
     assert [b["labels"].shape for b in batches] == [(3, 4), (3, 4), (1, 4)]
