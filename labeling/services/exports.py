@@ -30,6 +30,7 @@ from labeling import statistics
 from labeling.emotions import EMOTIONS, MODALITIES
 from labeling.models import Campaign, ExportJob
 from labeling.selectors.statistics import campaign_statistics, decided_labels
+from labeling.services import long_jobs
 from labeling.storage import media_path
 from training.dataset.records import (
     CLASS_ORDERS,
@@ -190,7 +191,7 @@ def rerun_export(job_id: int, *, enqueue: bool = True) -> ExportJob:
                 f"Export {job.pk} is done: its dataset is in {job.out_dir}. Start a new export "
                 "(with overwrite to replace it) to export again."
             )
-        _set(
+        long_jobs.update_job(
             job,
             status=ExportJob.Status.QUEUED,
             cancel_requested=False,
@@ -204,19 +205,7 @@ def rerun_export(job_id: int, *, enqueue: bool = True) -> ExportJob:
 
 def request_cancel(job_id: int) -> ExportJob:
     """Cancel a queued export now; ask a running one to stop (it keeps its finished shards)."""
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().get(pk=job_id)
-        if job.status == ExportJob.Status.QUEUED:
-            _set(
-                job,
-                status=ExportJob.Status.CANCELLED,
-                cancel_requested=True,
-                error="Cancelled before it started.",
-                finished_at=timezone.now(),
-            )
-        elif job.status == ExportJob.Status.RUNNING:
-            _set(job, cancel_requested=True)
-    return job
+    return long_jobs.request_cancel(ExportJob, job_id)
 
 
 def enqueue_export(job_id: int) -> None:
@@ -244,7 +233,7 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         for role in ROLES:  # seconds; loading a model that is not there takes minutes
             check_model_source(role, options[f"{role}_model"])
         selection = select_export_records(job.campaign)
-        _set(job, done=0, total=len(selection.records))
+        long_jobs.update_job(job, done=0, total=len(selection.records))
         extractors = load_extractors(options)
         result = export_dataset(
             selection.records,
@@ -263,12 +252,12 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
             overwrite=options["overwrite"],
         )
     except ExportCancelled as exc:
-        _finish(job, ExportJob.Status.CANCELLED, error=str(exc))
+        long_jobs.finish_job(job, ExportJob.Status.CANCELLED, error=str(exc))
     except ExportError as exc:
-        _finish(job, ExportJob.Status.FAILED, error=str(exc))
+        long_jobs.finish_job(job, ExportJob.Status.FAILED, error=str(exc))
     except Exception as exc:
         logger.exception("export %s failed", job.pk)
-        _finish(
+        long_jobs.finish_job(
             job,
             ExportJob.Status.FAILED,
             error=f"The export stopped on an unexpected error ({type(exc).__name__}: {exc}). "
@@ -276,7 +265,7 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
             "again to continue.",
         )
     except BaseException:  # interrupted (Ctrl-C in --local): say so, and let it propagate
-        _finish(
+        long_jobs.finish_job(
             job,
             ExportJob.Status.FAILED,
             error=f"The export was interrupted. Finished shards are kept in {partial}: run "
@@ -284,7 +273,9 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         )
         raise
     else:
-        _finish(job, ExportJob.Status.DONE, error="", result=_summary(result, selection))
+        long_jobs.finish_job(
+            job, ExportJob.Status.DONE, error="", result=_summary(result, selection)
+        )
     job.refresh_from_db()  # with the progress the export wrote
     return job
 
@@ -304,9 +295,11 @@ def _claim(job_id: int) -> ExportJob | None:
         if job.status not in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
             return job  # finished already: a repeated delivery, or cancelled while queued
         if job.cancel_requested:
-            _finish(job, ExportJob.Status.CANCELLED, error="Cancelled before it started.")
+            long_jobs.finish_job(
+                job, ExportJob.Status.CANCELLED, error="Cancelled before it started."
+            )
             return job
-        _set(
+        long_jobs.update_job(
             job,
             status=ExportJob.Status.RUNNING,
             attempts=job.attempts + 1,
@@ -348,16 +341,6 @@ def _cancelled_message(partial: Path) -> str:
         f"Cancelled on request; finished shards are kept in {partial} and running the export "
         "again (same selection, seed and models) continues from them."
     )
-
-
-def _set(job: ExportJob, **fields) -> None:
-    for name, value in fields.items():
-        setattr(job, name, value)
-    ExportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now(), **fields)
-
-
-def _finish(job: ExportJob, status: str, **fields) -> None:
-    _set(job, status=status, finished_at=timezone.now(), **fields)
 
 
 # --- selection -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import TrainingEpoch, TrainingRun
+from labeling.services import long_jobs
 from training.dataset.checksums import verify_checksums
 from training.hashing import sha256_file
 from training.models.names import ALL_HEADS
@@ -197,19 +198,7 @@ def enqueue_run(run_id: int) -> None:
 def request_cancel(run_id: int) -> TrainingRun:
     """Cancel a queued run now; ask a running one to stop after its current step (it saves
     `last.pt`, so continuing it later resumes exactly there)."""
-    with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().get(pk=run_id)
-        if run.status == TrainingRun.Status.QUEUED:
-            _set(
-                run,
-                status=TrainingRun.Status.CANCELLED,
-                cancel_requested=True,
-                error="Cancelled before it started.",
-                finished_at=timezone.now(),
-            )
-        elif run.status == TrainingRun.Status.RUNNING:
-            _set(run, cancel_requested=True)
-    return run
+    return long_jobs.request_cancel(TrainingRun, run_id)
 
 
 def continue_run(run_id: int, *, enqueue: bool = True) -> TrainingRun:
@@ -224,7 +213,7 @@ def continue_run(run_id: int, *, enqueue: bool = True) -> TrainingRun:
                 f"Run {run.pk} is {run.status}; only a cancelled or failed run (or one whose "
                 "worker stopped answering) can be continued."
             )
-        _set(
+        long_jobs.update_job(
             run,
             status=TrainingRun.Status.QUEUED,
             cancel_requested=False,
@@ -285,19 +274,21 @@ def run_training(
             classes=splits.classes,
         )
     except TrainingCancelled as exc:
-        _finish(run, TrainingRun.Status.CANCELLED, error=f"{exc} Continue the run to resume.")
+        long_jobs.finish_job(
+            run, TrainingRun.Status.CANCELLED, error=f"{exc} Continue the run to resume."
+        )
     except (RunRefused, ValueError, FileNotFoundError, FileExistsError) as exc:
-        _finish(run, TrainingRun.Status.FAILED, error=str(exc))
+        long_jobs.finish_job(run, TrainingRun.Status.FAILED, error=str(exc))
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
-        _finish(
+        long_jobs.finish_job(
             run,
             TrainingRun.Status.FAILED,
             error=f"Training stopped on an unexpected error ({type(exc).__name__}: {exc}). "
             f"Checkpoints are kept in {run.out_dir}: fix the cause and continue run {run.pk}.",
         )
     except BaseException:  # interrupted (Ctrl-C in --local): say so, and let it propagate
-        _finish(
+        long_jobs.finish_job(
             run,
             TrainingRun.Status.FAILED,
             error=f"Interrupted. Checkpoints are kept in {run.out_dir}: continue run {run.pk} "
@@ -311,7 +302,9 @@ def run_training(
             "summary": outcome.summary,
         }
         run.refresh_from_db(fields=["total_steps"])
-        _finish(run, TrainingRun.Status.DONE, error="", report=report, step=run.total_steps)
+        long_jobs.finish_job(
+            run, TrainingRun.Status.DONE, error="", report=report, step=run.total_steps
+        )
     return run
 
 
@@ -326,12 +319,14 @@ def _claim(run_id: int) -> TrainingRun | None:
             return run  # a repeated delivery, or cancelled while queued
         now = timezone.now()
         if run.cancel_requested:
-            _finish(run, TrainingRun.Status.CANCELLED, error="Cancelled before it started.")
+            long_jobs.finish_job(
+                run, TrainingRun.Status.CANCELLED, error="Cancelled before it started."
+            )
             return run
         if run.status == TrainingRun.Status.RUNNING and not _silent(run):
             silent = now - (run.heartbeat_at or now)
             raise RunBusy(run.pk, (STALE_AFTER - silent).total_seconds() + 1)
-        _set(
+        long_jobs.update_job(
             run,
             status=TrainingRun.Status.RUNNING,
             attempts=run.attempts + 1,
@@ -396,16 +391,6 @@ class _StopWhenAsked:
                 pk=self.run_id, cancel_requested=True
             ).exists()
         return self.requested
-
-
-def _set(run: TrainingRun, **values) -> None:
-    for name, value in values.items():
-        setattr(run, name, value)
-    TrainingRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), **values)
-
-
-def _finish(run: TrainingRun, status: str, **values) -> None:
-    _set(run, status=status, finished_at=timezone.now(), **values)
 
 
 # --- workers ---------------------------------------------------------------------------------

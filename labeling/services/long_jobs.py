@@ -1,0 +1,35 @@
+"""The lifecycle shared by long jobs on workers (ExportJob, TrainingRun): queued → running →
+done | failed | cancelled, with a cancel request a running job polls."""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+from django.utils import timezone
+
+
+def update_job(job: models.Model, **fields) -> None:
+    """Write `fields` to the job's row (and the instance) without touching its other columns,
+    which the worker or a cancel request may be changing at the same time."""
+    for name, value in fields.items():
+        setattr(job, name, value)
+    type(job).objects.filter(pk=job.pk).update(updated_at=timezone.now(), **fields)
+
+
+def finish_job(job: models.Model, status: str, **fields) -> None:
+    update_job(job, status=status, finished_at=timezone.now(), **fields)
+
+
+def request_cancel(model: type[models.Model], pk: int):
+    """Cancel a queued job now; ask a running one to stop (it polls `cancel_requested`)."""
+    with transaction.atomic():
+        job = model.objects.select_for_update().get(pk=pk)
+        if job.status == model.Status.QUEUED:
+            finish_job(
+                job,
+                model.Status.CANCELLED,
+                cancel_requested=True,
+                error="Cancelled before it started.",
+            )
+        elif job.status == model.Status.RUNNING:
+            update_job(job, cancel_requested=True)
+    return job
