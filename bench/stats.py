@@ -80,7 +80,11 @@ def seed_campaign(label: str, n_utterances: int, users):
         result = verdict(cast)
         for rater, choice in zip(raters, cast, strict=False):
             lease = Lease(
-                job=job, annotator=rater, status="submitted", expires_at=campaign.created_at
+                campaign=campaign,
+                job=job,
+                annotator=rater,
+                status="submitted",
+                expires_at=campaign.created_at,
             )
             leases.append(lease)
             votes.append((lease, choice, rng.uniform(2, 12)))

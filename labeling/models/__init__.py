@@ -14,19 +14,27 @@ from labeling.models.corpus import (
     ImportBatch,
     Modality,
     Rendition,
+    ScreeningStatus,
     SyntheticTruth,
     Utterance,
 )
 from labeling.models.exports import ExportJob
+from labeling.models.qualification import Exam, ExamAttempt, GoldAnswer, GoldItem
 from labeling.models.runs import TrainingEpoch, TrainingRun
+from labeling.models.screening import ClipScreening
 
 __all__ = [
     "AgeGroup",
     "AnnotatorPause",
     "Campaign",
+    "ClipScreening",
     "Corpus",
+    "Exam",
+    "ExamAttempt",
     "ExportJob",
     "Gender",
+    "GoldAnswer",
+    "GoldItem",
     "ImportBatch",
     "ImportedVote",
     "Job",
@@ -34,6 +42,7 @@ __all__ = [
     "Modality",
     "Rendition",
     "ReviewAction",
+    "ScreeningStatus",
     "SyntheticTruth",
     "TrainingEpoch",
     "TrainingRun",

@@ -43,6 +43,41 @@ class Campaign(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Screening: which clips become jobs (labeling/services/screening.py).
+    automatic_screening = models.BooleanField(
+        default=False,
+        help_text="Only clips that pass the automatic checks below become jobs.",
+    )
+    screen_min_seconds = models.FloatField(default=1.0)
+    screen_max_seconds = models.FloatField(default=30.0)
+    screen_min_loudness_db = models.FloatField(
+        default=-45.0, help_text="Audio quieter than this (RMS, dBFS) counts as silent."
+    )
+    screen_min_voiced_share = models.FloatField(
+        default=0.2, help_text="Share of 50 ms windows that must be above the silence level."
+    )
+    screen_min_face_share = models.FloatField(
+        default=0.6, help_text="Share of sampled frames that must show exactly one face."
+    )
+    human_screening = models.BooleanField(
+        default=False, help_text="A screener accepts each clip before it becomes jobs."
+    )
+    screeners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="screening_campaigns"
+    )
+    # Hidden gold checks (labeling/services/qualification.py).
+    gold_share = models.FloatField(
+        default=0.0, help_text="Share of served tasks that are hidden gold checks (0 to 0.5)."
+    )
+    gold_pause_below = models.FloatField(
+        default=0.0,
+        help_text="Pause an annotator whose gold accuracy in a modality falls below this "
+        "(0 never pauses).",
+    )
+    gold_min_answers = models.PositiveSmallIntegerField(
+        default=10, help_text="Gold answers in a modality before accuracy can pause anyone."
+    )
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -131,7 +166,13 @@ class Job(models.Model):
 
 
 class Lease(models.Model):
-    """A job handed to one annotator until `expires_at`. At most one per (job, annotator)."""
+    """A task handed to one annotator until `expires_at`.
+
+    Most leases are on a job (a vote for the dataset). The others are on a gold item: a
+    training question, an exam question, or a hidden gold check. A check is served and
+    shown exactly like a job so the annotator cannot tell them apart; its answer becomes a
+    GoldAnswer, never a Vote.
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -139,7 +180,27 @@ class Lease(models.Model):
         SKIPPED = "skipped"
         EXPIRED = "expired"
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="leases")
+    class Kind(models.TextChoices):
+        JOB = "job", "job"
+        CHECK = "check", "hidden gold check"
+        TRAINING = "training", "training question"
+        EXAM = "exam", "exam question"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leases")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.JOB)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.CASCADE, related_name="leases"
+    )
+    gold_item = models.ForeignKey(
+        "labeling.GoldItem", null=True, blank=True, on_delete=models.CASCADE, related_name="leases"
+    )
+    exam_attempt = models.ForeignKey(
+        "labeling.ExamAttempt",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="leases",
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leases"
     )
@@ -151,15 +212,45 @@ class Lease(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["job", "annotator"], name="one_lease_per_job_annotator")
+            models.UniqueConstraint(
+                fields=["job", "annotator"], name="one_lease_per_job_annotator"
+            ),
+            models.UniqueConstraint(
+                fields=["gold_item", "annotator"],
+                condition=models.Q(kind__in=["check", "training"]),
+                name="one_gold_lease_per_annotator",
+            ),
+            models.UniqueConstraint(
+                fields=["exam_attempt", "gold_item"],
+                condition=models.Q(kind="exam"),
+                name="one_lease_per_exam_question",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="job", job__isnull=False, gold_item__isnull=True)
+                    | (~models.Q(kind="job") & models.Q(job__isnull=True, gold_item__isnull=False))
+                )
+                & (models.Q(kind="exam") | models.Q(exam_attempt__isnull=True))
+                & (~models.Q(kind="exam") | models.Q(exam_attempt__isnull=False)),
+                name="lease_is_on_a_job_or_a_gold_item",
+            ),
         ]
         indexes = [
             models.Index(fields=["job", "status", "expires_at"], name="lease_live_by_job"),
+            models.Index(fields=["annotator", "campaign", "status"], name="lease_by_member"),
             models.Index(fields=["annotator", "status"], name="lease_by_annotator"),
         ]
 
     def __str__(self) -> str:
-        return f"lease {self.pk} of {self.job} to {self.annotator} ({self.status})"
+        return (
+            f"lease {self.pk} of {self.job or self.gold_item} to {self.annotator} ({self.status})"
+        )
+
+    @property
+    def utterance_modality(self) -> tuple:
+        """(utterance, modality) this lease shows, whether a job or a gold item."""
+        target = self.job if self.job_id else self.gold_item
+        return target.utterance, target.modality
 
 
 class Vote(models.Model):
@@ -225,6 +316,7 @@ class ReviewAction(models.Model):
         SET_LABEL = "set_label", "set a label"
         EXCLUDE = "exclude", "exclude the utterance"
         PAUSE = "pause", "pause an annotator"
+        AUTO_PAUSE = "auto_pause", "paused automatically (gold accuracy)"
         RESUME = "resume", "resume an annotator"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_actions")
@@ -240,7 +332,14 @@ class ReviewAction(models.Model):
         help_text="The annotator a pause or resume is about.",
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when the system acted (an automatic pause).",
+    )
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
     reason = models.TextField()
@@ -250,4 +349,5 @@ class ReviewAction(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M}"
+        actor = self.actor or "the system"
+        return f"{self.get_kind_display()} by {actor} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -27,6 +27,12 @@ class AgeGroup(models.TextChoices):
     OLD = "old", "old"
 
 
+class ScreeningStatus(models.TextChoices):
+    PENDING = "pending", "not measured yet"
+    MEASURED = "measured", "measured"
+    FAILED = "failed", "could not be measured"
+
+
 class Corpus(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
@@ -60,6 +66,12 @@ class ImportBatch(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Kind(models.TextChoices):
+        CLIPS = "clips", "clips (one file per utterance)"
+        SEGMENTS = "segments", "segments cut from episodes"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CLIPS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_checked = models.PositiveIntegerField(default=0, help_text="Progress while running.")
@@ -105,10 +117,35 @@ class Utterance(models.Model):
         blank=True,
         help_text="SHA-256 of the source media bytes; empty for labels-only utterances.",
     )
+    source_video = models.CharField(
+        max_length=1000, blank=True, help_text="The episode this utterance was cut from."
+    )
+    source_video_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the episode; empty for whole clips."
+    )
+    segment_start = models.FloatField(
+        null=True, blank=True, help_text="Seconds into the episode where the cut begins."
+    )
+    segment_end = models.FloatField(null=True, blank=True)
+    screening_status = models.CharField(
+        max_length=16,
+        choices=ScreeningStatus.choices,
+        default=ScreeningStatus.PENDING,
+        help_text="Automatic screening measurements of the clip (a campaign judges them).",
+    )
+    screening = models.JSONField(
+        default=dict, blank=True, help_text="What automatic screening measured in the clip."
+    )
+    screening_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["corpus", "source_video_hash", "segment_start", "segment_end"],
+                condition=~models.Q(source_video_hash=""),
+                name="utterance_unique_segment_per_corpus",
+            ),
             models.UniqueConstraint(
                 fields=["corpus", "content_hash"],
                 condition=~models.Q(content_hash=""),

@@ -6,49 +6,60 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.models import Campaign, Job, Lease, Rendition
+from labeling.models import Campaign, ClipScreening, Job, Lease, Modality, Rendition
 from labeling.roles import is_reviewer
 
 MEDIA_KIND = {"a": "audio", "v": "video", "m": "video"}
+REAL_TASKS = (Lease.Kind.JOB, Lease.Kind.CHECK)  # what an annotator sees as "tasks"
 
 
 def can_view_rendition(user, rendition: Rendition) -> bool:
     """Reviewers and admins always; an annotator only through a live lease on that very
-    utterance and modality."""
+    utterance and modality (a job or a gold item), a screener only through a live
+    screening lease on the clip's full video."""
     if is_reviewer(user):
         return True
-    return Lease.objects.filter(
-        annotator=user,
-        status=Lease.Status.ACTIVE,
-        expires_at__gt=timezone.now(),
-        job__utterance_id=rendition.utterance_id,
-        job__modality=rendition.modality,
-    ).exists()
+    now = timezone.now()
+    on_this = Q(job__utterance_id=rendition.utterance_id, job__modality=rendition.modality) | Q(
+        gold_item__utterance_id=rendition.utterance_id, gold_item__modality=rendition.modality
+    )
+    if Lease.objects.filter(
+        on_this, annotator=user, status=Lease.Status.ACTIVE, expires_at__gt=now
+    ).exists():
+        return True
+    return (
+        rendition.modality == "m"
+        and ClipScreening.objects.filter(
+            utterance_id=rendition.utterance_id,
+            status=ClipScreening.Status.AWAITING_HUMAN,
+            leased_to=user,
+            lease_expires_at__gt=now,
+        ).exists()
+    )
 
 
 def task_payload(lease: Lease) -> dict:
     """What the task page shows for a lease: only its modality, no verdicts, no other votes."""
-    job = lease.job
-    utterance = job.utterance
-    rendition = utterance.renditions.get(modality=job.modality)
+    utterance, modality = lease.utterance_modality
+    rendition = utterance.renditions.get(modality=modality)
     payload = {
         "lease": lease.pk,
-        "campaign": job.campaign_id,
-        "modality": job.modality,
-        "modality_name": job.get_modality_display(),
+        "campaign": lease.campaign_id,
+        "modality": modality,
+        "modality_name": Modality(modality).label,
         "expires_at": lease.expires_at.isoformat(),
         "seconds_left": max(0, int((lease.expires_at - timezone.now()).total_seconds())),
-        "labels": job.campaign.labels,
-        "media_kind": MEDIA_KIND.get(job.modality),
+        "labels": lease.campaign.labels,
+        "media_kind": MEDIA_KIND.get(modality),
         "media_url": None,
         "subtitles_url": None,
         "transcript": None,
     }
-    if job.modality == "t":
+    if modality == "t":
         payload["transcript"] = utterance.transcript
     else:
         payload["media_url"] = reverse("rendition-file", args=[rendition.pk])
-    if job.modality == "m":
+    if modality == "m":
         payload["subtitles_url"] = reverse("rendition-subtitles", args=[rendition.pk])
     return payload
 
@@ -57,8 +68,8 @@ def annotator_campaigns(user) -> list[dict]:
     """The active campaigns the user annotates, with their own progress (one query each)."""
     campaigns = Campaign.objects.filter(annotators=user, is_active=True).select_related("corpus")
     mine = dict(
-        Lease.objects.filter(annotator=user, status=Lease.Status.SUBMITTED)
-        .values_list("job__campaign_id")
+        Lease.objects.filter(annotator=user, status=Lease.Status.SUBMITTED, kind__in=REAL_TASKS)
+        .values_list("campaign_id")
         .annotate(n=Count("pk"))
     )
     totals = dict(
@@ -80,7 +91,10 @@ def annotator_campaigns(user) -> list[dict]:
 
 
 def my_progress(user, campaign: Campaign) -> dict:
-    counts = Lease.objects.filter(annotator=user, job__campaign=campaign).aggregate(
+    # Hidden gold checks count like jobs here: the annotator must not be able to tell them.
+    counts = Lease.objects.filter(
+        annotator=user, campaign=campaign, kind__in=REAL_TASKS
+    ).aggregate(
         submitted=Count("pk", filter=Q(status=Lease.Status.SUBMITTED)),
         skipped=Count("pk", filter=Q(status=Lease.Status.SKIPPED)),
         expired=Count("pk", filter=Q(status=Lease.Status.EXPIRED)),

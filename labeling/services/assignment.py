@@ -99,6 +99,7 @@ def next_task(annotator, campaign: Campaign) -> Lease | None:
             # The annotator's row lock and seen_jobs rule out a second lease on this job;
             # UNIQUE(job, annotator) would still refuse one.
             return Lease.objects.create(
+                campaign=campaign,
                 job=job,
                 annotator=annotator,
                 expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
@@ -110,7 +111,7 @@ def _live_lease(annotator, campaign: Campaign) -> Lease | None:
     now = timezone.now()
     live = None
     for lease in Lease.objects.filter(
-        annotator=annotator, job__campaign=campaign, status=Lease.Status.ACTIVE
+        annotator=annotator, campaign=campaign, status=Lease.Status.ACTIVE, kind=Lease.Kind.JOB
     ).select_related("job"):
         wanted = lease.job.state in (State.OPEN, State.NEEDS_VOTE)
         if live is None and wanted and lease.expires_at > now:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from labeling.models import Campaign, Corpus, Job, Modality
+from labeling.models import Campaign, ClipScreening, Corpus, Job, Modality
 from labeling.models.annotation import default_labels
 from labeling.verdicts import VotingRule
 
@@ -64,13 +64,28 @@ def create_campaign(
 
 
 def add_missing_jobs(campaign: Campaign) -> int:
-    """Create jobs for utterances imported since the campaign began; returns how many."""
+    """Create the jobs of every utterance that may be annotated; returns how many.
+
+    An utterance may be annotated unless it is one of the campaign's gold items (gold never
+    reaches a verdict) and, when the campaign screens clips, only once screening accepted it.
+    """
     existing = set(campaign.jobs.values_list("utterance_id", "modality"))
     new = [
         Job(campaign=campaign, utterance_id=utterance_id, modality=modality)
-        for utterance_id in campaign.corpus.utterances.values_list("id", flat=True)
+        for utterance_id in annotatable_utterances(campaign).values_list("id", flat=True)
         for modality in campaign.modalities
         if (utterance_id, modality) not in existing
     ]
     Job.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
     return len(new)
+
+
+def annotatable_utterances(campaign: Campaign):
+    utterances = campaign.corpus.utterances.exclude(
+        pk__in=campaign.gold_items.values("utterance_id")
+    )
+    if campaign.automatic_screening or campaign.human_screening:
+        utterances = utterances.filter(
+            screenings__campaign=campaign, screenings__status=ClipScreening.Status.ACCEPTED
+        )
+    return utterances
