@@ -92,9 +92,7 @@ def annotator_campaigns(user) -> list[dict]:
 
 def my_progress(user, campaign: Campaign) -> dict:
     # Hidden gold checks count like jobs here: the annotator must not be able to tell them.
-    counts = Lease.objects.filter(
-        annotator=user, campaign=campaign, kind__in=REAL_TASKS
-    ).aggregate(
+    counts = Lease.objects.filter(annotator=user, campaign=campaign, kind__in=REAL_TASKS).aggregate(
         submitted=Count("pk", filter=Q(status=Lease.Status.SUBMITTED)),
         skipped=Count("pk", filter=Q(status=Lease.Status.SKIPPED)),
         expired=Count("pk", filter=Q(status=Lease.Status.EXPIRED)),
