@@ -1,0 +1,159 @@
+"""Admin for campaigns, jobs and leases."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from labeling.models import (
+    Campaign,
+    Job,
+    Lease,
+    Vote,
+)
+from labeling.services.campaigns import CampaignInvalid, add_missing_jobs, validate_labels
+from labeling.services.exports import (
+    create_export,
+    default_out_dir,
+)
+from training.dataset import ExportError
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "corpus",
+            "labels",
+            "modalities",
+            "initial_votes",
+            "agreement",
+            "max_votes",
+            "lease_seconds",
+            "independence_guard",
+            "annotators",
+            "is_active",
+        ]
+
+    def clean_labels(self):
+        try:
+            return validate_labels(self.cleaned_data["labels"])
+        except (CampaignInvalid, AttributeError, TypeError) as exc:
+            raise forms.ValidationError(str(exc) or "Give a list of {name, key} objects.") from exc
+
+    def clean_modalities(self):
+        value = "".join(m for m in "tavm" if m in self.cleaned_data["modalities"])
+        if not value:
+            raise forms.ValidationError("Collect at least one modality: t, a, v or m.")
+        return value
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
+    filter_horizontal = ("annotators",)
+    actions = ["add_jobs", "export_dataset"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The corpus and the rule shape every job and verdict: fixed once jobs exist.
+        fixed = ("corpus", "modalities", "initial_votes", "agreement", "max_votes")
+        return fixed if obj is not None else ()
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_jobs=Count("jobs"),
+                n_final=Count("jobs", filter=Q(jobs__priority=Job.Priority.FINAL)),
+            )
+        )
+
+    @admin.display(description="jobs")
+    def jobs_total(self, campaign):
+        return campaign.n_jobs
+
+    @admin.display(description="decided or discarded")
+    def jobs_final(self, campaign):
+        return campaign.n_final
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            created = add_missing_jobs(form.instance)
+            self.message_user(request, f"{created} jobs created.")
+
+    @admin.action(description="Add jobs for utterances imported since the campaign began")
+    def add_jobs(self, request, queryset):
+        created = sum(add_missing_jobs(campaign) for campaign in queryset)
+        self.message_user(request, f"{created} jobs added.")
+
+    @admin.action(description="Export a dataset (utterances with t, a, v and m decided)")
+    def export_dataset(self, request, queryset):
+        jobs = []
+        for campaign in queryset:
+            try:
+                jobs.append(
+                    create_export(
+                        campaign=campaign, out_dir=default_out_dir(campaign), user=request.user
+                    )
+                )
+            except ExportError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        for job in jobs:
+            url = reverse("admin:labeling_exportjob_change", args=[job.pk])
+            self.message_user(
+                request,
+                format_html(
+                    'Export <a href="{}">{}</a> of {} is queued; it writes {}.',
+                    url,
+                    job.pk,
+                    job.campaign,
+                    job.out_dir,
+                ),
+            )
+        if len(jobs) == 1:
+            return redirect("admin:labeling_exportjob_change", jobs[0].pk)
+        return None
+
+
+class VoteInline(admin.TabularInline):
+    model = Vote
+    extra = 0
+    can_delete = False
+    fields = ("annotator", "label", "seconds_spent", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("utterance", "campaign", "modality", "state", "label", "votes_count")
+    list_filter = ("campaign", "modality", "state")
+    readonly_fields = [f.name for f in Job._meta.fields]
+    inlines = [VoteInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    list_display = ("pk", "job", "annotator", "status", "created_at", "expires_at", "skip_reason")
+    list_filter = ("status", "job__campaign")
+    readonly_fields = [f.name for f in Lease._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
