@@ -117,7 +117,7 @@ def import_manifest(
                 **report,
             )
             ids = [u.pk for u in utterances]
-            transaction.on_commit(lambda: enqueue_renditions(ids))
+            transaction.on_commit(lambda: after_import(ids))
     except IntegrityError as exc:
         message = "Another import added some of these clips at the same time; run the import again."
         _update(batch, status=ImportBatch.Status.FAILED, error=message, finished_at=timezone.now())
@@ -243,6 +243,11 @@ def _new_utterance(corpus, batch, item: CheckedRow, source_file: str) -> Utteran
         scenario=row.scenario,
         content_hash=item.content_hash,
     )
+
+
+def after_import(utterance_ids: list[int]) -> None:
+    """The work every newly imported utterance needs, started once the import committed."""
+    enqueue_renditions(utterance_ids)
 
 
 def _update(batch: ImportBatch, **fields) -> None:
