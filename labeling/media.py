@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -251,13 +252,21 @@ def _render(src, dst, *, keep_video: bool, keep_audio: bool, container_format: s
             f"{src.name} has no audio stream, so it has no sound to play. "
             "Import the clip with its sound track."
         )
+    return _write_atomically(
+        src, dst, lambda tmp: _transcode(src, tmp, keep_video, keep_audio, container_format)
+    )
+
+
+def _write_atomically(src: Path, dst: Path, write: Callable[[Path], object]) -> MediaProbe:
+    """Let `write` fill a temp file beside `dst`, probe it, and only then rename it to `dst`,
+    so a crash or a bad result never leaves a half-written file under the real name."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=".part")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         try:
-            _transcode(src, tmp, keep_video, keep_audio, container_format)
+            write(tmp)
         except (av.FFmpegError, ValueError) as exc:
             raise MediaError(
                 f"Converting {src.name} failed ({_reason(exc)}). "
@@ -295,6 +304,132 @@ def _transcode(src: Path, dst: Path, keep_video: bool, keep_audio: bool, fmt: st
                 out.mux(encoder.flush())
 
 
+# --------------------------------------------------------------------------------------------
+# Cutting utterances out of episodes
+
+# The cut becomes the utterance's source, which the renditions encode again: keep it close to
+# the episode's quality.
+CUT_VIDEO_OPTIONS = {"crf": "18", "preset": "veryfast"}
+# Decoding starts this much before the cut (from the keyframe before that), so the AAC
+# decoder has the previous frame it needs to rebuild the first kept samples cleanly.
+_SEEK_MARGIN_SECONDS = 1.0
+_TIME_SLACK = 1e-6  # seconds: float noise between a table's times and stream timestamps
+
+
+def cut_segment(
+    src: str | Path, dst: str | Path, start: float, end: float, episode: MediaProbe | None = None
+) -> MediaProbe:
+    """Cut seconds [start, end) of episode `src` into an MP4 at `dst` that starts at 0.
+
+    `episode` is `probe(src)` when the caller has it: probing reads the whole episode, which
+    should happen once per episode, not once per cut.
+
+    Times are as a player shows them (from the episode's first timestamp). Decoding starts
+    at the keyframe before `start`; video frames whose timestamp falls in [start, end) and
+    the audio samples of [start, end) are kept and re-encoded (H.264 + AAC), in sync with
+    the episode. Written to a temp name beside `dst` and renamed when complete.
+
+    Tolerance (tests/segments measure it on 24 s episodes at 24, 25 and 30 fps): the first
+    frame is the first whose timestamp is ≥ `start`, so the picture starts less than one
+    frame period late, and the last frame is the last before `end`, so it is shown until
+    less than one frame period past `end`; the sound is cut to the sample. The cut's
+    duration is therefore end − start plus 0 to one frame period (seen: up to +36 ms at
+    25 fps). Decoders may add up to 1023 samples of silence at the end (AAC pads its last
+    frame; MP4 players skip them). A cut further off than `cut_tolerance` raises MediaError.
+    """
+    src, dst = Path(src), Path(dst)
+    source = episode or probe(src)
+    if not (source.has_video and source.has_audio):
+        raise MediaError(
+            f"{src.name} needs a video and an audio stream to cut utterances from; "
+            "import an episode with picture and sound."
+        )
+    if not 0 <= start < end <= source.duration:
+        raise MediaError(
+            f"Can't cut {start:.3f}–{end:.3f} s from {src.name}, which lasts "
+            f"{source.duration:.3f} s: the range must lie inside the episode."
+        )
+    result = _write_atomically(src, dst, lambda tmp: _cut(src, tmp, start, end))
+    if abs(result.duration - (end - start)) > cut_tolerance(source):
+        dst.unlink(missing_ok=True)
+        raise MediaError(
+            f"Cutting {start:.3f}–{end:.3f} s from {src.name} gave {result.duration:.3f} s "
+            "instead; the episode's timestamps are probably broken. Export it again as MP4 "
+            "(H.264 + AAC) and import it again."
+        )
+    return result
+
+
+def cut_tolerance(episode: MediaProbe) -> float:
+    """How far a cut's duration may stray from end − start before it is refused, in seconds:
+    one video frame period (what frame-accurate cutting costs) plus one AAC frame, so
+    variable-frame-rate episodes and muxers that count the AAC padding still pass."""
+    frame = 1 / episode.frame_rate if episode.frame_rate else 0.1
+    sample_rate = _aac_rate(episode.sample_rate or 48000)
+    return frame + AAC_FRAME_SIZE / sample_rate
+
+
+def _cut(src: Path, dst: Path, start: float, end: float) -> None:
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options=MP4_OPTIONS) as out:
+        vin, ain = _main_streams(inp)
+        origin = min(_start_seconds(vin), _start_seconds(ain))  # where a player's clock starts
+        begin, stop = origin + start, origin + end  # in the streams' own clock
+        video = _VideoEncoder(out, vin, begin, _upright_size(src), CUT_VIDEO_OPTIONS)
+        audio = _AudioEncoder(out, ain, begin)
+        seek_to = max(begin - _SEEK_MARGIN_SECONDS, _start_seconds(vin))
+        inp.seek(int(seek_to / vin.time_base), stream=vin, backward=True, any_frame=False)
+        done = {vin.index: False, ain.index: False}
+        audio_clock: float | None = None  # for audio frames without a timestamp
+        for packet in inp.demux(vin, ain):
+            if done[packet.stream.index]:
+                continue
+            for frame in packet.decode():
+                if packet.stream is vin:
+                    if frame.time is None or frame.time < begin - _TIME_SLACK:
+                        continue
+                    if frame.time >= stop - _TIME_SLACK:
+                        done[vin.index] = True
+                        break
+                    out.mux(video.encode(frame))
+                else:
+                    at = frame.time if frame.time is not None else audio_clock
+                    if at is None:
+                        continue
+                    audio_clock = at + frame.samples / frame.sample_rate
+                    if at >= stop - _TIME_SLACK:
+                        done[ain.index] = True
+                        break
+                    piece = _audio_between(frame, at, begin, stop)
+                    if piece is not None:
+                        out.mux(audio.encode(piece))
+            if all(done.values()):
+                break
+        out.mux(video.flush())
+        out.mux(audio.flush())
+
+
+def _audio_between(frame: av.AudioFrame, at: float, begin: float, stop: float):
+    """The samples of `frame` (starting at `at` seconds) that fall in [begin, stop), or None."""
+    rate = frame.sample_rate
+    first = min(max(round((begin - at) * rate), 0), frame.samples)
+    last = min(max(round((stop - at) * rate), 0), frame.samples)
+    if last <= first:
+        return None
+    if (first, last) == (0, frame.samples):
+        return frame
+    array = frame.to_ndarray()
+    # Planar formats hold one row per channel; packed ones interleave the channels in one row.
+    width = 1 if frame.format.is_planar else len(frame.layout.channels)
+    piece = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(array[:, first * width : last * width]),
+        format=frame.format.name,
+        layout=frame.layout.name,
+    )
+    piece.sample_rate = rate
+    piece.pts, piece.time_base = round(at * rate) + first, Fraction(1, rate)
+    return piece
+
+
 class _VideoEncoder:
     """Decoded frames → yuv420p, even size, upright → H.264, source timestamps kept."""
 
@@ -304,11 +439,12 @@ class _VideoEncoder:
         source: av.video.stream.VideoStream,
         offset: float,
         size: tuple[int, int],
+        options: dict[str, str] = VIDEO_OPTIONS,
     ) -> None:
         self.time_base = source.time_base or Fraction(1, 90000)
         self.rate = source.average_rate or source.guessed_rate or Fraction(25)
         self.offset = round(offset / self.time_base)
-        self.stream = out.add_stream(VIDEO_CODEC, rate=self.rate, options=dict(VIDEO_OPTIONS))
+        self.stream = out.add_stream(VIDEO_CODEC, rate=self.rate, options=dict(options))
         self.stream.codec_context.time_base = self.time_base
         self.stream.pix_fmt = "yuv420p"
         # Set before any packet is muxed (audio may come first): H.264 yuv420p needs even sizes.
