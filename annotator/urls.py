@@ -9,6 +9,22 @@ api_patterns = [
     path("api/campaigns/", api.campaigns, name="api-campaigns"),
     path("api/campaigns/<int:campaign_id>/next/", api.next_task_view, name="api-next-task"),
     path("api/campaigns/<int:campaign_id>/progress/", api.progress_view, name="api-progress"),
+    path(
+        "api/campaigns/<int:campaign_id>/qualification/",
+        api.qualification_view,
+        name="api-qualification",
+    ),
+    path(
+        "api/campaigns/<int:campaign_id>/training/<str:modality>/next/",
+        api.training_next_view,
+        name="api-training-next",
+    ),
+    path(
+        "api/campaigns/<int:campaign_id>/exams/<str:modality>/start/",
+        api.exam_start_view,
+        name="api-exam-start",
+    ),
+    path("api/exams/<int:attempt_id>/next/", api.exam_next_view, name="api-exam-next"),
     path("api/tasks/<int:lease_id>/submit/", api.submit_view, name="api-submit"),
     path("api/tasks/<int:lease_id>/skip/", api.skip_view, name="api-skip"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from labeling.models import Campaign
 from labeling.selectors.annotation import annotator_campaigns, my_progress, task_payload
+from labeling.selectors.qualification import qualification_status, training_left
 from labeling.services.assignment import (
     AnnotationError,
     check_member,
@@ -17,6 +18,7 @@ from labeling.services.assignment import (
     skip_task,
     submit_vote,
 )
+from labeling.services.qualification import next_exam_question, next_training_question, start_exam
 
 
 class SubmitSerializer(serializers.Serializer):
@@ -32,6 +34,7 @@ TaskSerializer = inline_serializer(
     "Task",
     {
         "lease": serializers.IntegerField(),
+        "mode": serializers.ChoiceField(choices=["task", "training", "exam"]),
         "campaign": serializers.IntegerField(),
         "modality": serializers.ChoiceField(choices=list("tavm")),
         "modality_name": serializers.CharField(),
@@ -75,15 +78,19 @@ def next_task_view(request, campaign_id: int):
     responses=inline_serializer(
         "Submitted",
         {
-            "vote": serializers.IntegerField(),
+            "lease": serializers.IntegerField(),
             "label": serializers.CharField(),
             "repeated": serializers.BooleanField(),
+            "feedback": serializers.DictField(allow_null=True),
         },
     ),
 )
 @api_view(["POST"])
 def submit_view(request, lease_id: int):
-    """Answer your task with one label. Submitting the same answer again changes nothing."""
+    """Answer your task with one label. Submitting the same answer again changes nothing.
+
+    `feedback` is set for training questions (the expected label and its explanation) and
+    exam questions (how many are answered); it is null for tasks."""
     data = SubmitSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     try:
@@ -96,11 +103,13 @@ def submit_view(request, lease_id: int):
     except AnnotationError as error:
         return refused(error)
     code = status.HTTP_200_OK if submission.repeated else status.HTTP_201_CREATED
+    feedback = submission.feedback
     return Response(
         {
-            "vote": submission.vote.pk,
-            "label": submission.vote.label,
+            "lease": submission.lease.pk,
+            "label": submission.label,
             "repeated": submission.repeated,
+            "feedback": feedback.as_dict() if feedback else None,
         },
         status=code,
     )
@@ -142,3 +151,98 @@ def progress_view(request, campaign_id: int):
     except AnnotationError as error:
         return refused(error)
     return Response(my_progress(request.user, campaign))
+
+
+AttemptSerializer = inline_serializer(
+    "ExamAttempt",
+    {
+        "id": serializers.IntegerField(),
+        "modality": serializers.CharField(),
+        "number": serializers.IntegerField(),
+        "questions": serializers.IntegerField(),
+        "finished": serializers.BooleanField(),
+        "score": serializers.FloatField(allow_null=True),
+        "passed": serializers.BooleanField(allow_null=True),
+        "pass_mark": serializers.FloatField(),
+    },
+)
+
+
+def attempt_summary(attempt) -> dict:
+    return {
+        "id": attempt.pk,
+        "modality": attempt.exam.modality,
+        "number": attempt.number,
+        "questions": len(attempt.questions),
+        "finished": attempt.finished_at is not None,
+        "score": attempt.score,
+        "passed": attempt.passed,
+        "pass_mark": attempt.exam.pass_mark,
+    }
+
+
+@extend_schema(
+    responses=inline_serializer("Qualification", {"modalities": serializers.ListField()})
+)
+@api_view(["GET"])
+def qualification_view(request, campaign_id: int):
+    """Your training, exam attempts and qualification per modality of the campaign."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        check_member(request.user, campaign)
+    except AnnotationError as error:
+        return refused(error)
+    return Response({"modalities": qualification_status(request.user, campaign)})
+
+
+@extend_schema(
+    request=None,
+    responses=inline_serializer(
+        "TrainingQuestion", {"task": TaskSerializer, "left": serializers.IntegerField()}
+    ),
+)
+@api_view(["POST"])
+def training_next_view(request, campaign_id: int, modality: str):
+    """Your current training question of the modality, or the next; null when all are done."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        lease = next_training_question(request.user, campaign, modality)
+    except AnnotationError as error:
+        return refused(error)
+    return Response(
+        {
+            "task": task_payload(lease) if lease else None,
+            "left": training_left(request.user, campaign, modality),
+        }
+    )
+
+
+@extend_schema(request=None, responses={201: AttemptSerializer})
+@api_view(["POST"])
+def exam_start_view(request, campaign_id: int, modality: str):
+    """Start an attempt at the modality's exam (or get your unfinished one)."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        attempt = start_exam(request.user, campaign, modality)
+    except AnnotationError as error:
+        return refused(error)
+    return Response(attempt_summary(attempt), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    request=None,
+    responses=inline_serializer(
+        "ExamQuestion", {"task": TaskSerializer, "attempt": AttemptSerializer}
+    ),
+)
+@api_view(["POST"])
+def exam_next_view(request, attempt_id: int):
+    """The attempt's current question or the next; `task` is null once it is finished,
+    and `attempt` then has the score."""
+    try:
+        attempt, lease = next_exam_question(request.user, attempt_id)
+    except AnnotationError as error:
+        return refused(error)
+    return Response(
+        {"task": task_payload(lease) if lease else None, "attempt": attempt_summary(attempt)}
+    )

@@ -217,8 +217,14 @@ class Lease(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["gold_item", "annotator"],
-                condition=models.Q(kind__in=["check", "training"]),
-                name="one_gold_lease_per_annotator",
+                condition=models.Q(kind="check"),
+                name="one_gold_check_per_annotator",
+            ),
+            # A training question whose lease expired may be asked again; one answer each.
+            models.UniqueConstraint(
+                fields=["gold_item", "annotator"],
+                condition=models.Q(kind="training", status__in=["active", "submitted"]),
+                name="one_training_answer_per_annotator",
             ),
             models.UniqueConstraint(
                 fields=["exam_attempt", "gold_item"],

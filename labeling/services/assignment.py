@@ -6,10 +6,18 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import Campaign, Job, Lease, Rendition, Vote
+from labeling.models import Campaign, ClipScreening, Job, Lease, Rendition, Vote
+from labeling.selectors.qualification import qualified_modalities
+from labeling.services.gold import (
+    Feedback,
+    record_gold_answer,
+    serve_gold_check,
+    wants_gold_check,
+)
 from labeling.verdicts import State, open_slots, verdict
 
 CANDIDATES = 16
@@ -34,6 +42,10 @@ class Paused(AnnotationError):
     status, code = 403, "paused"
 
 
+class NotQualified(AnnotationError):
+    status, code = 403, "not_qualified"
+
+
 class LeaseNotFound(AnnotationError):
     status, code = 404, "lease_not_found"
 
@@ -56,8 +68,11 @@ class JobClosed(AnnotationError):
 
 @dataclass(frozen=True)
 class Submission:
-    vote: Vote
+    lease: Lease
+    label: str
     repeated: bool  # True when this lease had already been submitted with this label
+    vote: Vote | None = None  # jobs only: gold answers are never votes
+    feedback: Feedback | None = None  # training and exam questions only
 
 
 def check_member(annotator, campaign: Campaign) -> None:
@@ -73,16 +88,36 @@ def check_member(annotator, campaign: Campaign) -> None:
         )
 
 
+def lock_annotator(annotator) -> None:
+    """Serialise this annotator's own requests (guard, one lease at a time, exams)."""
+    get_user_model().objects.select_for_update().only("pk").get(pk=annotator.pk)
+
+
 def next_task(annotator, campaign: Campaign) -> Lease | None:
-    """The annotator's live lease here, or a new one on the best job; None when none is left."""
+    """The annotator's live task here, or a new one; None when none is left.
+
+    Only jobs in modalities the annotator is qualified for; now and then (the campaign's
+    gold share) a hidden gold check instead, served exactly like a job.
+    """
     check_member(annotator, campaign)
     with transaction.atomic():
-        # Serialise this annotator's own requests (guard, one lease at a time).
-        get_user_model().objects.select_for_update().only("pk").get(pk=annotator.pk)
+        lock_annotator(annotator)
         current = _live_lease(annotator, campaign)
         if current is not None:
             return current
-        for job_id in _candidate_ids(annotator, campaign):
+        allowed = qualified_modalities(annotator, campaign)
+        if not allowed:
+            raise NotQualified(
+                "Pass the exam of at least one modality before you get real tasks; "
+                "the qualification page lists them."
+            )
+        seen_jobs, seen_utterances = _seen(annotator, campaign)
+        candidates = _candidate_ids(campaign, allowed, seen_jobs, seen_utterances)
+        if candidates and wants_gold_check(campaign):
+            check = serve_gold_check(annotator, campaign, allowed, seen_utterances)
+            if check is not None:
+                return check
+        for job_id in candidates:
             job = (
                 Job.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("utterance")
@@ -108,12 +143,19 @@ def next_task(annotator, campaign: Campaign) -> Lease | None:
 
 
 def _live_lease(annotator, campaign: Campaign) -> Lease | None:
+    """The live job or gold check lease; stale ones (expired, job settled) are closed."""
     now = timezone.now()
     live = None
     for lease in Lease.objects.filter(
-        annotator=annotator, campaign=campaign, status=Lease.Status.ACTIVE, kind=Lease.Kind.JOB
+        annotator=annotator,
+        campaign=campaign,
+        status=Lease.Status.ACTIVE,
+        kind__in=(Lease.Kind.JOB, Lease.Kind.CHECK),
     ).select_related("job"):
-        wanted = lease.job.state in (State.OPEN, State.NEEDS_VOTE)
+        wanted = lease.kind == Lease.Kind.CHECK or lease.job.state in (
+            State.OPEN,
+            State.NEEDS_VOTE,
+        )
         if live is None and wanted and lease.expires_at > now:
             live = lease
         else:
@@ -121,7 +163,26 @@ def _live_lease(annotator, campaign: Campaign) -> Lease | None:
     return live
 
 
-def _candidate_ids(annotator, campaign: Campaign) -> list[int]:
+def _seen(annotator, campaign: Campaign) -> tuple[set[int], set[int]]:
+    """Jobs the annotator has had, and the utterances the independence guard keeps from
+    them: any they were shown, as a job, a gold item, or a clip to screen."""
+    shown = list(
+        Lease.objects.filter(annotator=annotator).values_list(
+            "job_id", Coalesce("job__utterance_id", "gold_item__utterance_id")
+        )
+    )
+    jobs = {job_id for job_id, _ in shown if job_id is not None}
+    if not campaign.independence_guard:
+        return jobs, set()
+    screened = ClipScreening.objects.filter(
+        Q(screener=annotator) | Q(leased_to=annotator)
+    ).values_list("utterance_id", flat=True)
+    return jobs, {utterance_id for _, utterance_id in shown} | set(screened)
+
+
+def _candidate_ids(
+    campaign: Campaign, modalities: str, seen_jobs: set[int], seen_utterances: set[int]
+) -> list[int]:
     """Up to CANDIDATES job ids this annotator may take, best first.
 
     Walks the jobs that still want votes in assignment order (index `job_assignment_order`)
@@ -129,16 +190,11 @@ def _candidate_ids(annotator, campaign: Campaign) -> list[int]:
     with per-row subqueries made PostgreSQL score every job of a 115k-job campaign before
     sorting; this reads only as far as it must.
     """
-    seen = list(
-        Lease.objects.filter(annotator=annotator).values_list("job_id", "job__utterance_id")
-    )
-    seen_jobs = {job_id for job_id, _ in seen}
-    seen_utterances = (
-        {utterance_id for _, utterance_id in seen} if campaign.independence_guard else set()
-    )
     ordered = Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL).order_by(
         "priority", "-votes_count", "id"
     )
+    if modalities != campaign.modalities:
+        ordered = ordered.filter(modality__in=list(modalities))
     found: list[int] = []
     offset, window = 0, 64
     now = timezone.now()
@@ -178,38 +234,44 @@ def _candidate_ids(annotator, campaign: Campaign) -> list[int]:
 def submit_vote(
     annotator, lease_id: int, label: str, seconds_spent: float | None = None
 ) -> Submission:
-    """Record the lease holder's vote and update the job's verdict, in one transaction."""
+    """Record the lease holder's answer, in one transaction: on a job, the vote and the
+    job's new verdict; on a gold item, a GoldAnswer (never a vote) and what follows it."""
     with transaction.atomic():
         lease = _own_lease(annotator, lease_id)
-        campaign = lease.job.campaign
+        campaign = lease.campaign
         if label not in campaign.label_names:
             names = ", ".join(campaign.label_names)
             raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
         if lease.status == Lease.Status.SUBMITTED:
-            vote = lease.vote
-            if vote.label != label:
-                raise LeaseClosed(f"You already answered this task with {vote.label!r}.")
-            return Submission(vote=vote, repeated=True)
+            answered = lease.vote.label if lease.kind == Lease.Kind.JOB else lease.gold_answer.label
+            if answered != label:
+                raise LeaseClosed(f"You already answered this task with {answered!r}.")
+            vote = lease.vote if lease.kind == Lease.Kind.JOB else None
+            return Submission(lease=lease, label=label, repeated=True, vote=vote)
         if lease.status != Lease.Status.ACTIVE:
             raise LeaseClosed(f"This task was {lease.status}; press next for a new one.")
-        job = Job.objects.select_for_update().get(pk=lease.job_id)
+        job = Job.objects.select_for_update().get(pk=lease.job_id) if lease.job_id else None
         now = timezone.now()  # read under the job lock: see assignment.md (1)
         if lease.expires_at <= now:
             raise LeaseExpired(
                 "Your time on this task ran out and it went back to the pool; "
                 "press next for a new one."
             )
-        if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
-            raise JobClosed("This task no longer needs a vote; press next for a new one.")
         elapsed = (now - lease.created_at).total_seconds()
         spent = elapsed if seconds_spent is None else min(max(float(seconds_spent), 0.0), elapsed)
-        vote = Vote.objects.create(
-            job=job, annotator=annotator, lease=lease, label=label, seconds_spent=spent
-        )
-        record_verdict(job)
+        feedback = vote = None
+        if job is None:
+            feedback = record_gold_answer(lease, label, spent)
+        else:
+            if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
+                raise JobClosed("This task no longer needs a vote; press next for a new one.")
+            vote = Vote.objects.create(
+                job=job, annotator=annotator, lease=lease, label=label, seconds_spent=spent
+            )
+            record_verdict(job)
         lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
         lease.save(update_fields=["status", "closed_at"])
-    return Submission(vote=vote, repeated=False)
+    return Submission(lease=lease, label=label, repeated=False, vote=vote, feedback=feedback)
 
 
 def record_verdict(job: Job) -> None:
@@ -237,6 +299,8 @@ def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:
             return lease
         if lease.status != Lease.Status.ACTIVE:
             raise LeaseClosed(f"This task was already {lease.status}.")
+        if lease.kind in (Lease.Kind.TRAINING, Lease.Kind.EXAM):
+            raise LeaseClosed(f"A {lease.get_kind_display()} cannot be skipped; answer it.")
         lease.status, lease.closed_at, lease.skip_reason = (
             Lease.Status.SKIPPED,
             timezone.now(),
@@ -249,7 +313,7 @@ def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:
 def _own_lease(annotator, lease_id: int) -> Lease:
     lease = (
         Lease.objects.select_for_update(of=("self",))
-        .select_related("job__campaign")
+        .select_related("campaign", "gold_item")
         .filter(pk=lease_id, annotator=annotator)
         .first()
     )

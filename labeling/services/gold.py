@@ -1,0 +1,158 @@
+"""Gold items at work: serving hidden checks and recording answers on gold items.
+
+A gold answer is a GoldAnswer, never a Vote, so it can reach no verdict and no export.
+Callers hold the annotator's row lock (and the lease's, when answering); see
+qualification.md.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from labeling.models import (
+    AnnotatorPause,
+    Campaign,
+    ExamAttempt,
+    GoldAnswer,
+    GoldItem,
+    Lease,
+    Modality,
+    ReviewAction,
+)
+from labeling.selectors.qualification import gold_accuracy
+
+rng = random.SystemRandom()  # which task is a gold check must not be predictable
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the annotator learns after answering a training or exam question."""
+
+    kind: str
+    correct: bool | None = None
+    expected: str = ""
+    explanation: str = ""
+    answered: int = 0
+    questions: int = 0
+
+    def as_dict(self) -> dict:
+        if self.kind == Lease.Kind.TRAINING:
+            return {
+                "kind": self.kind,
+                "correct": self.correct,
+                "expected": self.expected,
+                "explanation": self.explanation,
+            }
+        return {"kind": self.kind, "answered": self.answered, "questions": self.questions}
+
+
+def wants_gold_check(campaign: Campaign) -> bool:
+    return campaign.gold_share > 0 and rng.random() < campaign.gold_share
+
+
+def serve_gold_check(annotator, campaign: Campaign, allowed: str, seen_utterances: set[int]):
+    """A new lease on a check item the annotator has not had, in a modality they may
+    annotate; None when none is left. The caller holds the annotator's row lock."""
+    had = Lease.objects.filter(annotator=annotator, kind=Lease.Kind.CHECK).values("gold_item_id")
+    item = (
+        GoldItem.objects.filter(
+            campaign=campaign, purpose=GoldItem.Purpose.CHECK, modality__in=list(allowed)
+        )
+        .exclude(pk__in=had)
+        .exclude(utterance_id__in=seen_utterances)
+        .order_by("?")
+        .first()
+    )
+    if item is None:
+        return None
+    return lease_gold_item(annotator, campaign, Lease.Kind.CHECK, item)
+
+
+def lease_gold_item(annotator, campaign, kind, item, attempt=None) -> Lease:
+    now = timezone.now()
+    return Lease.objects.create(
+        campaign=campaign,
+        kind=kind,
+        gold_item=item,
+        exam_attempt=attempt,
+        annotator=annotator,
+        expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
+    )
+
+
+def record_gold_answer(lease: Lease, label: str, seconds_spent: float) -> Feedback | None:
+    """Store the answer on a gold item (the caller holds the lease's lock, checked it is
+    live and the label valid) and do what follows: pause, exam result. Never a Vote."""
+    item = lease.gold_item
+    GoldAnswer.objects.create(
+        lease=lease,
+        gold_item=item,
+        annotator=lease.annotator,
+        label=label,
+        correct=label == item.label,
+        seconds_spent=seconds_spent,
+    )
+    if lease.kind == Lease.Kind.CHECK:
+        pause_if_gold_accuracy_low(lease.annotator, lease.campaign, item.modality)
+        return None
+    if lease.kind == Lease.Kind.TRAINING:
+        return Feedback(
+            kind=Lease.Kind.TRAINING,
+            correct=label == item.label,
+            expected=item.label,
+            explanation=item.explanation,
+        )
+    attempt = ExamAttempt.objects.select_for_update().get(pk=lease.exam_attempt_id)
+    asked = attempt.leases.exclude(pk=lease.pk).exclude(status=Lease.Status.ACTIVE).count() + 1
+    if asked >= len(attempt.questions):
+        finish_attempt(attempt)
+    return Feedback(kind=Lease.Kind.EXAM, answered=asked, questions=len(attempt.questions))
+
+
+def pause_if_gold_accuracy_low(annotator, campaign: Campaign, modality: str) -> bool:
+    """Pause the annotator when their check accuracy in this modality is below the
+    campaign's threshold after enough answers. Answers from before a reviewer last resumed
+    them do not count again, so a resume gives a fresh start."""
+    if campaign.gold_pause_below <= 0:
+        return False
+    resumed = (
+        ReviewAction.objects.filter(
+            campaign=campaign, subject=annotator, kind=ReviewAction.Kind.RESUME
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    right, answered = gold_accuracy(annotator, campaign, modality, since=resumed)
+    if answered < campaign.gold_min_answers or right / answered >= campaign.gold_pause_below:
+        return False
+    reason = (
+        f"Automatic: {right} of {answered} gold checks right in {Modality(modality).label} "
+        f"({right / answered:.0%}), below {campaign.gold_pause_below:.0%}."
+    )
+    _, created = AnnotatorPause.objects.get_or_create(
+        campaign=campaign, annotator=annotator, defaults={"reason": reason, "paused_by": None}
+    )
+    if created:
+        ReviewAction.objects.create(
+            campaign=campaign,
+            subject=annotator,
+            kind=ReviewAction.Kind.AUTO_PAUSE,
+            actor=None,
+            before={"paused": False},
+            after={"paused": True, "gold_right": right, "gold_answered": answered},
+            reason=reason,
+        )
+    return created
+
+
+def finish_attempt(attempt: ExamAttempt) -> None:
+    correct = GoldAnswer.objects.filter(lease__exam_attempt=attempt, correct=True).count()
+    attempt.correct = correct
+    attempt.score = correct / len(attempt.questions) if attempt.questions else 0.0
+    attempt.passed = attempt.score >= attempt.exam.pass_mark
+    attempt.finished_at = timezone.now()
+    attempt.save(update_fields=["correct", "score", "passed", "finished_at"])

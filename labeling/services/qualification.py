@@ -1,0 +1,175 @@
+"""Qualification: training questions, exams per modality, and setting gold up.
+
+Design note: qualification.md beside this file. Every function that hands out a question
+locks the annotator's user row first, as `assignment.next_task` does, so one annotator's
+concurrent requests are serialised and a pass or a lease is never decided on a stale read.
+Answers go through `assignment.submit_vote`, like every task's.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from labeling.models import Campaign, ExamAttempt, GoldItem, Lease
+from labeling.selectors.qualification import exam_refusal, training_items, training_left
+from labeling.services.assignment import AnnotationError, check_member, lock_annotator
+from labeling.services.gold import finish_attempt, lease_gold_item, rng
+
+
+class ExamRefused(AnnotationError):
+    status, code = 409, "exam_refused"
+
+
+class GoldInvalid(ValueError):
+    """A gold item the campaign cannot use; the message says why."""
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+def next_training_question(annotator, campaign: Campaign, modality: str) -> Lease | None:
+    """The live training question of this modality, or the next unanswered one; None when
+    every training question of the modality has been answered."""
+    check_member(annotator, campaign)
+    with transaction.atomic():
+        lock_annotator(annotator)
+        live = _live_practice_lease(annotator, campaign, Lease.Kind.TRAINING, modality=modality)
+        if live is not None:
+            return live
+        answered = Lease.objects.filter(
+            annotator=annotator, kind=Lease.Kind.TRAINING, status=Lease.Status.SUBMITTED
+        ).values("gold_item_id")
+        item = training_items(campaign, modality).exclude(pk__in=answered).order_by("pk").first()
+        return (
+            None
+            if item is None
+            else lease_gold_item(annotator, campaign, Lease.Kind.TRAINING, item)
+        )
+
+
+def _live_practice_lease(annotator, campaign, kind, *, modality="", attempt=None):
+    """The annotator's one live lease of this kind; stale ones are closed as expired."""
+    now = timezone.now()
+    leases = Lease.objects.filter(
+        annotator=annotator, campaign=campaign, kind=kind, status=Lease.Status.ACTIVE
+    ).select_related("gold_item")
+    if attempt is not None:
+        leases = leases.filter(exam_attempt=attempt)
+    live = None
+    for lease in leases:
+        if lease.expires_at > now and (not modality or lease.gold_item.modality == modality):
+            live = live or lease
+        elif lease.expires_at <= now:
+            Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
+    return live
+
+
+# --- exams -------------------------------------------------------------------------------
+
+
+def start_exam(annotator, campaign: Campaign, modality: str) -> ExamAttempt:
+    """The annotator's unfinished attempt at this modality's exam, or a new one if the
+    rules allow it: not passed yet, attempts left, cool-down over, training answered."""
+    check_member(annotator, campaign)
+    exam = campaign.exams.filter(modality=modality).first()
+    if exam is None:
+        raise ExamRefused("This modality has no exam in this campaign.")
+    with transaction.atomic():
+        lock_annotator(annotator)
+        attempts = list(exam.attempts.filter(annotator=annotator).order_by("number"))
+        unfinished = [a for a in attempts if a.finished_at is None]
+        if unfinished:
+            return unfinished[0]
+        refusal = exam_refusal(exam, attempts, training_left(annotator, campaign, modality))
+        if refusal:
+            raise ExamRefused(refusal)
+        questions = list(
+            campaign.gold_items.filter(
+                purpose=GoldItem.Purpose.EXAM, modality=modality
+            ).values_list("pk", flat=True)
+        )
+        rng.shuffle(questions)
+        if exam.questions:
+            questions = questions[: exam.questions]
+        return ExamAttempt.objects.create(
+            exam=exam, annotator=annotator, number=len(attempts) + 1, questions=questions
+        )
+
+
+def next_exam_question(annotator, attempt_id: int) -> tuple[ExamAttempt, Lease | None]:
+    """The attempt and its live question, or its next one; no lease once it is finished.
+
+    A question whose lease ran out is not asked again: it counts as a wrong answer.
+    """
+    with transaction.atomic():
+        lock_annotator(annotator)
+        attempt = (
+            ExamAttempt.objects.select_for_update()
+            .select_related("exam__campaign")
+            .filter(pk=attempt_id, annotator=annotator)
+            .first()
+        )
+        if attempt is None:
+            raise ExamRefused("No such exam attempt of yours.")
+        campaign = attempt.exam.campaign
+        check_member(annotator, campaign)
+        if attempt.finished_at is not None:
+            return attempt, None
+        live = _live_practice_lease(annotator, campaign, Lease.Kind.EXAM, attempt=attempt)
+        if live is not None:
+            return attempt, live
+        asked = set(attempt.leases.values_list("gold_item_id", flat=True))
+        remaining = [pk for pk in attempt.questions if pk not in asked]
+        if not remaining:
+            finish_attempt(attempt)
+            return attempt, None
+        item = GoldItem.objects.get(pk=remaining[0])
+        return attempt, lease_gold_item(annotator, campaign, Lease.Kind.EXAM, item, attempt)
+
+
+# --- setting gold up (admins) -------------------------------------------------------------
+
+
+def add_gold_item(
+    campaign: Campaign,
+    *,
+    utterance,
+    modality: str,
+    purpose: str,
+    label: str,
+    explanation: str = "",
+) -> GoldItem:
+    """Make an utterance a gold item of the campaign; it then gets no jobs there.
+
+    Refused when the utterance already has votes in the campaign: they would be a
+    dataset label and gold at once. Its unvoted jobs are removed in the same transaction.
+    """
+    if label not in campaign.label_names:
+        raise GoldInvalid(
+            f"{label!r} is not a label of this campaign; use one of "
+            f"{', '.join(campaign.label_names)}."
+        )
+    if purpose not in GoldItem.Purpose.values:
+        raise GoldInvalid(f"Unknown purpose {purpose!r}: use training, exam or check.")
+    if modality not in campaign.modalities:
+        raise GoldInvalid(f"This campaign does not collect modality {modality!r}.")
+    if utterance.corpus_id != campaign.corpus_id:
+        raise GoldInvalid("A gold utterance must come from the campaign's corpus.")
+    with transaction.atomic():
+        jobs = campaign.jobs.select_for_update().filter(utterance=utterance)
+        if jobs.filter(Q(votes_count__gt=0) | Q(leases__isnull=False)).exists():
+            raise GoldInvalid(
+                f"Utterance {utterance} is already being annotated in this campaign; "
+                "choose one that is not, or use another campaign."
+            )
+        jobs.delete()
+        item, _ = GoldItem.objects.update_or_create(
+            campaign=campaign,
+            utterance=utterance,
+            modality=modality,
+            purpose=purpose,
+            defaults={"label": label, "explanation": explanation},
+        )
+    return item
