@@ -47,9 +47,11 @@ class ManifestRow:
 class RowProblem:
     line: int
     reason: str
+    file: str = ""  # which table, when one import reads several (subtitle files of a folder)
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "reason": self.reason}
+        where = {"file": self.file} if self.file else {}
+        return {**where, "line": self.line, "reason": self.reason}
 
 
 @dataclass
@@ -77,11 +79,16 @@ Records = list[tuple[int, "dict | RowProblem"]]
 
 
 def read_records(
-    path: Path, data: bytes | None, required: tuple[str, ...], optional: tuple[str, ...]
+    path: Path,
+    data: bytes | None,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    aliases: dict[str, str] | None = None,
 ) -> tuple[Records, list[str]]:
     """Records of a CSV or JSONL file by line number, and the columns it has that are ignored.
 
-    Shared by every table users upload (media manifests, label files).
+    Shared by every table users upload (media manifests, label files, segment tables).
+    `aliases` renames other tools' column names to ours (MELD's `StartTime` → `start`).
     """
     path = Path(path)
     if data is None:
@@ -93,10 +100,11 @@ def read_records(
     # parses and only the rows that hold them are rejected.
     text = data.decode("utf-8-sig", errors="surrogateescape")
     suffix = path.suffix.lower()
+    aliases = aliases or {}
     if suffix == ".csv":
-        records, columns = _csv_records(text, required)
+        records, columns = _csv_records(text, required, aliases)
     elif suffix in (".jsonl", ".ndjson"):
-        records, columns = _jsonl_records(text)
+        records, columns = _jsonl_records(text, aliases)
     else:
         raise ManifestError(
             f"Unknown file format {suffix or '(no extension)'}: use a .csv or .jsonl file."
@@ -105,9 +113,11 @@ def read_records(
     return records, [column for column in columns if column not in known]
 
 
-def _csv_records(text: str, required: tuple[str, ...]) -> tuple[Records, list[str]]:
+def _csv_records(
+    text: str, required: tuple[str, ...], aliases: dict[str, str]
+) -> tuple[Records, list[str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    header = _renamed([name.strip() for name in (reader.fieldnames or [])], aliases)
     missing = [column for column in required if column not in header]
     if missing:
         raise ManifestError(
@@ -131,7 +141,18 @@ def _csv_records(text: str, required: tuple[str, ...]) -> tuple[Records, list[st
     return records, header
 
 
-def _jsonl_records(text: str) -> tuple[Records, list[str]]:
+def _renamed(columns: list[str], aliases: dict[str, str]) -> list[str]:
+    renamed = [aliases.get(column, column) for column in columns]
+    for alias, column in aliases.items():
+        if alias in columns and column in columns:
+            raise ManifestError(
+                f"The table has both {column!r} and {alias!r}, which mean the same; "
+                "keep only one of them."
+            )
+    return renamed
+
+
+def _jsonl_records(text: str, aliases: dict[str, str]) -> tuple[Records, list[str]]:
     records: list[tuple[int, dict | RowProblem]] = []
     seen_keys: set[str] = set()
     for line_number, line in enumerate(text.splitlines(), start=1):
@@ -145,14 +166,37 @@ def _jsonl_records(text: str) -> tuple[Records, list[str]]:
         if not isinstance(record, dict):
             records.append((line_number, RowProblem(line_number, "not a JSON object")))
             continue
+        try:
+            keys = _renamed(list(record), aliases)
+        except ManifestError as exc:
+            records.append((line_number, RowProblem(line_number, str(exc))))
+            continue
+        record = dict(zip(keys, record.values(), strict=True))
         seen_keys.update(record)
         records.append((line_number, record))
     return records, sorted(seen_keys)
 
 
 def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
+    values = text_fields(line, record, REQUIRED_COLUMNS)
+    if isinstance(values, RowProblem):
+        return values
+    if not values["media"]:
+        return RowProblem(line, "media is empty: give the clip's path")
+    if not values["transcript"]:
+        return RowProblem(line, "transcript is empty")
+    metadata = speaker_metadata(line, record)
+    if isinstance(metadata, RowProblem):
+        return metadata
+    return ManifestRow(
+        line=line, media=values["media"], transcript=values["transcript"], **metadata
+    )
+
+
+def text_fields(line: int, record: dict, columns: tuple[str, ...]) -> dict[str, str] | RowProblem:
+    """The record's `columns` as stripped text ("" when absent), or why one is not text."""
     values: dict[str, str] = {}
-    for column in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+    for column in columns:
         value = record.get(column)
         if value is None:
             value = ""
@@ -162,10 +206,15 @@ def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
         if has_undecodable_bytes(value):
             return RowProblem(line, f"{column} is not valid UTF-8 text")
         values[column] = value
-    if not values["media"]:
-        return RowProblem(line, "media is empty: give the clip's path")
-    if not values["transcript"]:
-        return RowProblem(line, "transcript is empty")
+    return values
+
+
+def speaker_metadata(line: int, record: dict) -> dict[str, str] | RowProblem:
+    """The optional columns every utterance table shares (id, speaker_gender, age_group,
+    programme, scenario), checked and normalised, keyed by ManifestRow's field names."""
+    values = text_fields(line, record, OPTIONAL_COLUMNS)
+    if isinstance(values, RowProblem):
+        return values
     gender = values["speaker_gender"].lower()
     if gender and gender not in GENDERS:
         return RowProblem(
@@ -176,16 +225,13 @@ def _validate(line: int, record: dict) -> ManifestRow | RowProblem:
         return RowProblem(
             line, f"unknown age_group {values['age_group']!r}: use one of {', '.join(AGE_GROUPS)}"
         )
-    return ManifestRow(
-        line=line,
-        media=values["media"],
-        transcript=values["transcript"],
-        external_id=values["id"],
-        speaker_gender=gender,
-        age_group=age,
-        programme=values["programme"],
-        scenario=values["scenario"],
-    )
+    return {
+        "external_id": values["id"],
+        "speaker_gender": gender,
+        "age_group": age,
+        "programme": values["programme"],
+        "scenario": values["scenario"],
+    }
 
 
 def has_undecodable_bytes(value: str) -> bool:
