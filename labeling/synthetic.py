@@ -15,7 +15,7 @@ import math
 import os
 import random
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -508,6 +508,36 @@ class _FacePainter:
             cv2.polylines(img, [pts], False, lips, max(1, round(0.035 * u)), cv2.LINE_AA)
 
 
+class _ScenePainter:
+    """No speaker (the empty backdrop) or several drawn side by side, each in its own strip."""
+
+    def __init__(self, item: SyntheticUtterance, width: int, height: int, faces: int) -> None:
+        # Each speaker keeps the single speaker's 4:3 framing, scaled down to fit.
+        strip = width // max(faces, 1)
+        self.strip_height = min(height, strip * 3 // 4)
+        self.painters = [
+            _FacePainter(replace(item, seed=item.seed + k), strip, self.strip_height)
+            for k in range(faces)
+        ]
+        self.empty = _FacePainter(item, width, height).background
+
+    def frame(self, time: float, voice_level: float) -> np.ndarray:
+        img = self.empty.copy()
+        if self.painters:
+            top = (img.shape[0] - self.strip_height) // 2
+            joined = np.concatenate([p.frame(time, voice_level) for p in self.painters], axis=1)
+            img[top : top + self.strip_height, : joined.shape[1]] = joined
+        return img
+
+
+def _scene_painter(item: SyntheticUtterance, width: int, height: int, faces: int):
+    if faces == 1:
+        return _FacePainter(item, width, height)  # the demo corpus's clips, unchanged
+    if not 0 <= faces <= 2:
+        raise ValueError(f"Draw 0, 1 or 2 faces, not {faces}.")
+    return _ScenePainter(item, width, height, faces)
+
+
 # --------------------------------------------------------------------------------------------
 # Writing
 
@@ -520,14 +550,23 @@ def write_media(
     height: int = 240,
     fps: int = 25,
     sample_rate: int = 16000,
+    faces: int = 1,
+    voice: bool = True,
+    audio: bool = True,
 ) -> None:
     """Write `item` as an MP4 (H.264 + AAC) lasting `item.seconds`: a drawn face showing
-    `face_emotion` and a voice-like signal showing `voice_emotion`. Same seed, same bytes."""
+    `face_emotion` and a voice-like signal showing `voice_emotion`. Same seed, same bytes.
+
+    For testing clip screening: `faces` draws 0, 1 or 2 speakers (two side by side),
+    `voice=False` makes the audio track digital silence, `audio=False` leaves it out.
+    """
     if width % 2 or height % 2:
         raise ValueError(f"width and height must be even for H.264, got {width}x{height}.")
     path = Path(path)
     samples, envelope = _voice_signal(item, sample_rate)
-    painter = _FacePainter(item, width, height)
+    if not voice:
+        samples, envelope = np.zeros_like(samples), np.zeros_like(envelope)
+    painter = _scene_painter(item, width, height, faces)
     n_frames = max(1, round(len(samples) / sample_rate * fps))
     hop = sample_rate / fps
 
@@ -538,8 +577,9 @@ def write_media(
         with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as out:
             video = out.add_stream("libx264", rate=fps, options=dict(X264_OPTIONS))
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-            audio = out.add_stream("aac", rate=sample_rate)
-            audio.layout = "mono"
+            sound_stream = out.add_stream("aac", rate=sample_rate) if audio else None
+            if sound_stream is not None:
+                sound_stream.layout = "mono"
             for i in range(n_frames):
                 window = envelope[int(i * hop) : int((i + 1) * hop)]
                 level = float(window.mean()) if window.size else 0.0
@@ -547,10 +587,12 @@ def write_media(
                 frame.pts, frame.time_base = i, Fraction(1, fps)
                 out.mux(video.encode(frame))
             out.mux(video.encode(None))
-            sound = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
-            sound.sample_rate, sound.pts, sound.time_base = sample_rate, 0, Fraction(1, sample_rate)
-            out.mux(audio.encode(sound))
-            out.mux(audio.encode(None))
+            if sound_stream is not None:
+                sound = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+                sound.sample_rate, sound.pts = sample_rate, 0
+                sound.time_base = Fraction(1, sample_rate)
+                out.mux(sound_stream.encode(sound))
+                out.mux(sound_stream.encode(None))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
