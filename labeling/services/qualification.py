@@ -9,7 +9,6 @@ Answers go through `assignment.submit_vote`, like every task's.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from labeling.models import Campaign, ExamAttempt, GoldItem, Lease
@@ -158,8 +157,9 @@ def add_gold_item(
     if utterance.corpus_id != campaign.corpus_id:
         raise GoldInvalid("A gold utterance must come from the campaign's corpus.")
     with transaction.atomic():
-        jobs = campaign.jobs.select_for_update().filter(utterance=utterance)
-        if jobs.filter(Q(votes_count__gt=0) | Q(leases__isnull=False)).exists():
+        jobs = campaign.jobs.filter(utterance=utterance)
+        list(jobs.select_for_update())  # nobody may lease them while they are removed
+        if Lease.objects.filter(job__in=jobs).exists() or jobs.filter(votes_count__gt=0).exists():
             raise GoldInvalid(
                 f"Utterance {utterance} is already being annotated in this campaign; "
                 "choose one that is not, or use another campaign."
