@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from labeling import api, review_views, run_views, views
+from labeling import api, review_views, run_views, screening_views, views
 
 api_patterns = [
     path("api/campaigns/", api.campaigns, name="api-campaigns"),
@@ -27,6 +27,21 @@ api_patterns = [
     path("api/exams/<int:attempt_id>/next/", api.exam_next_view, name="api-exam-next"),
     path("api/tasks/<int:lease_id>/submit/", api.submit_view, name="api-submit"),
     path("api/tasks/<int:lease_id>/skip/", api.skip_view, name="api-skip"),
+    path(
+        "api/screening/<int:campaign_id>/next/",
+        screening_views.next_clip_view,
+        name="api-screening-next",
+    ),
+    path(
+        "api/screening/<int:campaign_id>/progress/",
+        screening_views.progress_view,
+        name="api-screening-progress",
+    ),
+    path(
+        "api/screenings/<int:screening_id>/decide/",
+        screening_views.decide_view,
+        name="api-screening-decide",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -36,6 +51,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("annotate/<int:campaign_id>/", views.annotate, name="annotate"),
+    path("screen/<int:campaign_id>/", screening_views.screen_page, name="screen"),
     path("renditions/<int:rendition_id>/file", views.rendition_file, name="rendition-file"),
     path(
         "renditions/<int:rendition_id>/subtitles.vtt",

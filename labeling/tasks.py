@@ -41,3 +41,17 @@ def train_run_task(self, run_id: int) -> str:
     except RunBusy as busy:
         raise self.retry(countdown=busy.retry_after) from None
     return run.status if run is not None else "missing"
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), max_retries=3, retry_backoff=5)
+def screen_utterance_task(utterance_id: int) -> str:
+    """Measure a clip for screening and judge it in every screening campaign of its corpus.
+
+    A clip that cannot be decoded is recorded as failed, not retried; other errors (the
+    database, the disk) are retried a few times, and `manage.py screen_clips` measures any
+    clip still pending.
+    """
+    from labeling.services.screening import measure_utterance
+
+    utterance = measure_utterance(utterance_id)
+    return utterance.screening_status if utterance is not None else "missing"

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from labeling.models import Campaign, ClipScreening, Corpus, Job, Modality
 from labeling.models.annotation import default_labels
+from labeling.screening import Thresholds
 from labeling.verdicts import VotingRule
 
 
@@ -37,8 +38,16 @@ def create_campaign(
     rule: VotingRule | None = None,
     lease_seconds: int = 600,
     independence_guard: bool = True,
+    automatic_screening: bool = False,
+    thresholds: Thresholds | None = None,
+    human_screening: bool = False,
+    screeners=(),
 ) -> Campaign:
-    """A campaign over the corpus with a job for every utterance and collected modality."""
+    """A campaign over the corpus with a job for every utterance and collected modality.
+
+    With screening (automatic, human or both) only clips that screening accepted get jobs;
+    each clip's ClipScreening is created here (labeling/services/screening.md).
+    """
     labels = validate_labels(labels if labels is not None else default_labels())
     modalities = "".join(m for m in Modality.values if m in set(modalities))
     if not modalities:
@@ -46,6 +55,10 @@ def create_campaign(
     rule = rule or VotingRule()
     if lease_seconds < 10:
         raise CampaignInvalid("Leases must last at least 10 seconds.")
+    thresholds = thresholds or Thresholds()
+    if human_screening and not screeners:
+        raise CampaignInvalid("Human screening needs at least one screener.")
+    check_screeners_unseen(screeners, annotators, independence_guard)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=name,
@@ -57,22 +70,53 @@ def create_campaign(
             max_votes=rule.max_votes,
             lease_seconds=lease_seconds,
             independence_guard=independence_guard,
+            automatic_screening=automatic_screening,
+            screen_min_seconds=thresholds.min_seconds,
+            screen_max_seconds=thresholds.max_seconds,
+            screen_min_loudness_db=thresholds.min_loudness_db,
+            screen_min_voiced_share=thresholds.min_voiced_share,
+            screen_min_face_share=thresholds.min_face_share,
+            human_screening=human_screening,
         )
         campaign.annotators.set(annotators)
+        campaign.screeners.set(screeners)
         add_missing_jobs(campaign)
+        if automatic_screening or human_screening:
+            from labeling.services.screening import judge_campaign  # it imports this module
+
+            judge_campaign(campaign)
     return campaign
 
 
-def add_missing_jobs(campaign: Campaign) -> int:
+def check_screeners_unseen(screeners, annotators, independence_guard: bool) -> None:
+    """With the independence guard on, nobody may both screen and annotate: a screener has
+    seen every clip they screened with sound, picture and transcript."""
+    both = {getattr(u, "pk", u) for u in screeners} & {getattr(u, "pk", u) for u in annotators}
+    if independence_guard and both:
+        raise CampaignInvalid(
+            "Screeners have seen the clips with sound, picture and transcript, so with the "
+            "independence guard on they cannot annotate them too; take them out of the "
+            "annotators or the screeners."
+        )
+
+
+def add_missing_jobs(campaign: Campaign, utterance_ids=None) -> int:
     """Create the jobs of every utterance that may be annotated; returns how many.
 
     An utterance may be annotated unless it is one of the campaign's gold items (gold never
-    reaches a verdict) and, when the campaign screens clips, only once screening accepted it.
+    reaches a verdict) and, when the campaign screens clips, only once screening accepted it;
+    a clip a screener rejected never is. `utterance_ids` limits the work to those utterances
+    (screening accepting a few clips).
     """
-    existing = set(campaign.jobs.values_list("utterance_id", "modality"))
+    utterances = annotatable_utterances(campaign)
+    jobs = campaign.jobs
+    if utterance_ids is not None:
+        utterances = utterances.filter(pk__in=utterance_ids)
+        jobs = jobs.filter(utterance_id__in=utterance_ids)
+    existing = set(jobs.values_list("utterance_id", "modality"))
     new = [
         Job(campaign=campaign, utterance_id=utterance_id, modality=modality)
-        for utterance_id in annotatable_utterances(campaign).values_list("id", flat=True)
+        for utterance_id in utterances.values_list("id", flat=True)
         for modality in campaign.modalities
         if (utterance_id, modality) not in existing
     ]
@@ -87,5 +131,11 @@ def annotatable_utterances(campaign: Campaign):
     if campaign.automatic_screening or campaign.human_screening:
         utterances = utterances.filter(
             screenings__campaign=campaign, screenings__status=ClipScreening.Status.ACCEPTED
+        )
+    else:  # a screener's rejection stands even once the campaign stops screening
+        utterances = utterances.exclude(
+            pk__in=campaign.screenings.filter(status=ClipScreening.Status.REJECTED).values(
+                "utterance_id"
+            )
         )
     return utterances

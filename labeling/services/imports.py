@@ -28,6 +28,7 @@ from labeling import media
 from labeling.manifest import ManifestError, ManifestRow, RowProblem, read_manifest
 from labeling.models import Corpus, ImportBatch, Modality, Rendition, Utterance
 from labeling.services.renditions import enqueue_renditions
+from labeling.services.screening import enqueue_measurements
 from labeling.storage import UnsafePath, resolve_inside, store_source
 from training.hashing import sha256_file
 
@@ -248,6 +249,7 @@ def _new_utterance(corpus, batch, item: CheckedRow, source_file: str) -> Utteran
 def after_import(utterance_ids: list[int]) -> None:
     """The work every newly imported utterance needs, started once the import committed."""
     enqueue_renditions(utterance_ids)
+    enqueue_measurements(utterance_ids)
 
 
 def _update(batch: ImportBatch, **fields) -> None:
