@@ -1,5 +1,7 @@
 """Admin for campaigns, jobs and leases."""
 
+from types import SimpleNamespace
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
@@ -7,18 +9,34 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from labeling.admin.screening import judge_again
 from labeling.models import (
     Campaign,
     Job,
     Lease,
     Vote,
 )
-from labeling.services.campaigns import CampaignInvalid, add_missing_jobs, validate_labels
+from labeling.screening import Thresholds
+from labeling.services.campaigns import (
+    CampaignInvalid,
+    add_missing_jobs,
+    check_screeners_unseen,
+    validate_labels,
+)
 from labeling.services.exports import (
     create_export,
     default_out_dir,
 )
 from training.dataset import ExportError
+
+THRESHOLD_FIELDS = [
+    "screen_min_seconds",
+    "screen_max_seconds",
+    "screen_min_loudness_db",
+    "screen_min_voiced_share",
+    "screen_min_face_share",
+]
+SCREENING_FIELDS = ["automatic_screening", *THRESHOLD_FIELDS, "human_screening", "screeners"]
 
 
 class CampaignForm(forms.ModelForm):
@@ -36,6 +54,7 @@ class CampaignForm(forms.ModelForm):
             "independence_guard",
             "annotators",
             "is_active",
+            *SCREENING_FIELDS,
         ]
 
     def clean_labels(self):
@@ -50,13 +69,36 @@ class CampaignForm(forms.ModelForm):
             raise forms.ValidationError("Collect at least one modality: t, a, v or m.")
         return value
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in THRESHOLD_FIELDS:  # left empty: the default
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:  # a field's own message says what to fix first
+            return data
+        for name in THRESHOLD_FIELDS:
+            if data.get(name) is None:
+                data[name] = Campaign._meta.get_field(name).default
+        try:
+            Thresholds.of(SimpleNamespace(**data))
+            if data["human_screening"] and not data["screeners"]:
+                raise CampaignInvalid("Human screening needs at least one screener.")
+            check_screeners_unseen(
+                data["screeners"], data["annotators"], data["independence_guard"]
+            )
+        except ValueError as exc:  # CampaignInvalid is a ValueError too
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
     list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
-    filter_horizontal = ("annotators",)
-    actions = ["add_jobs", "export_dataset"]
+    filter_horizontal = ("annotators", "screeners")
+    actions = ["add_jobs", "export_dataset", "judge_screening"]
 
     def get_readonly_fields(self, request, obj=None):
         # The corpus and the rule shape every job and verdict: fixed once jobs exist.
@@ -86,6 +128,12 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             created = add_missing_jobs(form.instance)
             self.message_user(request, f"{created} jobs created.")
+        if set(form.changed_data) & set(SCREENING_FIELDS):
+            judge_again(self, request, [form.instance])
+
+    @admin.action(description="Judge every clip again with the campaign's screening settings")
+    def judge_screening(self, request, queryset):
+        judge_again(self, request, queryset)
 
     @admin.action(description="Add jobs for utterances imported since the campaign began")
     def add_jobs(self, request, queryset):

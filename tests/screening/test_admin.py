@@ -1,0 +1,129 @@
+"""Admins set screening up on the campaign form, see each clip's decision, and re-judge."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from labeling.models import Campaign, ClipScreening, ScreeningStatus, Utterance
+from labeling.services.campaigns import create_campaign
+from tests.annotation.test_campaign_admin import form
+from tests.factories import annotators, rendered_corpus
+from tests.screening.test_judge import measures
+
+pytestmark = pytest.mark.django_db
+
+Status = ClipScreening.Status
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("boss", password="x"))
+    return client
+
+
+@pytest.fixture
+def measured_corpus():
+    """Two clips: u0 lasts 1.5 s, u1 lasts 6 s; both otherwise pass."""
+    corpus = rendered_corpus(2)
+    for utterance, seconds in zip(corpus.utterances.order_by("pk"), (1.5, 6.0), strict=True):
+        Utterance.objects.filter(pk=utterance.pk).update(
+            screening_status=ScreeningStatus.MEASURED, screening=measures(duration_seconds=seconds)
+        )
+    return corpus
+
+
+def test_a_campaign_created_with_automatic_screening_gets_jobs_for_passing_clips(
+    admin_client, measured_corpus
+):
+    data = form(
+        measured_corpus,
+        annotators(1),
+        automatic_screening="on",
+        screen_min_seconds="2",
+        screen_max_seconds="30",
+    )
+    response = admin_client.post(reverse("admin:labeling_campaign_add"), data, follow=True)
+    assert response.status_code == 200
+    campaign = Campaign.objects.get()
+    assert set(campaign.jobs.values_list("utterance__external_id", flat=True)) == {"u1"}
+    assert "1 accepted, 1 rejected by automatic checks" in response.content.decode()
+    assert campaign.screen_min_face_share == 0.6  # left empty: the default
+
+
+def test_the_form_refuses_inconsistent_thresholds_and_overlapping_screeners(
+    admin_client, measured_corpus
+):
+    team = annotators(1)
+    bad = form(measured_corpus, team, screen_min_seconds="9", screen_max_seconds="3")
+    page = admin_client.post(reverse("admin:labeling_campaign_add"), bad).content.decode()
+    assert "shorter than the longest" in page
+    overlap = form(measured_corpus, team, human_screening="on", screeners=[team[0].pk])
+    page = admin_client.post(reverse("admin:labeling_campaign_add"), overlap).content.decode()
+    assert "independence guard" in page
+    assert not Campaign.objects.exists()
+
+
+def test_changing_thresholds_in_the_admin_rejudges_the_clips(admin_client, measured_corpus):
+    campaign = create_campaign(
+        name="admin campaign",
+        corpus=measured_corpus,
+        annotators=annotators(1),
+        automatic_screening=True,
+    )
+    assert campaign.jobs.count() == 4 * 2
+    data = form(measured_corpus, campaign.annotators.all(), automatic_screening="on")
+    data.update(screen_min_seconds="2", screen_max_seconds="30")
+    for fixed in ("corpus", "modalities", "initial_votes", "agreement", "max_votes"):
+        data.pop(fixed)
+    response = admin_client.post(
+        reverse("admin:labeling_campaign_change", args=[campaign.pk]), data, follow=True
+    )
+    assert "1 accepted, 1 rejected by automatic checks" in response.content.decode()
+    assert set(campaign.jobs.values_list("utterance__external_id", flat=True)) == {"u1"}
+
+
+def test_the_screening_list_filters_and_shows_reasons_and_measures(admin_client, measured_corpus):
+    campaign = create_campaign(
+        name="listed",
+        corpus=measured_corpus,
+        annotators=annotators(1),
+        automatic_screening=True,
+    )
+    campaign.screen_min_seconds = 2.0
+    campaign.save()
+    url = reverse("admin:labeling_clipscreening_changelist")
+    response = admin_client.post(
+        url,
+        {
+            "action": "judge_campaigns_again",
+            "_selected_action": list(campaign.screenings.values_list("pk", flat=True)),
+        },
+        follow=True,
+    )
+    assert "1 accepted, 1 rejected by automatic checks" in response.content.decode()
+
+    listing = admin_client.get(url, {"status__exact": Status.REJECTED_AUTO}).content.decode()
+    assert "lasts 1.5 s, shorter than 2 s" in listing
+    assert admin_client.get(url, {"reason__exact": "bad_audio"}).status_code == 200
+    assert admin_client.get(url, {"campaign__id__exact": campaign.pk}).status_code == 200
+
+    rejected = campaign.screenings.get(status=Status.REJECTED_AUTO)
+    page = admin_client.get(
+        reverse("admin:labeling_clipscreening_change", args=[rejected.pk])
+    ).content.decode()
+    assert "frames with exactly one face" in page and "1.50 s" in page
+    assert "lasts 1.5 s, shorter than 2 s" in page
+
+
+def test_the_campaign_action_rejudges(admin_client, measured_corpus):
+    campaign = create_campaign(
+        name="action", corpus=measured_corpus, annotators=annotators(1), automatic_screening=True
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(screen_max_seconds=5.0)
+    response = admin_client.post(
+        reverse("admin:labeling_campaign_changelist"),
+        {"action": "judge_screening", "_selected_action": [campaign.pk]},
+        follow=True,
+    )
+    assert "1 accepted, 1 rejected by automatic checks" in response.content.decode()
+    assert set(campaign.jobs.values_list("utterance__external_id", flat=True)) == {"u0"}
