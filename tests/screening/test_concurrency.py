@@ -1,0 +1,82 @@
+"""Many screeners asking for clips at the same moment, on the real PostgreSQL."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import close_old_connections, connection
+
+from labeling.models import ClipScreening
+from labeling.services.campaigns import create_campaign
+from labeling.services.screening import next_clip_to_screen, screen_clip
+from tests.factories import annotators, rendered_corpus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_at_once(workers, work):
+    start = threading.Barrier(len(workers))
+    errors = []
+
+    def wrapped(worker):
+        try:
+            start.wait()
+            work(worker)
+        except Exception as exc:  # report, don't hang the other threads
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=wrapped, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    return errors
+
+
+def test_screeners_asking_at_once_never_get_the_same_clip():
+    screeners = annotators(12, prefix="screener")
+    campaign = create_campaign(
+        name="busy screening",
+        corpus=rendered_corpus(8),
+        annotators=annotators(1),
+        human_screening=True,
+        screeners=screeners,
+    )
+    got = {}
+    errors = run_at_once(screeners, lambda s: got.update({s.pk: next_clip_to_screen(s, campaign)}))
+    assert errors == []
+    leased = [clip.pk for clip in got.values() if clip is not None]
+    assert len(leased) == 8 == len(set(leased))  # every clip once; four screeners got none
+    holders = Counter(
+        ClipScreening.objects.filter(leased_to__isnull=False).values_list("leased_to", flat=True)
+    )
+    assert len(holders) == 8 and set(holders.values()) == {1}
+
+
+def test_screeners_working_through_a_queue_decide_every_clip_once():
+    screeners = annotators(6, prefix="screener")
+    campaign = create_campaign(
+        name="queue screening",
+        corpus=rendered_corpus(20),
+        annotators=annotators(1),
+        modalities="tm",
+        human_screening=True,
+        screeners=screeners,
+    )
+    decided = Counter()
+
+    def work(screener):
+        while (clip := next_clip_to_screen(screener, campaign)) is not None:
+            accept = clip.utterance_id % 2 == 0
+            decision = screen_clip(screener, clip.pk, accept=accept, reason="bad_audio")
+            assert not decision.repeated
+            decided[clip.pk] += 1
+
+    assert run_at_once(screeners, work) == []
+    assert len(decided) == 20 and set(decided.values()) == {1}
+    accepted = campaign.screenings.filter(status=ClipScreening.Status.ACCEPTED)
+    assert campaign.jobs.count() == 2 * accepted.count() == 20
+    assert not campaign.screenings.filter(status=ClipScreening.Status.AWAITING_HUMAN).exists()
