@@ -115,6 +115,25 @@ def measure_utterance(utterance_id: int) -> Utterance | None:
     return utterance
 
 
+def measure_corpus(corpus_id: int, again: str = "", progress=None) -> dict[str, int]:
+    """Measure, in this process, the corpus's clips not measured yet (`again`: also "failed"
+    ones, or "all"); each is judged as it is measured. Returns how many ended in each status.
+    """
+    clips = Utterance.objects.filter(corpus_id=corpus_id).exclude(source_file="")
+    if again == "failed":
+        clips = clips.filter(screening_status__in=[ScreeningStatus.PENDING, ScreeningStatus.FAILED])
+    elif again != "all":
+        clips = clips.filter(screening_status=ScreeningStatus.PENDING)
+    ids = list(clips.order_by("pk").values_list("pk", flat=True))
+    counts: Counter = Counter()
+    for index, utterance_id in enumerate(ids, start=1):
+        utterance = measure_utterance(utterance_id)
+        counts[utterance.screening_status if utterance else "missing"] += 1
+        if progress:
+            progress(index, len(ids))
+    return dict(counts)
+
+
 def enqueue_measurements(utterance_ids: list[int]) -> None:
     """Queue measuring; call on commit so workers see the rows."""
     from labeling.tasks import screen_utterance_task  # tasks import this module
