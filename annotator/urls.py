@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from labeling import api, review_views, run_views, screening_views, views
+from labeling import api, qualification_views, review_views, run_views, screening_views, views
 
 api_patterns = [
     path("api/campaigns/", api.campaigns, name="api-campaigns"),
@@ -51,6 +51,22 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("annotate/<int:campaign_id>/", views.annotate, name="annotate"),
+    path(
+        "annotate/<int:campaign_id>/qualification/",
+        qualification_views.qualification,
+        name="qualification",
+    ),
+    path(
+        "annotate/<int:campaign_id>/training/<str:modality>/",
+        qualification_views.training,
+        name="training",
+    ),
+    path(
+        "annotate/<int:campaign_id>/exams/<str:modality>/start",
+        qualification_views.exam_start,
+        name="exam-start",
+    ),
+    path("annotate/exams/<int:attempt_id>/", qualification_views.exam, name="exam"),
     path("screen/<int:campaign_id>/", screening_views.screen_page, name="screen"),
     path("renditions/<int:rendition_id>/file", views.rendition_file, name="rendition-file"),
     path(

@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from labeling.models import Campaign
+from labeling.models import Campaign, Lease
 from labeling.selectors.annotation import annotator_campaigns, my_progress, task_payload
 from labeling.selectors.qualification import qualification_status, training_left
 from labeling.services.assignment import (
@@ -160,6 +160,7 @@ AttemptSerializer = inline_serializer(
         "modality": serializers.CharField(),
         "number": serializers.IntegerField(),
         "questions": serializers.IntegerField(),
+        "answered": serializers.IntegerField(),
         "finished": serializers.BooleanField(),
         "score": serializers.FloatField(allow_null=True),
         "passed": serializers.BooleanField(allow_null=True),
@@ -174,6 +175,7 @@ def attempt_summary(attempt) -> dict:
         "modality": attempt.exam.modality,
         "number": attempt.number,
         "questions": len(attempt.questions),
+        "answered": attempt.leases.exclude(status=Lease.Status.ACTIVE).count(),
         "finished": attempt.finished_at is not None,
         "score": attempt.score,
         "passed": attempt.passed,

@@ -1,13 +1,15 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from labeling.http import private_file_response
 from labeling.models import Campaign, Rendition
 from labeling.roles import is_reviewer
 from labeling.selectors.annotation import annotator_campaigns, can_view_rendition
 from labeling.selectors.corpora import corpus_overview
+from labeling.selectors.qualification import qualification_status
 from labeling.services.assignment import AnnotationError, check_member
 from labeling.storage import media_path
 
@@ -66,4 +68,13 @@ def annotate(request, campaign_id: int):
         return render(
             request, "annotate/refused.html", {"message": str(error)}, status=error.status
         )
-    return render(request, "annotate/task.html", {"campaign": campaign})
+    rows = qualification_status(request.user, campaign) if campaign.exams.exists() else []
+    if rows and not any(row["qualified"] for row in rows):
+        return redirect("qualification", campaign.pk)  # nothing to annotate before an exam
+    context = {
+        "campaign": campaign,
+        "mode": "task",
+        "next_url": reverse("api-next-task", args=[campaign.pk]),
+        "qualification_url": reverse("qualification", args=[campaign.pk]) if rows else "",
+    }
+    return render(request, "annotate/task.html", context)

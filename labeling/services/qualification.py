@@ -1,5 +1,12 @@
 """Qualification: training questions, exams per modality, and setting gold up.
 
+Gold file columns (CSV or JSONL), for `import_gold_items` and `manage.py import_gold`:
+    utterance    required  the utterance's id in the campaign's corpus (its manifest id)
+    modality     required  t, a, v or m (one the campaign collects)
+    purpose      required  training | exam | check
+    label        required  the expected answer, one of the campaign's labels
+    explanation  optional  shown after a training answer
+
 Design note: qualification.md beside this file. Every function that hands out a question
 locks the annotator's user row first, as `assignment.next_task` does, so one annotator's
 concurrent requests are serialised and a pass or a lease is never decided on a stale read.
@@ -8,10 +15,14 @@ Answers go through `assignment.submit_vote`, like every task's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.models import Campaign, ExamAttempt, GoldItem, Lease
+from labeling.manifest import RowProblem, has_undecodable_bytes, read_records
+from labeling.models import Campaign, ExamAttempt, GoldItem, Lease, Utterance
 from labeling.selectors.qualification import exam_refusal, training_items, training_left
 from labeling.services.assignment import AnnotationError, check_member, lock_annotator
 from labeling.services.gold import finish_attempt, lease_gold_item, rng
@@ -173,3 +184,62 @@ def add_gold_item(
             defaults={"label": label, "explanation": explanation},
         )
     return item
+
+
+GOLD_REQUIRED = ("utterance", "modality", "purpose", "label")
+GOLD_OPTIONAL = ("explanation",)
+
+
+@dataclass
+class GoldImportReport:
+    items: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+
+def import_gold_items(campaign: Campaign, path: Path) -> GoldImportReport:
+    """Add the file's gold items to the campaign: all of them in one transaction, or none
+    when any row is bad (a half-built exam would be worse than none); bad rows by line."""
+    records, _ = read_records(path, None, GOLD_REQUIRED, GOLD_OPTIONAL)
+    report = GoldImportReport()
+    utterances = dict(
+        campaign.corpus.utterances.exclude(external_id="").values_list("external_id", "pk")
+    )
+    rows = []
+    for line, record in records:
+        if isinstance(record, RowProblem):
+            report.rejected.append(record.as_dict())
+            continue
+        values = {key: str(record.get(key) or "").strip() for key in GOLD_REQUIRED + GOLD_OPTIONAL}
+        if any(has_undecodable_bytes(value) for value in values.values()):
+            report.rejected.append({"line": line, "reason": "a value is not valid UTF-8 text"})
+        elif values["utterance"] not in utterances:
+            report.rejected.append(
+                {"line": line, "reason": f"no utterance {values['utterance']!r} in the corpus"}
+            )
+        else:
+            rows.append((line, utterances[values["utterance"]], values))
+    try:
+        with transaction.atomic():
+            for line, utterance_id, values in rows:
+                try:
+                    add_gold_item(
+                        campaign,
+                        utterance=Utterance.objects.get(pk=utterance_id),
+                        modality=values["modality"],
+                        purpose=values["purpose"],
+                        label=values["label"],
+                        explanation=values["explanation"],
+                    )
+                except GoldInvalid as exc:
+                    report.rejected.append({"line": line, "reason": str(exc)})
+            if report.rejected:
+                raise _RollBack
+    except _RollBack:
+        report.rejected.sort(key=lambda problem: problem["line"])
+        return report
+    report.items = len(rows)
+    return report
+
+
+class _RollBack(Exception):
+    """Leaves the import's transaction so that nothing of it is written."""

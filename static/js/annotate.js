@@ -10,6 +10,8 @@
   const timerEl = document.getElementById("timer");
   const counterEl = document.getElementById("counter");
   const modalityEl = document.getElementById("modality");
+  // "task" (real jobs), "training" (the answer is explained) or "exam" (scored at the end).
+  const mode = root.dataset.mode || "task";
   let task = null;
   let shownAt = 0;
   let busy = false;
@@ -52,10 +54,7 @@
     if (!task) {
       modalityEl.textContent = "";
       timerEl.textContent = "–";
-      const done = document.createElement("div");
-      done.className = "done";
-      done.innerHTML = "<h2>No tasks left for you</h2><p>Thank you! Come back later: tasks reopen when others skip or run out of time.</p>";
-      stage.append(done);
+      stage.append(finished());
       document.getElementById("replay").disabled = true;
       document.getElementById("skip").disabled = true;
       return;
@@ -89,7 +88,7 @@
       labelsBox.append(button);
     }
     document.getElementById("replay").disabled = task.modality === "t";
-    document.getElementById("skip").disabled = false;
+    document.getElementById("skip").disabled = mode !== "task";
     shownAt = performance.now();
     const deadline = Date.now() + task.seconds_left * 1000;
     const tick = () => {
@@ -106,15 +105,64 @@
     timer = setInterval(tick, 1000);
   }
 
+  let lastResponse = {};
+
+  function finished() {
+    const box = document.createElement("div");
+    box.className = "done";
+    const back = `<p><a class="button" href="${root.dataset.doneUrl}">Back to qualification</a></p>`;
+    if (mode === "training") {
+      box.innerHTML = `<h2>Training done</h2><p>You answered every training question of this modality.</p>${back}`;
+    } else if (mode === "exam") {
+      const attempt = lastResponse.attempt;
+      const score = Math.round(attempt.score * 100);
+      const mark = Math.round(attempt.pass_mark * 100);
+      box.innerHTML = attempt.passed
+        ? `<h2>Passed: ${score} %</h2><p>The pass mark is ${mark} %. Real tasks in this modality are open to you now.</p>${back}`
+        : `<h2>Not passed: ${score} %</h2><p>The pass mark is ${mark} %. The qualification page says when you can try again.</p>${back}`;
+      box.dataset.passed = String(attempt.passed);
+    } else {
+      box.innerHTML = "<h2>No tasks left for you</h2><p>Thank you! Come back later: tasks reopen when others skip or run out of time.</p>";
+    }
+    return box;
+  }
+
   async function loadNext() {
     const { ok, data } = await call("POST", root.dataset.nextUrl);
     if (!ok) return say(data.detail || "Could not load a task; reload the page.", "error");
+    lastResponse = data;
+    if (mode === "training") counterEl.textContent = `${data.left} left`;
+    if (mode === "exam") counterEl.textContent = `${data.attempt.answered} of ${data.attempt.questions}`;
     render(data.task);
   }
 
   async function refreshCounter() {
+    if (mode !== "task") return;
     const { ok, data } = await call("GET", root.dataset.progressUrl);
     if (ok) counterEl.textContent = data.submitted;
+  }
+
+  // A training answer is explained before the next question; Enter or the button goes on.
+  function explain(feedback) {
+    clearInterval(timer);
+    task = null;
+    labelsBox.replaceChildren();
+    const box = document.createElement("div");
+    box.id = "feedback";
+    box.className = `feedback ${feedback.correct ? "ok" : "warn"}`;
+    const verdict = document.createElement("h2");
+    verdict.textContent = feedback.correct ? "Right." : `The expected answer is ${feedback.expected}.`;
+    const why = document.createElement("p");
+    why.textContent = feedback.explanation;
+    const next = document.createElement("button");
+    next.type = "button";
+    next.id = "continue";
+    next.textContent = "Continue (Enter)";
+    next.addEventListener("click", () => { document.removeEventListener("keydown", onEnter); loadNext(); });
+    const onEnter = (event) => { if (event.key === "Enter") { event.preventDefault(); next.click(); } };
+    document.addEventListener("keydown", onEnter);
+    box.append(verdict, why, next);
+    stage.append(box);
   }
 
   async function submit(label) {
@@ -125,6 +173,7 @@
     busy = false;
     if (!ok) say(data.detail || "Your answer was not accepted.", "error");
     else say(`Saved: ${label}`, "ok");
+    if (ok && data.feedback && data.feedback.kind === "training") return explain(data.feedback);
     refreshCounter();
     loadNext();
   }

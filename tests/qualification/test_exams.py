@@ -143,3 +143,47 @@ def test_training_and_exam_answers_are_never_votes(campaign, team):
     sit_exam(annotator, campaign, "anger")
     assert Vote.objects.count() == 0
     assert GoldAnswer.objects.filter(annotator=annotator).count() == 4
+
+
+def test_import_gold_adds_every_row_or_none(campaign, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from labeling.models import GoldItem
+
+    before = GoldItem.objects.count()
+    bad = tmp_path / "gold.csv"
+    bad.write_text(
+        "utterance,modality,purpose,label,explanation\n"
+        "u7,t,exam,fear,\n"
+        "u8,t,exam,joy,\n"
+        "nope,t,exam,fear,\n"
+        "u9,x,check,fear,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match="no gold item was added"):
+        call_command("import_gold", str(bad), campaign=campaign.name)
+    assert GoldItem.objects.count() == before
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "utterance,modality,purpose,label,explanation\nu7,t,exam,fear,\nu8,a,check,sadness,\n",
+        encoding="utf-8",
+    )
+    call_command("import_gold", str(good), campaign=campaign.name)
+    assert GoldItem.objects.count() == before + 2
+    assert not campaign.jobs.filter(utterance__external_id__in=["u7", "u8"]).exists()
+
+
+def test_import_gold_reports_each_bad_row(campaign, tmp_path):
+    from labeling.services.qualification import import_gold_items
+
+    bad = tmp_path / "gold.csv"
+    bad.write_text(
+        "utterance,modality,purpose,label\nu7,t,exam,joy\nnope,t,exam,fear\nu9,x,check,fear\n",
+        encoding="utf-8",
+    )
+    report = import_gold_items(campaign, bad)
+    reasons = {row["line"]: row["reason"] for row in report.rejected}
+    assert "'joy' is not a label" in reasons[2]
+    assert "no utterance 'nope'" in reasons[3]
+    assert "does not collect modality 'x'" in reasons[4]
+    assert report.items == 0
