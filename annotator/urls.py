@@ -92,6 +92,11 @@ urlpatterns = [
     ),
     path("review/<int:campaign_id>/queue/", review_views.queue, name="review-queue"),
     path(
+        "review/<int:campaign_id>/qualification/",
+        review_views.qualification,
+        name="review-qualification",
+    ),
+    path(
         "review/<int:campaign_id>/annotators/<int:annotator_id>/",
         review_views.annotator_action,
         name="review-annotator",

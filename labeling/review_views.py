@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from labeling.models import Campaign, Job
 from labeling.report import FIGURES, figure_from_statistics, flatten_statistics
 from labeling.roles import is_reviewer
+from labeling.selectors.qualification import qualification_overview
 from labeling.selectors.statistics import (
     annotator_quality,
     campaign_statistics,
@@ -62,6 +63,17 @@ def dashboard(request, campaign_id: int):
 def _matrix_rows(stats: dict) -> list[tuple[str, list]]:
     matrix = stats["inconsistency"]["matrix"]
     return [(row, list(values.values())) for row, values in matrix.items()]
+
+
+@reviewer_required
+def qualification(request, campaign_id: int):
+    """Exam attempts, scores and gold-check accuracy of every annotator, per modality."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    return render(
+        request,
+        "review/qualification.html",
+        {"campaign": campaign, "rows": qualification_overview(campaign)},
+    )
 
 
 @reviewer_required

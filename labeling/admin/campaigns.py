@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from labeling.admin.qualification import ExamInline
 from labeling.admin.screening import judge_again
 from labeling.models import (
     Campaign,
@@ -37,6 +38,7 @@ THRESHOLD_FIELDS = [
     "screen_min_face_share",
 ]
 SCREENING_FIELDS = ["automatic_screening", *THRESHOLD_FIELDS, "human_screening", "screeners"]
+GOLD_FIELDS = ["gold_share", "gold_pause_below", "gold_min_answers"]
 
 
 class CampaignForm(forms.ModelForm):
@@ -55,6 +57,7 @@ class CampaignForm(forms.ModelForm):
             "annotators",
             "is_active",
             *SCREENING_FIELDS,
+            *GOLD_FIELDS,
         ]
 
     def clean_labels(self):
@@ -68,6 +71,18 @@ class CampaignForm(forms.ModelForm):
         if not value:
             raise forms.ValidationError("Collect at least one modality: t, a, v or m.")
         return value
+
+    def clean_gold_share(self):
+        share = self.cleaned_data["gold_share"]
+        if not 0 <= share <= 0.5:
+            raise forms.ValidationError("Serve between 0 and 0.5 of tasks as hidden checks.")
+        return share
+
+    def clean_gold_pause_below(self):
+        accuracy = self.cleaned_data["gold_pause_below"]
+        if not 0 <= accuracy <= 1:
+            raise forms.ValidationError("An accuracy is between 0 (never pause) and 1.")
+        return accuracy
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,6 +111,7 @@ class CampaignForm(forms.ModelForm):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
+    inlines = [ExamInline]
     list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
     filter_horizontal = ("annotators", "screeners")
     actions = ["add_jobs", "export_dataset", "judge_screening"]

@@ -126,3 +126,31 @@ def gold_accuracy_table(campaign: Campaign) -> dict[tuple[int, str], tuple[int, 
         .annotate(right=Count("pk", filter=Q(correct=True)), answered=Count("pk"))
     )
     return {(a, m): (right, answered) for a, m, right, answered in rows}
+
+
+def qualification_overview(campaign: Campaign) -> list[dict]:
+    """For reviewers: each pool member's exam attempts and gold accuracy per modality."""
+    attempts: dict[tuple[int, str], list[ExamAttempt]] = {}
+    for attempt in exam_attempts(campaign):
+        attempts.setdefault((attempt.annotator_id, attempt.exam.modality), []).append(attempt)
+    gold = gold_accuracy_table(campaign)
+    examined = set(campaign.exams.values_list("modality", flat=True))
+    paused = set(campaign.pauses.values_list("annotator_id", flat=True))
+    rows = []
+    for member in campaign.annotators.order_by("username"):
+        cells = []
+        for modality in campaign.modalities:
+            mine = attempts.get((member.pk, modality), [])
+            right, answered = gold.get((member.pk, modality), (0, 0))
+            cells.append(
+                {
+                    "modality": modality,
+                    "exam": modality in examined,
+                    "qualified": modality not in examined or any(a.passed for a in mine),
+                    "attempts": mine,
+                    "gold_right": right,
+                    "gold_answered": answered,
+                }
+            )
+        rows.append({"annotator": member, "paused": member.pk in paused, "cells": cells})
+    return rows

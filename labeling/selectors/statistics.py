@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from labeling import statistics
 from labeling.emotions import MODALITIES
 from labeling.models import Campaign, ImportedVote, Job, Lease, Vote
+from labeling.selectors.qualification import gold_accuracy_table
 from labeling.verdicts import State
 
 
@@ -156,7 +157,8 @@ def campaign_statistics(campaign: Campaign) -> dict[str, Any]:
 
 
 def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
-    """Per annotator: volume, agreement with the final labels, median time, skip rate, outlier."""
+    """Per annotator: volume, agreement with the final labels, median time, skip rate,
+    outlier flag, and accuracy on hidden gold checks per modality."""
     votes = Vote.objects.filter(job__campaign=campaign).values_list(
         "annotator_id", "annotator__username", "job_id", "label", "seconds_spent"
     )
@@ -172,6 +174,7 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
         .annotate(n=Count("pk"))
     )
     paused = set(campaign.pauses.values_list("annotator_id", flat=True))
+    gold = gold_accuracy_table(campaign)
     finals = final_labels(campaign)[["job", "final"]]
     frame = frame.merge(finals, on="job", how="left")
     frame["judged"] = frame["final"].notna()
@@ -189,6 +192,11 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
                 "median_seconds": float(mine["seconds"].median()),
                 "skip_rate": skips.get(annotator, 0) / leases.get(annotator, 1),
                 "paused": annotator in paused,
+                "gold": {
+                    modality: {"right": right, "answered": answered, "accuracy": right / answered}
+                    for (who, modality), (right, answered) in sorted(gold.items())
+                    if who == annotator and answered
+                },
             }
         )
     _flag_outliers(rows)

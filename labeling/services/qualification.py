@@ -153,9 +153,26 @@ def add_gold_item(
 ) -> GoldItem:
     """Make an utterance a gold item of the campaign; it then gets no jobs there.
 
-    Refused when the utterance already has votes in the campaign: they would be a
-    dataset label and gold at once. Its unvoted jobs are removed in the same transaction.
+    Refused when the utterance has votes or leases in the campaign: it would be a dataset
+    label and gold at once. Its untouched jobs are removed in the same transaction.
     """
+    with transaction.atomic():
+        jobs = campaign.jobs.filter(utterance=utterance)
+        list(jobs.select_for_update())  # nobody may lease them while they are removed
+        validate_gold_item(campaign, utterance, modality, purpose, label)
+        jobs.delete()
+        item, _ = GoldItem.objects.update_or_create(
+            campaign=campaign,
+            utterance=utterance,
+            modality=modality,
+            purpose=purpose,
+            defaults={"label": label, "explanation": explanation},
+        )
+    return item
+
+
+def validate_gold_item(campaign: Campaign, utterance, modality: str, purpose: str, label: str):
+    """Raise GoldInvalid saying why this cannot be a gold item of the campaign."""
     if label not in campaign.label_names:
         raise GoldInvalid(
             f"{label!r} is not a label of this campaign; use one of "
@@ -167,23 +184,12 @@ def add_gold_item(
         raise GoldInvalid(f"This campaign does not collect modality {modality!r}.")
     if utterance.corpus_id != campaign.corpus_id:
         raise GoldInvalid("A gold utterance must come from the campaign's corpus.")
-    with transaction.atomic():
-        jobs = campaign.jobs.filter(utterance=utterance)
-        list(jobs.select_for_update())  # nobody may lease them while they are removed
-        if Lease.objects.filter(job__in=jobs).exists() or jobs.filter(votes_count__gt=0).exists():
-            raise GoldInvalid(
-                f"Utterance {utterance} is already being annotated in this campaign; "
-                "choose one that is not, or use another campaign."
-            )
-        jobs.delete()
-        item, _ = GoldItem.objects.update_or_create(
-            campaign=campaign,
-            utterance=utterance,
-            modality=modality,
-            purpose=purpose,
-            defaults={"label": label, "explanation": explanation},
+    jobs = campaign.jobs.filter(utterance=utterance)
+    if Lease.objects.filter(job__in=jobs).exists() or jobs.filter(votes_count__gt=0).exists():
+        raise GoldInvalid(
+            f"Utterance {utterance} is already being annotated in this campaign; "
+            "choose one that is not, or use another campaign."
         )
-    return item
 
 
 GOLD_REQUIRED = ("utterance", "modality", "purpose", "label")
