@@ -22,6 +22,8 @@ from django.views.decorators.http import require_POST
 from labeling.models import TrainingEpoch, TrainingRun
 from labeling.review_views import reviewer_required
 from labeling.services import training as runs
+from labeling.services.exports import export_root
+from labeling.storage import UnsafePath, resolve_inside
 from training.models import ALL_HEADS, MODEL_NAMES
 from training.options import parse_key_value, percent
 
@@ -40,7 +42,9 @@ F1_NOTE = (
 class RunForm(forms.Form):
     name = forms.CharField(required=False, max_length=200)
     dataset_path = forms.CharField(
-        max_length=1000, help_text="An exported dataset folder, as the gpu worker sees it."
+        max_length=1000,
+        help_text="An exported dataset folder under the export root (EXPORT_ROOT), "
+        "absolute or relative to it.",
     )
     model = forms.ChoiceField(choices=[(m, m) for m in MODEL_NAMES], initial="lfmim")
     preset = forms.ChoiceField(
@@ -55,6 +59,17 @@ class RunForm(forms.Form):
         help_text="Optional key=value lines: training settings (batch_size, lr, …) or model "
         "settings (d_model, num_layers, …).",
     )
+
+    def clean_dataset_path(self) -> str:
+        # The web may only point runs at exports: no reading arbitrary server folders.
+        root = export_root()
+        try:
+            return str(resolve_inside(root, self.cleaned_data["dataset_path"].strip()))
+        except UnsafePath as exc:
+            raise forms.ValidationError(
+                f"Choose a dataset under the export root {root}; other folders can be "
+                "trained from the command line (train_lfmim)."
+            ) from exc
 
     def clean_settings(self) -> dict:
         try:

@@ -144,11 +144,16 @@ def check_exportable(campaign: Campaign) -> None:
         )
 
 
+def export_root() -> Path:
+    """Where exports are written from the web UI and read by runs started from it:
+    EXPORT_ROOT (setting or environment)."""
+    return Path(_setting("EXPORT_ROOT", str(Path(settings.VAR_DIR) / "exports")))
+
+
 def default_out_dir(campaign: Campaign) -> Path:
-    """Where the admin's Export button writes: EXPORT_ROOT (setting or environment)."""
-    root = Path(_setting("EXPORT_ROOT", str(Path(settings.VAR_DIR) / "exports")))
+    """Where the admin's Export button writes: a new folder under export_root()."""
     name = slugify(campaign.name) or "campaign"
-    return root / f"{name}-{campaign.pk}-{timezone.now():%Y%m%d-%H%M%S}"
+    return export_root() / f"{name}-{campaign.pk}-{timezone.now():%Y%m%d-%H%M%S}"
 
 
 # --- jobs ------------------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 
 
 def test_reviewer_starts_a_run_from_the_form_and_it_is_queued_on_commit(
-    client, exported, django_capture_on_commit_callbacks
+    client, exported, django_capture_on_commit_callbacks, settings
 ):
+    settings.EXPORT_ROOT = str(exported.parent)
     client.force_login(reviewer())
     form = {
         "name": "from the page", "dataset_path": str(exported), "model": "pmr", "preset": "",
@@ -66,11 +67,22 @@ def test_reviewer_starts_a_run_from_the_form_and_it_is_queued_on_commit(
     assert "queued" in page and 'id="cancel"' in page
 
 
-def test_form_shows_why_a_dataset_is_refused(client, tmp_path):
+def test_form_shows_why_a_dataset_is_refused(client, tmp_path, settings):
+    settings.EXPORT_ROOT = str(tmp_path.parent)
     client.force_login(reviewer())
-    form = {"dataset_path": str(tmp_path), "model": "lfmim", "seeds": 1, "epochs": 1}
+    form = {"dataset_path": tmp_path.name, "model": "lfmim", "seeds": 1, "epochs": 1}
     page = client.post(reverse("runs"), form).content.decode()
     assert "SHA256SUMS does not exist" in page
+    assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/etc", "../outside", "/"])
+def test_the_form_only_reads_datasets_under_the_export_root(client, tmp_path, settings, path):
+    settings.EXPORT_ROOT = str(tmp_path / "exports")
+    client.force_login(reviewer())
+    form = {"dataset_path": path, "model": "lfmim", "seeds": 1, "epochs": 1}
+    page = client.post(reverse("runs"), form).content.decode()
+    assert "Choose a dataset under the export root" in page
     assert not TrainingRun.objects.exists()
 
 
