@@ -129,6 +129,17 @@ class SegmentRow:
         return f"{self.source}@{self.start:.3f}-{self.end:.3f}"
 
     @property
+    def metadata(self) -> dict[str, str]:
+        """The speaker and source fields, as ManifestRow and Utterance name them."""
+        return {
+            "external_id": self.external_id,
+            "speaker_gender": self.speaker_gender,
+            "age_group": self.age_group,
+            "programme": self.programme,
+            "scenario": self.scenario,
+        }
+
+    @property
     def span(self) -> str:
         return f"{format_timestamp(self.start)}–{format_timestamp(self.end)}"
 
