@@ -1,5 +1,7 @@
 """Admin for corpora, imports, utterances and renditions."""
 
+from pathlib import Path
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
@@ -36,22 +38,49 @@ class MultipleFileField(forms.FileField):
         )
 
 
-class UploadForm(forms.Form):
+class CorpusChoiceForm(forms.Form):
     corpus = forms.ModelChoiceField(
         queryset=Corpus.objects.all(),
         required=False,
         help_text="Leave empty to create a new corpus with the name below.",
     )
     new_corpus = forms.CharField(required=False, max_length=200)
-    manifest = forms.FileField(
-        help_text="CSV or JSONL; its media column names the clips by file name."
-    )
-    media = MultipleFileField(help_text="The clips the manifest names.")
 
     def clean(self):
         data = super().clean()
         if not data.get("corpus") and not data.get("new_corpus", "").strip():
             raise forms.ValidationError("Choose a corpus or name a new one.")
+        return data
+
+    def chosen_corpus(self) -> Corpus:
+        corpus = self.cleaned_data["corpus"]
+        if corpus is None:
+            corpus, _ = Corpus.objects.get_or_create(name=self.cleaned_data["new_corpus"].strip())
+        return corpus
+
+
+class UploadForm(CorpusChoiceForm):
+    manifest = forms.FileField(
+        help_text="CSV or JSONL; its media column names the clips by file name."
+    )
+    media = MultipleFileField(help_text="The clips the manifest names.")
+
+
+class SegmentUploadForm(CorpusChoiceForm):
+    table = forms.FileField(
+        help_text="A segment table (.csv or .jsonl: source, start, end, transcript, …) whose "
+        "source column names the episodes by file name, or the episode's .srt subtitles."
+    )
+    episodes = MultipleFileField(help_text="The whole episodes (with an .srt: exactly one).")
+
+    def clean(self):
+        data = super().clean()
+        table, episodes = data.get("table"), data.get("episodes") or []
+        suffix = Path(table.name).suffix.lower() if table else ""
+        if table and suffix not in (".csv", ".jsonl", ".ndjson", ".srt"):
+            self.add_error("table", "Upload a .csv, .jsonl or .srt file.")
+        if suffix == ".srt" and len(episodes) != 1:
+            self.add_error("episodes", "An .srt file belongs to one episode: upload exactly one.")
         return data
 
 
@@ -128,27 +157,54 @@ class CorpusAdmin(admin.ModelAdmin):
         return corpus.n_failed
 
     def get_urls(self):
-        upload = path(
-            "upload/", self.admin_site.admin_view(self.upload_view), name="labeling_corpus_upload"
-        )
-        return [upload, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="labeling_corpus_upload"),
+            path(
+                "upload-episodes/",
+                view(self.upload_segments_view),
+                name="labeling_corpus_upload_segments",
+            ),
+            *super().get_urls(),
+        ]
 
     def upload_view(self, request):
-        if not self.has_add_permission(request):
-            return redirect("admin:index")
-        form = UploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            corpus = form.cleaned_data["corpus"]
-            if corpus is None:
-                corpus, _ = Corpus.objects.get_or_create(
-                    name=form.cleaned_data["new_corpus"].strip()
-                )
-            batch = stage_upload(
-                corpus=corpus,
+        def stage(form):
+            return stage_upload(
+                corpus=form.chosen_corpus(),
                 manifest=form.cleaned_data["manifest"],
                 media_files=form.cleaned_data["media"],
                 user=request.user,
             )
+
+        return self._upload(request, UploadForm, stage, "Upload a manifest and clips", "upload")
+
+    def upload_segments_view(self, request):
+        def stage(form):
+            table, episodes = form.cleaned_data["table"], form.cleaned_data["episodes"]
+            # An .srt finds its episode by name: give it the uploaded episode's.
+            is_srt = Path(table.name).suffix.lower() == ".srt"
+            return stage_upload(
+                corpus=form.chosen_corpus(),
+                manifest=table,
+                media_files=episodes,
+                user=request.user,
+                kind=ImportBatch.Kind.SEGMENTS,
+                manifest_name=f"{Path(episodes[0].name).stem}.srt" if is_srt else "",
+            )
+
+        return self._upload(
+            request, SegmentUploadForm, stage, "Import episodes (segments)", "upload_segments"
+        )
+
+    def _upload(self, request, form_class, stage, title: str, template: str):
+        """An upload page: on a valid POST, stage the files, queue the import on a worker and
+        show the import's page, where its progress and rejected rows appear."""
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = form_class(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            batch = stage(form)
             messages.success(
                 request, f"Upload received; import {batch.pk} is queued. Its progress shows here."
             )
@@ -156,10 +212,10 @@ class CorpusAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "form": form,
-            "title": "Upload a manifest and clips",
+            "title": title,
             "opts": self.model._meta,
         }
-        return render(request, "admin/labeling/corpus/upload.html", context)
+        return render(request, f"admin/labeling/corpus/{template}.html", context)
 
 
 @admin.register(ImportBatch)
@@ -168,6 +224,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "pk",
         "corpus",
         "manifest_name",
+        "kind",
         "status",
         "progress",
         "rows_imported",
@@ -175,7 +232,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "rows_rejected",
         "created_at",
     )
-    list_filter = ("status", "corpus")
+    list_filter = ("status", "kind", "corpus")
     readonly_fields = [f.name for f in ImportBatch._meta.fields if f.name != "rejected"] + [
         "rejected_rows"
     ]
@@ -199,8 +256,11 @@ class ImportBatchAdmin(admin.ModelAdmin):
             "<table>{}</table>",
             format_html_join(
                 "",
-                "<tr><td>line {}</td><td>{}</td></tr>",
-                ((p["line"], p["reason"]) for p in batch.rejected),
+                "<tr><td>{}line {}</td><td>{}</td></tr>",
+                (
+                    (f"{p['file']} " if p.get("file") else "", p["line"], p["reason"])
+                    for p in batch.rejected
+                ),
             ),
         )
 
@@ -222,6 +282,10 @@ class UtteranceAdmin(admin.ModelAdmin):
     readonly_fields = (
         "content_hash",
         "source_file",
+        "source_video",
+        "source_video_hash",
+        "segment_start",
+        "segment_end",
         "import_batch",
         "duration_seconds",
         "frame_rate",
