@@ -6,7 +6,6 @@ from django.urls import reverse
 
 from labeling.models import Campaign, ClipScreening, ScreeningStatus, Utterance
 from labeling.services.campaigns import create_campaign
-from tests.annotation.test_campaign_admin import form
 from tests.factories import annotators, rendered_corpus
 from tests.screening.test_judge import measures
 
@@ -19,6 +18,34 @@ Status = ClipScreening.Status
 def admin_client(client):
     client.force_login(User.objects.create_superuser("boss", password="x"))
     return client
+
+
+def form_as_shown(client, url, **changes) -> dict:
+    """The admin form's fields as the page fills them in (inlines included), with changes,
+    as a browser would post them."""
+    response = client.get(url)
+    forms = [response.context["adminform"].form]
+    forms += [
+        inline.formset.management_form for inline in response.context["inline_admin_formsets"]
+    ]
+    data = {}
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is True:
+                data[form.add_prefix(name)] = "on"
+            elif value is not None and value is not False:
+                data[form.add_prefix(name)] = value
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def add_campaign(client, corpus, team, **changes):
+    url = reverse("admin:labeling_campaign_add")
+    data = form_as_shown(
+        client, url, name="admin campaign", corpus=corpus.pk, annotators=[u.pk for u in team]
+    )
+    return client.post(url, {**data, **changes}, follow=True)
 
 
 @pytest.fixture
@@ -35,30 +62,32 @@ def measured_corpus():
 def test_a_campaign_created_with_automatic_screening_gets_jobs_for_passing_clips(
     admin_client, measured_corpus
 ):
-    data = form(
+    response = add_campaign(
+        admin_client,
         measured_corpus,
         annotators(1),
         automatic_screening="on",
         screen_min_seconds="2",
-        screen_max_seconds="30",
+        screen_min_face_share="",  # left empty: the default
     )
-    response = admin_client.post(reverse("admin:labeling_campaign_add"), data, follow=True)
     assert response.status_code == 200
     campaign = Campaign.objects.get()
     assert set(campaign.jobs.values_list("utterance__external_id", flat=True)) == {"u1"}
     assert "1 accepted, 1 rejected by automatic checks" in response.content.decode()
-    assert campaign.screen_min_face_share == 0.6  # left empty: the default
+    assert campaign.screen_min_face_share == 0.6
 
 
 def test_the_form_refuses_inconsistent_thresholds_and_overlapping_screeners(
     admin_client, measured_corpus
 ):
     team = annotators(1)
-    bad = form(measured_corpus, team, screen_min_seconds="9", screen_max_seconds="3")
-    page = admin_client.post(reverse("admin:labeling_campaign_add"), bad).content.decode()
+    page = add_campaign(
+        admin_client, measured_corpus, team, screen_min_seconds="9", screen_max_seconds="3"
+    ).content.decode()
     assert "shorter than the longest" in page
-    overlap = form(measured_corpus, team, human_screening="on", screeners=[team[0].pk])
-    page = admin_client.post(reverse("admin:labeling_campaign_add"), overlap).content.decode()
+    page = add_campaign(
+        admin_client, measured_corpus, team, human_screening="on", screeners=[team[0].pk]
+    ).content.decode()
     assert "independence guard" in page
     assert not Campaign.objects.exists()
 
@@ -71,13 +100,9 @@ def test_changing_thresholds_in_the_admin_rejudges_the_clips(admin_client, measu
         automatic_screening=True,
     )
     assert campaign.jobs.count() == 4 * 2
-    data = form(measured_corpus, campaign.annotators.all(), automatic_screening="on")
-    data.update(screen_min_seconds="2", screen_max_seconds="30")
-    for fixed in ("corpus", "modalities", "initial_votes", "agreement", "max_votes"):
-        data.pop(fixed)
-    response = admin_client.post(
-        reverse("admin:labeling_campaign_change", args=[campaign.pk]), data, follow=True
-    )
+    url = reverse("admin:labeling_campaign_change", args=[campaign.pk])
+    data = form_as_shown(admin_client, url, screen_min_seconds="2")
+    response = admin_client.post(url, data, follow=True)
     assert "1 accepted, 1 rejected by automatic checks" in response.content.decode()
     assert set(campaign.jobs.values_list("utterance__external_id", flat=True)) == {"u1"}
 
