@@ -329,7 +329,7 @@ def cut_segment(
     the audio samples of [start, end) are kept and re-encoded (H.264 + AAC), in sync with
     the episode. Written to a temp name beside `dst` and renamed when complete.
 
-    Tolerance (tests/segments measure it on 24 s episodes at 24, 25 and 30 fps): the first
+    Tolerance (tests/segments/test_cut.py measures it at 24, 25 and 30 fps): the first
     frame is the first whose timestamp is ≥ `start`, so the picture starts less than one
     frame period late, and the last frame is the last before `end`, so it is shown until
     less than one frame period past `end`; the sound is cut to the sample. The cut's
