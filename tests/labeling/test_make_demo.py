@@ -36,3 +36,15 @@ def test_demo_truth_follows_the_requested_inconsistency(media_root):
     call_command("make_demo", utterances=30, annotators=1, inconsistency=0.0, no_progress=True)
     for truth in SyntheticTruth.objects.all():
         assert truth.underlying == truth.text_emotion == truth.voice_emotion == truth.face_emotion
+
+
+def test_a_demo_of_twenty_or_more_utterances_has_a_campaign_behind_exams(media_root):
+    call_command("make_demo", utterances=20, annotators=2, no_progress=True)
+    campaign = Campaign.objects.get(name__endswith="with training and exams")
+    assert set(campaign.exams.values_list("modality", flat=True)) == {"t", "a"}
+    gold = campaign.gold_items.select_related("utterance__synthetic_truth")
+    assert gold.filter(modality="t", purpose="exam").count() == 3
+    for item in gold.filter(modality="t"):
+        assert item.label == item.utterance.synthetic_truth.text_emotion
+    assert not campaign.jobs.filter(utterance__gold_items__campaign=campaign).exists()
+    assert Campaign.objects.get(name__endswith="emotions per modality").jobs.count() == 80

@@ -13,10 +13,11 @@ from tqdm import tqdm
 
 from labeling import synthetic
 from labeling.management.commands.import_utterances import render_with_progress
-from labeling.models import Corpus, SyntheticTruth, Utterance
+from labeling.models import Corpus, Exam, SyntheticTruth, Utterance
 from labeling.roles import ADMIN, ANNOTATOR, REVIEWER
 from labeling.services.campaigns import create_campaign
 from labeling.services.imports import import_manifest
+from labeling.services.qualification import add_gold_item
 
 DEMO_CORPUS = "Synthetic demo corpus"
 
@@ -75,17 +76,55 @@ class Command(BaseCommand):
         if options["render_now"]:
             render_with_progress(corpus, self.stdout, disable=options["no_progress"])
         self._make_campaign(corpus, options["annotators"])
+        self._make_qualified_campaign(corpus, options["annotators"])
+
+    def _pool(self, annotators: int):
+        usernames = [f"annotator{i}" for i in range(1, annotators + 1)]
+        return get_user_model().objects.filter(username__in=usernames)
 
     def _make_campaign(self, corpus: Corpus, annotators: int) -> None:
         name = f"{corpus.name}: emotions per modality"
         if corpus.campaigns.filter(name=name).exists():
             return
-        User = get_user_model()
-        pool = User.objects.filter(username__in=[f"annotator{i}" for i in range(1, annotators + 1)])
+        pool = self._pool(annotators)
         campaign = create_campaign(name=name, corpus=corpus, annotators=pool)
         self.stdout.write(
             f"Campaign {campaign.name!r}: {campaign.jobs.count()} jobs "
             f"for {pool.count()} annotators."
+        )
+
+    @transaction.atomic
+    def _make_qualified_campaign(self, corpus: Corpus, annotators: int) -> None:
+        """Text and audio behind an exam each, with gold from the synthetic ground truth."""
+        name = f"{corpus.name}: with training and exams"
+        truths = list(SyntheticTruth.objects.filter(utterance__corpus=corpus).order_by("pk"))
+        if corpus.campaigns.filter(name=name).exists() or len(truths) < 20:
+            return
+        pool = self._pool(annotators)
+        campaign = create_campaign(name=name, corpus=corpus, annotators=pool, modalities="ta")
+        campaign.gold_share, campaign.gold_pause_below, campaign.gold_min_answers = 0.1, 0.3, 5
+        campaign.save()
+        field = {"t": ("text_emotion", "words"), "a": ("voice_emotion", "voice")}
+        purposes = ["training"] * 2 + ["exam"] * 3 + ["check"] * 3
+        for offset, modality in enumerate("ta"):
+            attribute, cue = field[modality]
+            for truth, purpose in zip(truths[offset * 8 :], purposes, strict=False):
+                emotion = getattr(truth, attribute)
+                add_gold_item(
+                    campaign,
+                    utterance=truth.utterance,
+                    modality=modality,
+                    purpose=purpose,
+                    label=emotion,
+                    explanation=f"The {cue} were generated to express {emotion}.",
+                )
+            Exam.objects.create(
+                campaign=campaign, modality=modality, questions=3, pass_mark=0.6,
+                max_attempts=3, cooldown_minutes=1,
+            )  # fmt: skip
+        self.stdout.write(
+            f"Campaign {campaign.name!r}: {campaign.jobs.count()} jobs behind a text and an "
+            "audio exam, with training questions and hidden checks."
         )
 
     def _make_corpus(self, corpus: Corpus, options) -> None:
