@@ -22,6 +22,7 @@ from tests.runs.tiny import reviewer, tiny_config, train_here
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
 @pytest.fixture
 def dataset(request):
     """The dataset tests' tiny export (fixtures imported above)."""
