@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from labeling.models import (
-    AnnotatorPause,
     Campaign,
     ExamAttempt,
     GoldAnswer,
@@ -23,6 +22,7 @@ from labeling.models import (
     ReviewAction,
 )
 from labeling.selectors.qualification import gold_accuracy
+from labeling.services.pauses import record_pause
 
 rng = random.SystemRandom()  # which task is a gold check must not be predictable
 
@@ -133,20 +133,15 @@ def pause_if_gold_accuracy_low(annotator, campaign: Campaign, modality: str) -> 
         f"Automatic: {right} of {answered} gold checks right in {Modality(modality).label} "
         f"({right / answered:.0%}), below {campaign.gold_pause_below:.0%}."
     )
-    _, created = AnnotatorPause.objects.get_or_create(
-        campaign=campaign, annotator=annotator, defaults={"reason": reason, "paused_by": None}
+    record_pause(
+        campaign,
+        annotator,
+        actor=None,
+        reason=reason,
+        kind=ReviewAction.Kind.AUTO_PAUSE,
+        details={"gold_right": right, "gold_answered": answered},
     )
-    if created:
-        ReviewAction.objects.create(
-            campaign=campaign,
-            subject=annotator,
-            kind=ReviewAction.Kind.AUTO_PAUSE,
-            actor=None,
-            before={"paused": False},
-            after={"paused": True, "gold_right": right, "gold_answered": answered},
-            reason=reason,
-        )
-    return created
+    return True
 
 
 def finish_attempt(attempt: ExamAttempt) -> None:

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction
 from labeling.services.assignment import AnnotationError, record_verdict
+from labeling.services.pauses import record_pause
 from labeling.verdicts import State
 
 
@@ -110,20 +111,9 @@ def pause_annotator(actor, campaign: Campaign, annotator_id: int, reason: str) -
     reason = _require_reason(reason)
     annotator = get_user_model().objects.get(pk=annotator_id)
     with transaction.atomic():
-        pause, created = AnnotatorPause.objects.get_or_create(
-            campaign=campaign, annotator=annotator, defaults={"reason": reason, "paused_by": actor}
+        return record_pause(
+            campaign, annotator, actor=actor, reason=reason, kind=ReviewAction.Kind.PAUSE
         )
-        if created:
-            ReviewAction.objects.create(
-                campaign=campaign,
-                subject=annotator,
-                kind=ReviewAction.Kind.PAUSE,
-                actor=actor,
-                before={"paused": False},
-                after={"paused": True},
-                reason=reason,
-            )
-    return pause
 
 
 def resume_annotator(actor, campaign: Campaign, annotator_id: int, reason: str) -> None:

@@ -1,36 +1,22 @@
 """manage.py import_gold FILE --campaign X: training, exam and hidden-check gold items."""
 
-from pathlib import Path
+from django.core.management.base import CommandError
 
-from django.core.management.base import BaseCommand, CommandError
-
-from labeling.manifest import ManifestError
-from labeling.selectors.annotation import find_campaign
+from labeling.management.campaign_files import CampaignFileCommand
 from labeling.services.qualification import import_gold_items
 
 
-class Command(BaseCommand):
+class Command(CampaignFileCommand):
     help = (
         "Add gold items (utterance, modality, purpose, label, explanation) from a CSV or "
         "JSONL file to a campaign: training questions, exam questions and hidden checks. "
         "Nothing is added if any row is bad."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("file", type=Path)
-        parser.add_argument("--campaign", required=True, help="Campaign name or id.")
+    def load(self, campaign, path):
+        return import_gold_items(campaign, path)
 
-    def handle(self, *args, **options):
-        key = options["campaign"]
-        campaign = find_campaign(key)
-        if campaign is None:
-            raise CommandError(f"No campaign {key!r}; create it in the admin first.")
-        try:
-            report = import_gold_items(campaign, options["file"])
-        except ManifestError as exc:
-            raise CommandError(str(exc)) from exc
-        for problem in report.rejected:
-            self.stderr.write(f"line {problem['line']}: {problem['reason']}")
+    def summary(self, campaign, report) -> str:
         if report.rejected:
             raise CommandError(f"{len(report.rejected)} bad rows; no gold item was added.")
-        self.stdout.write(f"{report.items} gold items added or updated in {campaign.name}.")
+        return f"{report.items} gold items added or updated in {campaign.name}."
