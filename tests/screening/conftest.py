@@ -4,7 +4,6 @@ import pytest
 
 from labeling.models import Corpus, Utterance
 from labeling.services.imports import import_manifest
-from tests.browser.conftest import browser, page  # noqa: F401 (fixtures for test_browser)
 from tests.screening.clips import screening_clip
 
 KINDS = {

@@ -1,4 +1,8 @@
-"""A screener works through clips in headless Chromium, deciding each with one key."""
+"""A screener works through clips in headless Chromium, deciding each with one key.
+
+Here rather than in tests/screening: one sync Playwright per thread, so every browser test
+shares this directory's session-wide browser.
+"""
 
 import pytest
 
@@ -8,6 +12,7 @@ from labeling.services.renditions import render_utterance
 from tests.browser.conftest import log_in
 from tests.browser.test_annotate_page import played
 from tests.factories import annotators
+from tests.screening.conftest import generated_clips, import_clips  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +20,7 @@ Status = ClipScreening.Status
 
 
 @pytest.fixture
-def campaign(import_clips):
+def campaign(import_clips):  # noqa: F811 (the fixture imported above)
     clips = import_clips("good", "two_faces", "silent")
     for utterance in clips.values():
         render_utterance(utterance.pk)
