@@ -39,6 +39,7 @@ THRESHOLD_FIELDS = [
 ]
 SCREENING_FIELDS = ["automatic_screening", *THRESHOLD_FIELDS, "human_screening", "screeners"]
 GOLD_FIELDS = ["gold_share", "gold_pause_below", "gold_min_answers"]
+DEFAULTED_FIELDS = [*THRESHOLD_FIELDS, *GOLD_FIELDS]  # left empty: the model's default
 
 
 class CampaignForm(forms.ModelForm):
@@ -74,26 +75,26 @@ class CampaignForm(forms.ModelForm):
 
     def clean_gold_share(self):
         share = self.cleaned_data["gold_share"]
-        if not 0 <= share <= 0.5:
+        if share is not None and not 0 <= share <= 0.5:
             raise forms.ValidationError("Serve between 0 and 0.5 of tasks as hidden checks.")
         return share
 
     def clean_gold_pause_below(self):
         accuracy = self.cleaned_data["gold_pause_below"]
-        if not 0 <= accuracy <= 1:
+        if accuracy is not None and not 0 <= accuracy <= 1:
             raise forms.ValidationError("An accuracy is between 0 (never pause) and 1.")
         return accuracy
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in THRESHOLD_FIELDS:  # left empty: the default
+        for name in DEFAULTED_FIELDS:  # left empty: the default
             self.fields[name].required = False
 
     def clean(self):
         data = super().clean()
         if self.errors:  # a field's own message says what to fix first
             return data
-        for name in THRESHOLD_FIELDS:
+        for name in DEFAULTED_FIELDS:
             if data.get(name) is None:
                 data[name] = Campaign._meta.get_field(name).default
         try:

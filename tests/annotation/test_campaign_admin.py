@@ -31,6 +31,8 @@ def form(corpus, team, **overrides):
         "independence_guard": "on",
         "annotators": [u.pk for u in team],
         "is_active": "on",
+        "exams-TOTAL_FORMS": 0,  # the exams inline, left empty
+        "exams-INITIAL_FORMS": 0,
     }
     return {**data, **overrides}
 
