@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 
 from labeling.models import Campaign, ClipScreening
 from labeling.selectors.screening import measures_summary
-from labeling.services.screening import enqueue_measurements, judge_campaign
+from labeling.services.screening import DECISION_FIELDS, enqueue_measurements, judge_campaign
 
 
 def judge_again(modeladmin, request, campaigns) -> None:
@@ -31,19 +31,7 @@ class ClipScreeningAdmin(admin.ModelAdmin):
     list_select_related = ("utterance", "campaign", "screener")
     search_fields = ("utterance__external_id", "utterance__transcript", "note")
     actions = ["judge_campaigns_again", "measure_again"]
-    fields = (
-        "campaign",
-        "utterance",
-        "status",
-        "automatic_reasons_list",
-        "measures",
-        "screener",
-        "reason",
-        "note",
-        "decided_at",
-        "leased_to",
-        "lease_expires_at",
-    )
+    fields = ("campaign", "utterance", "automatic_reasons_list", "measures", *DECISION_FIELDS)
     readonly_fields = fields
 
     def has_add_permission(self, request):

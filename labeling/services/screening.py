@@ -35,6 +35,16 @@ from labeling.storage import media_path
 logger = logging.getLogger(__name__)
 Status = ClipScreening.Status
 CHUNK = 500
+# What a decision (a screener's or the automatic checks') writes on a ClipScreening.
+DECISION_FIELDS = [
+    "status",
+    "screener",
+    "reason",
+    "note",
+    "decided_at",
+    "leased_to",
+    "lease_expires_at",
+]
 CANDIDATES = 16
 
 
@@ -208,19 +218,7 @@ def judge_clips(campaign: Campaign, utterance_ids: Iterable[int]) -> dict[str, i
                 changed.append(row)
             if new == Status.ACCEPTED:
                 accepted.append(row.utterance_id)
-        ClipScreening.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "automatic_reasons",
-                "leased_to",
-                "lease_expires_at",
-                "screener",
-                "reason",
-                "note",
-                "decided_at",
-            ],
-        )
+        ClipScreening.objects.bulk_update(changed, ["automatic_reasons", *DECISION_FIELDS])
         Job.objects.filter(campaign=campaign, utterance_id__in=unaccepted).delete()
         if accepted:
             add_missing_jobs(campaign, utterance_ids=accepted)
@@ -366,17 +364,7 @@ def screen_clip(
             )
         row.status, row.screener, row.reason, row.note = wanted, screener, reason, note
         row.decided_at, row.leased_to, row.lease_expires_at = now, None, None
-        row.save(
-            update_fields=[
-                "status",
-                "screener",
-                "reason",
-                "note",
-                "decided_at",
-                "leased_to",
-                "lease_expires_at",
-            ]
-        )
+        row.save(update_fields=DECISION_FIELDS)
         if accept:
             add_missing_jobs(row.campaign, utterance_ids=[row.utterance_id])
     return Decision(row, repeated=False)

@@ -48,6 +48,12 @@ def add_campaign(client, corpus, team, **changes):
     return client.post(url, {**data, **changes}, follow=True)
 
 
+def automatic_campaign(corpus, name: str) -> Campaign:
+    return create_campaign(
+        name=name, corpus=corpus, annotators=annotators(1), automatic_screening=True
+    )
+
+
 @pytest.fixture
 def measured_corpus():
     """Two clips: u0 lasts 1.5 s, u1 lasts 6 s; both otherwise pass."""
@@ -93,12 +99,7 @@ def test_the_form_refuses_inconsistent_thresholds_and_overlapping_screeners(
 
 
 def test_changing_thresholds_in_the_admin_rejudges_the_clips(admin_client, measured_corpus):
-    campaign = create_campaign(
-        name="admin campaign",
-        corpus=measured_corpus,
-        annotators=annotators(1),
-        automatic_screening=True,
-    )
+    campaign = automatic_campaign(measured_corpus, "admin campaign")
     assert campaign.jobs.count() == 4 * 2
     url = reverse("admin:labeling_campaign_change", args=[campaign.pk])
     data = form_as_shown(admin_client, url, screen_min_seconds="2")
@@ -108,12 +109,7 @@ def test_changing_thresholds_in_the_admin_rejudges_the_clips(admin_client, measu
 
 
 def test_the_screening_list_filters_and_shows_reasons_and_measures(admin_client, measured_corpus):
-    campaign = create_campaign(
-        name="listed",
-        corpus=measured_corpus,
-        annotators=annotators(1),
-        automatic_screening=True,
-    )
+    campaign = automatic_campaign(measured_corpus, "listed")
     campaign.screen_min_seconds = 2.0
     campaign.save()
     url = reverse("admin:labeling_clipscreening_changelist")
@@ -141,9 +137,7 @@ def test_the_screening_list_filters_and_shows_reasons_and_measures(admin_client,
 
 
 def test_the_campaign_action_rejudges(admin_client, measured_corpus):
-    campaign = create_campaign(
-        name="action", corpus=measured_corpus, annotators=annotators(1), automatic_screening=True
-    )
+    campaign = automatic_campaign(measured_corpus, "action")
     Campaign.objects.filter(pk=campaign.pk).update(screen_max_seconds=5.0)
     response = admin_client.post(
         reverse("admin:labeling_campaign_changelist"),

@@ -36,15 +36,21 @@ def run_at_once(workers, work):
     return errors
 
 
-def test_screeners_asking_at_once_never_get_the_same_clip():
-    screeners = annotators(12, prefix="screener")
+def screened_by(n_screeners: int, *, clips: int, modalities: str = "tavm"):
+    screeners = annotators(n_screeners, prefix="screener")
     campaign = create_campaign(
-        name="busy screening",
-        corpus=rendered_corpus(8),
+        name=f"{n_screeners} screeners",
+        corpus=rendered_corpus(clips),
         annotators=annotators(1),
+        modalities=modalities,
         human_screening=True,
         screeners=screeners,
     )
+    return screeners, campaign
+
+
+def test_screeners_asking_at_once_never_get_the_same_clip():
+    screeners, campaign = screened_by(12, clips=8)
     got = {}
     errors = run_at_once(screeners, lambda s: got.update({s.pk: next_clip_to_screen(s, campaign)}))
     assert errors == []
@@ -57,15 +63,7 @@ def test_screeners_asking_at_once_never_get_the_same_clip():
 
 
 def test_screeners_working_through_a_queue_decide_every_clip_once():
-    screeners = annotators(6, prefix="screener")
-    campaign = create_campaign(
-        name="queue screening",
-        corpus=rendered_corpus(20),
-        annotators=annotators(1),
-        modalities="tm",
-        human_screening=True,
-        screeners=screeners,
-    )
+    screeners, campaign = screened_by(6, clips=20, modalities="tm")
     decided = Counter()
 
     def work(screener):
