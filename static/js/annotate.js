@@ -3,7 +3,6 @@
 (() => {
   const root = document.getElementById("annotate");
   if (!root) return;
-  const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const stage = document.getElementById("stage");
   const labelsBox = document.getElementById("labels");
   const message = document.getElementById("message");
@@ -19,21 +18,7 @@
 
   const url = (template, id) => template.replace("/0/", `/${id}/`);
 
-  async function call(method, path, body) {
-    const response = await fetch(path, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    const data = await response.json().catch(() => ({}));
-    return { ok: response.ok, status: response.status, data };
-  }
-
-  function say(text, kind = "") {
-    message.textContent = text;
-    message.className = `message ${kind}`;
-  }
+  const { call, say } = window.taskPage(root, message);
 
   function media(kind, src, extra = {}) {
     const element = document.createElement(kind);
