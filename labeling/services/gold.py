@@ -1,8 +1,8 @@
 """Gold items at work: serving hidden checks and recording answers on gold items.
 
 A gold answer is a GoldAnswer, never a Vote, so it can reach no verdict and no export.
-Callers hold the annotator's row lock (and the lease's, when answering); see
-qualification.md.
+Callers serving a check hold the annotator's row lock; callers recording an answer hold
+the lease's lock, and an exam answer also locks its attempt. See qualification.md.
 """
 
 from __future__ import annotations
