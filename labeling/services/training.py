@@ -105,16 +105,25 @@ def make_config(
     return config
 
 
-def dataset_checksum(dataset_path: str | Path) -> str:
-    """sha256 of the dataset's SHA256SUMS after checking every file against it.
-
-    Refuses (RunRefused) a folder that is not a complete export or whose files changed.
-    """
+def dataset_digest(dataset_path: str | Path) -> str:
+    """sha256 of the dataset's SHA256SUMS: which export this is. Cheap (one small file), so
+    starting a run from a web request never reads a whole dataset."""
     path = Path(dataset_path)
     if not path.is_dir():
         raise RunRefused(
             f"{path} is not a directory; give the folder an export wrote (it holds SHA256SUMS)."
         )
+    sums = path / "SHA256SUMS"
+    if not sums.is_file():
+        raise RunRefused(f"{sums} does not exist: this folder is not a complete export.")
+    return sha256_file(sums)
+
+
+def dataset_checksum(dataset_path: str | Path) -> str:
+    """dataset_digest after checking every file against SHA256SUMS (the worker does this
+    before training). Refuses (RunRefused) a dataset whose files changed."""
+    digest = dataset_digest(dataset_path)
+    path = Path(dataset_path)
     try:
         bad = verify_checksums(path)
     except FileNotFoundError as exc:
@@ -126,7 +135,7 @@ def dataset_checksum(dataset_path: str | Path) -> str:
             f"{'is' if len(bad) == 1 else 'are'} missing or changed since it was exported. "
             "Re-export it (or restore the files) before training on it."
         )
-    return sha256_file(path / "SHA256SUMS")
+    return digest
 
 
 def _seed_list(seeds: int | Sequence[int]) -> list[int]:
@@ -154,10 +163,11 @@ def start_run(
     """Record a run of `config` on the dataset over `seeds` (a count or a list) and queue it on
     the gpu queue after commit (unless `enqueue=False`, for `run_training` here).
 
-    The whole dataset is checked against its SHA256SUMS first (this reads every file once).
+    Only the export's identity (its SHA256SUMS) is read here; the worker checks every file
+    against it before training, and fails the run saying which files changed.
     """
     dataset = Path(dataset_path).expanduser().absolute()
-    checksum = dataset_checksum(dataset)
+    checksum = dataset_digest(dataset)
     try:
         from training.dataset import open_dataset
 

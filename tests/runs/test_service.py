@@ -21,14 +21,16 @@ def dataset(exported, tmp_path):
     return shutil.copytree(exported, tmp_path / "dataset")
 
 
-def test_dataset_whose_files_changed_is_refused_with_what_to_do(dataset):
+def test_dataset_whose_files_changed_fails_the_run_with_what_to_do(dataset):
     shard = dataset / "features" / "text" / "shard-00000.npy"
     shard.write_bytes(shard.read_bytes()[:-8] + b"\0" * 8)
-    with pytest.raises(runs.RunRefused) as refused:
-        runs.start_run(dataset_path=dataset, config=tiny_config(), seeds=1)
-    assert "features/text/shard-00000.npy" in str(refused.value)
-    assert "Re-export" in str(refused.value)
-    assert not TrainingRun.objects.exists()
+    # Starting reads only SHA256SUMS (a web request must not hash a whole dataset) ...
+    run = runs.start_run(dataset_path=dataset, config=tiny_config(), seeds=1, enqueue=False)
+    # ... and the worker checks every file before it trains.
+    run = runs.run_training(run.pk)
+    assert run.status == TrainingRun.Status.FAILED
+    assert "features/text/shard-00000.npy" in run.error and "Re-export" in run.error
+    assert not run.epochs.exists()
 
 
 def test_folder_without_sha256sums_is_refused(dataset):
