@@ -16,30 +16,28 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from labeling import statistics
-from labeling.emotions import EMOTIONS, MODALITIES
 from labeling.models import Campaign, ExportJob
-from labeling.selectors.statistics import campaign_statistics, decided_labels
+from labeling.selectors.exports import (
+    Selection,
+    check_exportable,
+    datasheet_statistics,
+    select_export_records,
+)
 from labeling.services import long_jobs
-from labeling.storage import media_path
 from training.dataset.records import (
     CLASS_ORDERS,
     ExportCancelled,
     ExportError,
-    ExportRecord,
     Extractors,
 )
-from training.dataset.split import split_utterances
 
 # The writer (and with it PyTorch and transformers) is imported where an export runs: the
 # web process imports this module to queue exports and should not load them.
@@ -126,22 +124,6 @@ def export_options(**given: Any) -> dict[str, Any]:
     if options["max_words"] > 510:
         raise ExportError("max_words must be at most 510: BERT reads 512 tokens with CLS and SEP.")
     return options
-
-
-def check_exportable(campaign: Campaign) -> None:
-    """An export needs the four CHERMA labels (t, a, v, m) from the seven emotions."""
-    missing = [m for m in MODALITIES if m not in campaign.modalities]
-    if missing:
-        raise ExportError(
-            f"Campaign {campaign.name!r} does not collect {', '.join(missing)}; an exported "
-            "utterance needs a decided label for each of t, a, v and m."
-        )
-    unknown = [name for name in campaign.label_names if name not in EMOTIONS]
-    if unknown:
-        raise ExportError(
-            f"Campaign {campaign.name!r} has labels the dataset format does not know "
-            f"({', '.join(unknown)}); exported labels must be among {', '.join(EMOTIONS)}."
-        )
 
 
 def export_root() -> Path:
@@ -345,134 +327,6 @@ def _cancelled_message(partial: Path) -> str:
     return (
         f"Cancelled on request; finished shards are kept in {partial} and running the export "
         "again (same selection, seed and models) continues from them."
-    )
-
-
-# --- selection -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selection:
-    records: list[ExportRecord]  # utterances with all four labels decided and media
-    without_media: list[str]  # decided, but imported as labels only: nothing to extract from
-    not_decided: int  # utterances of the corpus left out: a label undecided, or excluded
-
-
-def utterance_id(external_id: str, pk: int) -> str:
-    """The id an utterance has in an exported dataset: the corpus's own id, else ``u<pk>``."""
-    return external_id or f"u{pk}"
-
-
-def select_export_records(campaign: Campaign) -> Selection:
-    """The utterances whose t, a, v and m labels are all final, as ``ExportRecord``s.
-
-    A label is final as ``Job.final_label`` says (a reviewer's override, else the decided
-    verdict; excluded utterances have none), read for the whole campaign at once by
-    ``decided_labels``. Features are extracted from the stored original (the source file,
-    with its sound and picture), not from a rendition.
-    """
-    check_exportable(campaign)
-    labels = decided_labels(campaign)
-    complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
-    final = {int(pk): row for pk, row in complete.iterrows()}
-    rows = campaign.corpus.utterances.order_by("pk").values_list(
-        "pk",
-        "external_id",
-        "source_file",
-        "transcript",
-        "duration_seconds",
-        "speaker_gender",
-        "age_group",
-        "programme",
-        "scenario",
-    )
-    records, without_media, owner, total = [], [], {}, 0
-    for pk, external, source, transcript, seconds, gender, age, programme, scenario in rows:
-        total += 1
-        if pk not in final:
-            continue
-        uid = utterance_id(external, pk)
-        if uid in owner:
-            raise ExportError(
-                f"Utterances {owner[uid]} and {pk} would both be exported as {uid!r} (one has "
-                f"that external id, the other none); give utterance {pk} an external id."
-            )
-        owner[uid] = pk
-        if not source:
-            without_media.append(uid)
-            continue
-        records.append(
-            ExportRecord(
-                utterance_id=uid,
-                labels={m: str(final[pk][m]) for m in MODALITIES},
-                transcript=transcript,
-                media_path=media_path(source),
-                duration_seconds=seconds,
-                speaker_gender=gender,
-                age_group=age,
-                programme=programme,
-                scenario=scenario,
-            )
-        )
-    if not records:
-        raise ExportError(
-            f"Campaign {campaign.name!r} has no utterance with media whose t, a, v and m labels "
-            "are all decided yet; collect or import labels first (cherma_stats shows progress)."
-        )
-    return Selection(records, without_media, total - len(final))
-
-
-# --- the datasheet's curation statistics -----------------------------------------------------
-
-CAMPAIGN_KEYS = (
-    "campaign",
-    "progress",
-    "label_sources",
-    "inconsistency",
-    "per_emotion_inconsistency",
-    "fleiss_kappa",
-    "krippendorff_alpha",
-    "dataset",
-)
-
-
-def datasheet_statistics(campaign: Campaign, selection: Selection, options: dict) -> dict:
-    """The datasheet's ``statistics``: the campaign's curation figures and Table 1 per split.
-
-    The split is known before any media is read (``training.dataset.split_utterances`` with
-    the export's seed, stratified by ``m`` when asked), so Table 1 per split is computed here
-    over the selected utterances; utterances whose media then fails to decode are counted in
-    it and listed in the datasheet's ``failed``.
-    """
-    figures = campaign_statistics(campaign)
-    return {
-        **{key: figures[key] for key in CAMPAIGN_KEYS},
-        "dataset_by_split": statistics.to_jsonable(
-            statistics.dataset_table_by_split(planned_splits(selection.records, options))
-        ),
-        "dataset_by_split_counts": "selected utterances, including any listed in `failed`",
-        "utterances_without_media": selection.without_media,
-    }
-
-
-def planned_splits(records: list[ExportRecord], options: dict) -> pd.DataFrame:
-    """The selected utterances with the split the exporter will give them (DATASET.md, Split)."""
-    strata = {r.utterance_id: r.labels["m"] for r in records} if options["stratify"] else None
-    splits = split_utterances(
-        [r.utterance_id for r in records], seed=options["seed"], stratify_by=strata
-    )
-    return pd.DataFrame(
-        [
-            {
-                "utterance_id": r.utterance_id,
-                "split": splits[r.utterance_id],
-                "duration_seconds": r.duration_seconds,
-                "transcript": r.transcript,
-                "speaker_gender": r.speaker_gender,
-                "age_group": r.age_group,
-            }
-            for r in records
-        ]
     )
 
 

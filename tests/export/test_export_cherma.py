@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from labeling.emotions import EMOTIONS, MODALITIES, RELEASED_CODE_ORDER
 from labeling.management.commands import export_cherma
 from labeling.models import ExportJob
+from labeling.selectors.exports import select_export_records
 from labeling.services.campaigns import create_campaign
-from labeling.services.exports import select_export_records
 from labeling.services.label_import import import_labels
 from tests.factories import rendered_corpus
 from training.dataset import CHERMASplit, open_dataset, verify_checksums

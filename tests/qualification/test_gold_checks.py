@@ -6,10 +6,10 @@ from django.urls import reverse
 
 from labeling.models import GoldAnswer, Job, Lease, ReviewAction, Vote
 from labeling.selectors.annotation import task_payload
+from labeling.selectors.exports import select_export_records
 from labeling.selectors.statistics import decided_labels
 from labeling.services.assignment import Paused, next_task, submit_vote
 from labeling.services.campaigns import create_campaign
-from labeling.services.exports import select_export_records
 from labeling.services.qualification import GoldInvalid, add_gold_item
 from labeling.services.review import resume_annotator
 from tests.factories import annotators, rendered_corpus
