@@ -1,16 +1,19 @@
 """Admin for campaigns, jobs and leases."""
 
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from labeling.admin.qualification import ExamInline
 from labeling.admin.screening import judge_again
+from labeling.manifest import ManifestError
 from labeling.models import (
     Campaign,
     Job,
@@ -28,6 +31,8 @@ from labeling.services.exports import (
     create_export,
     default_out_dir,
 )
+from labeling.services.label_import import import_labels
+from labeling.services.qualification import import_gold_items
 from training.dataset import ExportError
 
 THRESHOLD_FIELDS = [
@@ -40,6 +45,17 @@ THRESHOLD_FIELDS = [
 SCREENING_FIELDS = ["automatic_screening", *THRESHOLD_FIELDS, "human_screening", "screeners"]
 GOLD_FIELDS = ["gold_share", "gold_pause_below", "gold_min_answers"]
 DEFAULTED_FIELDS = [*THRESHOLD_FIELDS, *GOLD_FIELDS]  # left empty: the model's default
+
+
+class CampaignFileForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("labels", "labels or raw votes"), ("gold", "gold items")])
+    file = forms.FileField(help_text="A .csv or .jsonl file.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+            raise forms.ValidationError("Upload a .csv or .jsonl file.")
+        return upload
 
 
 class CampaignForm(forms.ModelForm):
@@ -116,6 +132,55 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
     filter_horizontal = ("annotators", "screeners")
     actions = ["add_jobs", "export_dataset", "judge_screening"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:campaign_id>/import-file/",
+                view(self.import_file_view),
+                name="labeling_campaign_import_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_file_view(self, request, campaign_id: int):
+        """Labels made elsewhere or gold items, from an uploaded table (no media: in the
+        request). The services check every row; this only saves the upload for them."""
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        form = CampaignFileForm(request.POST or None, request.FILES or None)
+        rejected = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"upload{Path(upload.name).suffix.lower()}"
+                with open(path, "wb") as handle:
+                    for chunk in upload.chunks():
+                        handle.write(chunk)
+                try:
+                    if form.cleaned_data["kind"] == "gold":
+                        report = import_gold_items(campaign, path)
+                        done = f"{report.items} gold items added or updated."
+                    else:
+                        report = import_labels(campaign, path)
+                        done = f"{report.labels} labels set, {report.votes} raw votes stored."
+                except ManifestError as exc:
+                    form.add_error("file", str(exc))
+                    report = None
+            if report is not None:
+                rejected = report.rejected
+                level = messages.WARNING if rejected else messages.SUCCESS
+                self.message_user(request, f"{done} {len(rejected)} rows rejected.", level)
+                if not rejected:
+                    return redirect("admin:labeling_campaign_change", campaign.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import labels or gold items into {campaign}",
+            "campaign": campaign,
+            "form": form,
+            "rejected": rejected,
+        }
+        return render(request, "admin/labeling/campaign/import_file.html", context)
 
     def get_readonly_fields(self, request, obj=None):
         # The corpus and the rule shape every job and verdict: fixed once jobs exist.

@@ -79,3 +79,33 @@ def test_exams_are_set_on_the_campaign_page(campaign, boss):
     page = boss.get(reverse("admin:labeling_campaign_change", args=[campaign.pk]))
     assert page.status_code == 200 and "pass mark" in page.content.decode().lower()
     assert Exam.objects.filter(campaign=campaign).count() == 1
+
+
+def test_admins_upload_gold_items_and_labels_on_the_campaign(campaign, boss):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from labeling.models import Job
+
+    url = reverse("admin:labeling_campaign_import_file", args=[campaign.pk])
+    assert (
+        "Import labels or gold items"
+        in boss.get(reverse("admin:labeling_campaign_change", args=[campaign.pk])).content.decode()
+    )
+    gold = SimpleUploadedFile(
+        "gold.csv", b"utterance,modality,purpose,label\nu7,t,check,fear\nu8,t,check,joy\n"
+    )
+    page = boss.post(url, {"kind": "gold", "file": gold}).content.decode()
+    assert "joy" in page and 'id="rejected"' in page
+    assert not GoldItem.objects.filter(utterance__external_id="u7").exists()  # all or none
+
+    labels = SimpleUploadedFile("labels.csv", b"utterance_id,modality,label\nu9,t,fear\n")
+    response = boss.post(url, {"kind": "labels", "file": labels})
+    assert response.status_code == 302
+    job = Job.objects.get(campaign=campaign, utterance__external_id="u9", modality="t")
+    assert (job.label, job.source) == ("fear", "imported")
+
+    bad = SimpleUploadedFile("labels.txt", b"x")
+    assert (
+        "Upload a .csv or .jsonl file"
+        in boss.post(url, {"kind": "labels", "file": bad}).content.decode()
+    )
