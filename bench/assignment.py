@@ -159,7 +159,7 @@ class Annotator(threading.Thread):
                 )
                 self.latency["submit"].append(took)
                 if status == 201:
-                    self.accepted.append(json.loads(data)["vote"])
+                    self.accepted.append(json.loads(data)["lease"])
                 else:
                     self.errors.append(f"submit {status}: {data[:200]!r}")
         except Exception as exc:
@@ -266,7 +266,9 @@ def main() -> None:
             nexts = [x * 1000 for t in threads for x in t.latency["next"]]
             submits = [x * 1000 for t in threads for x in t.latency["submit"]]
             accepted = {v for t in threads for v in t.accepted}
-            stored = set(Vote.objects.filter(job__campaign=campaign).values_list("pk", flat=True))
+            stored = set(
+                Vote.objects.filter(job__campaign=campaign).values_list("lease_id", flat=True)
+            )
             integrity = campaign_integrity(campaign)
             integrity.pop("unfinished_jobs")
             integrity["lost_votes"] = len(accepted - stored)
