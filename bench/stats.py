@@ -128,9 +128,9 @@ def timed(function, *args, repeat: int = 3) -> float:
 def agreement_of(campaign) -> None:
     """κ and α as the dashboard computes them: counts from the database, then the formulas."""
     from labeling import statistics
-    from labeling.selectors.statistics import final_labels, vote_counts
+    from labeling.selectors.statistics import vote_counts
 
-    first, every = vote_counts(campaign, final_labels(campaign))
+    first, every = vote_counts(campaign)
     statistics.fleiss_kappa_from_counts(first, campaign.label_names)
     statistics.krippendorff_alpha_from_counts(every, campaign.label_names)
 

@@ -44,9 +44,7 @@ def decided_labels(campaign: Campaign, jobs: pd.DataFrame | None = None) -> pd.D
     return table.reindex(columns=list(MODALITIES))
 
 
-def vote_counts(
-    campaign: Campaign, jobs: pd.DataFrame, raters: int = 3
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Votes per (modality, job, label), counted by the database: (first `raters`, all).
 
     κ takes each job's first `raters` votes and α all of them; neither needs more than these
@@ -55,24 +53,22 @@ def vote_counts(
     """
     vote, imported, job = Vote._meta.db_table, ImportedVote._meta.db_table, Job._meta.db_table
     sql = f"""
-        SELECT ranked.job_id, ranked.label, COUNT(*),
+        SELECT ranked.modality, ranked.job_id, ranked.label, COUNT(*),
                SUM(CASE WHEN ranked.position <= %s THEN 1 ELSE 0 END)
         FROM (
-            SELECT cast_votes.job_id, cast_votes.label, ROW_NUMBER() OVER (
+            SELECT j.modality, cast_votes.job_id, cast_votes.label, ROW_NUMBER() OVER (
                        PARTITION BY cast_votes.job_id ORDER BY cast_votes.id) AS position
             FROM (SELECT job_id, label, id FROM {vote}
                   UNION ALL SELECT job_id, label, id FROM {imported}) AS cast_votes
             JOIN {job} AS j ON j.id = cast_votes.job_id
             WHERE j.campaign_id = %s AND NOT j.excluded
         ) AS ranked
-        GROUP BY ranked.job_id, ranked.label
+        GROUP BY ranked.modality, ranked.job_id, ranked.label
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [raters, campaign.pk])
         rows = cursor.fetchall()
-    counts = pd.DataFrame(rows, columns=["job", "label", "every", "first"])
-    modality_of = dict(zip(jobs["job"], jobs["modality"], strict=True))
-    counts.insert(0, "modality", counts["job"].map(modality_of))
+    counts = pd.DataFrame(rows, columns=["modality", "job", "label", "every", "first"])
     every = counts[["modality", "job", "label", "every"]].rename(columns={"every": "n"})
     first = counts[counts["first"] > 0][["modality", "job", "label", "first"]]
     return first.rename(columns={"first": "n"}), every
@@ -133,7 +129,7 @@ def campaign_statistics(campaign: Campaign) -> dict[str, Any]:
     classes = campaign.label_names
     jobs = final_labels(campaign)
     labels = decided_labels(campaign, jobs)
-    first_votes, all_votes = vote_counts(campaign, jobs)
+    first_votes, all_votes = vote_counts(campaign)
     incon = statistics.inconsistency_matrix(labels)
     return statistics.to_jsonable(
         {
