@@ -4,7 +4,12 @@ from django import forms
 from django.contrib import admin
 
 from labeling.models import Exam, ExamAttempt, GoldAnswer, GoldItem
-from labeling.services.qualification import GoldInvalid, add_gold_item, validate_gold_item
+from labeling.services.qualification import (
+    GoldInvalid,
+    add_gold_item,
+    allow_another_attempt,
+    validate_gold_item,
+)
 
 
 class ExamInline(admin.TabularInline):
@@ -75,6 +80,7 @@ class GoldItemAdmin(admin.ModelAdmin):
 
 @admin.register(ExamAttempt)
 class ExamAttemptAdmin(admin.ModelAdmin):
+    actions = ["allow_another_attempt"]
     list_display = (
         "annotator",
         "campaign",
@@ -84,15 +90,21 @@ class ExamAttemptAdmin(admin.ModelAdmin):
         "correct",
         "score_percent",
         "passed",
+        "counts",
         "started_at",
         "finished_at",
     )
-    list_filter = ("exam__campaign", "exam__modality", "passed")
+    list_filter = ("exam__campaign", "exam__modality", "passed", "counts")
     search_fields = ("annotator__username",)
     readonly_fields = [f.name for f in ExamAttempt._meta.fields]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Allow another attempt (these no longer count, nor wait)")
+    def allow_another_attempt(self, request, queryset):
+        allowed = allow_another_attempt(queryset)
+        self.message_user(request, f"{allowed} failed attempts no longer count.")
 
     @admin.display(description="campaign", ordering="exam__campaign__name")
     def campaign(self, attempt):

@@ -78,6 +78,10 @@ class ExamAttempt(models.Model):
     correct = models.PositiveSmallIntegerField(default=0)
     score = models.FloatField(null=True, blank=True)
     passed = models.BooleanField(null=True, blank=True)
+    counts = models.BooleanField(
+        default=True,
+        help_text="Off when an admin allowed another try: it no longer uses up an attempt.",
+    )
 
     class Meta:
         constraints = [

@@ -44,7 +44,8 @@ def exam_refusal(exam: Exam, attempts: list[ExamAttempt], training_left: int) ->
     """Why a new attempt cannot start now, or "" when it can."""
     if any(a.passed for a in attempts):
         return "You have already passed this exam."
-    if len(attempts) >= exam.max_attempts:
+    counted = [a for a in attempts if a.counts]  # an admin may have allowed another try
+    if len(counted) >= exam.max_attempts:
         return (
             f"You have used all {exam.max_attempts} attempts at this exam; "
             "ask the campaign's admin."
@@ -55,8 +56,8 @@ def exam_refusal(exam: Exam, attempts: list[ExamAttempt], training_left: int) ->
         purpose=GoldItem.Purpose.EXAM, modality=exam.modality
     ).exists():
         return "This exam has no questions yet; ask the campaign's admin."
-    if attempts:
-        ready_at = attempts[-1].finished_at + timezone.timedelta(minutes=exam.cooldown_minutes)
+    if counted:
+        ready_at = counted[-1].finished_at + timezone.timedelta(minutes=exam.cooldown_minutes)
         if timezone.now() < ready_at:
             return f"Your next attempt opens at {timezone.localtime(ready_at):%Y-%m-%d %H:%M}."
     return ""

@@ -139,6 +139,12 @@ def next_exam_question(annotator, attempt_id: int) -> tuple[ExamAttempt, Lease |
         return attempt, lease_gold_item(annotator, campaign, Lease.Kind.EXAM, item, attempt)
 
 
+def allow_another_attempt(attempts) -> int:
+    """An admin's second chance: the given failed, finished attempts stop counting against
+    the exam's attempts and its cool-down. Their answers and scores stay on record."""
+    return attempts.filter(passed=False, finished_at__isnull=False).update(counts=False)
+
+
 # --- setting gold up (admins) -------------------------------------------------------------
 
 

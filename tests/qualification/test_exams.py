@@ -13,6 +13,7 @@ from labeling.services.assignment import (
 )
 from labeling.services.qualification import (
     ExamRefused,
+    allow_another_attempt,
     next_exam_question,
     next_training_question,
     start_exam,
@@ -91,6 +92,20 @@ def test_attempts_run_out(campaign, team):
         ExamAttempt.objects.update(finished_at=timezone.now() - timezone.timedelta(hours=1))
     with pytest.raises(ExamRefused, match="all 2 attempts"):
         start_exam(annotator, campaign, "t")
+
+
+def test_an_admin_can_allow_another_attempt(campaign, team):
+    annotator = team[1]
+    answer_training(annotator, campaign, ["anger", "anger"])
+    sit_exam(annotator, campaign, "fear")
+    ExamAttempt.objects.update(finished_at=timezone.now() - timezone.timedelta(hours=1))
+    sit_exam(annotator, campaign, "fear")  # both attempts used, the last one just now
+    with pytest.raises(ExamRefused):
+        start_exam(annotator, campaign, "t")
+    assert allow_another_attempt(ExamAttempt.objects.filter(annotator=annotator)) == 2
+    third = sit_exam(annotator, campaign, "anger")  # no cool-down either
+    assert (third.number, third.passed) == (3, True)
+    assert ExamAttempt.objects.filter(annotator=annotator, counts=False).count() == 2
 
 
 def test_an_expired_exam_question_counts_as_wrong_and_is_not_asked_again(campaign, team):
