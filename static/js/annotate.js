@@ -157,7 +157,7 @@
     const { ok, data } = await call("POST", url(root.dataset.submitUrl, task.lease), { label, seconds_spent: seconds });
     busy = false;
     if (!ok) say(data.detail || "Your answer was not accepted.", "error");
-    else say(`Saved: ${label}`, "ok");
+    else say(mode === "training" ? `Your answer: ${label}` : `Saved: ${label}`, "ok");
     if (ok && data.feedback && data.feedback.kind === "training") return explain(data.feedback);
     refreshCounter();
     loadNext();
