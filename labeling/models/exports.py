@@ -4,20 +4,13 @@ The work is done by `labeling.services.exports`; the row is how the admin, the
 `export_cherma` command and a worker on another machine see the same export.
 """
 
-from django.conf import settings
 from django.db import models
 
 from labeling.models.annotation import Campaign
+from labeling.models.long_jobs import LongJob
 
 
-class ExportJob(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
+class ExportJob(LongJob):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="export_jobs")
     out_dir = models.CharField(
         max_length=1000, help_text="Absolute path the dataset is written to (on the worker)."
@@ -28,11 +21,8 @@ class ExportJob(models.Model):
         help_text="Models (paths or hub ids), seed, stratify, dtype, shard_size, class_order, "
         "released_layout, text and frame settings: see labeling.services.exports.",
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     done = models.PositiveIntegerField(default=0, help_text="Utterances processed so far.")
     total = models.PositiveIntegerField(default=0, help_text="Utterances selected.")
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Runs started; a re-run continues from the finished shards."
     )
@@ -41,20 +31,6 @@ class ExportJob(models.Model):
         blank=True,
         help_text="sizes, failed utterances, shards reused, utterances without media.",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"export {self.pk} of {self.campaign} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)

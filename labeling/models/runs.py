@@ -9,18 +9,12 @@ run row that progress and cancel requests update, a resumed seed re-records an e
 (unique together), and the curve endpoint reads exactly the rows it plots.
 """
 
-from django.conf import settings
 from django.db import models
 
+from labeling.models.long_jobs import LongJob
 
-class TrainingRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
 
+class TrainingRun(LongJob):
     name = models.CharField(max_length=200, blank=True)
     model = models.CharField(max_length=32, help_text="One of training.models.MODEL_NAMES.")
     preset = models.CharField(max_length=32)
@@ -30,7 +24,6 @@ class TrainingRun(models.Model):
         max_length=64, help_text="sha256 of the dataset's SHA256SUMS file when the run started."
     )
     seeds = models.JSONField(default=list, help_text="The seeds trained, in order.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     current_seed = models.IntegerField(null=True, blank=True)
     step = models.PositiveIntegerField(default=0, help_text="Optimiser steps done, all seeds.")
     total_steps = models.PositiveIntegerField(default=0, help_text="Steps of all seeds.")
@@ -42,31 +35,15 @@ class TrainingRun(models.Model):
     out_dir = models.CharField(
         max_length=1000, blank=True, help_text="Checkpoints and reports (on the worker)."
     )
-    cancel_requested = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Times a worker started it; later attempts resume from last.pt."
     )
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of the worker running it."
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.name or self.model} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
     def percent(self) -> float:

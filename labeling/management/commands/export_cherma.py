@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotator.celery import app
+from labeling.management.long_jobs import cancel_message
 from labeling.models import Campaign, ExportJob
 from labeling.selectors.annotation import find_campaign
 from labeling.services.exports import (
@@ -274,12 +275,8 @@ class Command(BaseCommand):
 
     def _cancel(self, job_id: int) -> None:
         job = request_cancel(self._job(job_id).pk)
-        if job.status == ExportJob.Status.CANCELLED:
-            self.stdout.write(f"Export {job.pk} is cancelled.")
-        elif job.status == ExportJob.Status.RUNNING:
-            self.stdout.write(
-                f"Asked export {job.pk} to stop; it stops within a few seconds and keeps its "
-                f"finished shards (--resume {job.pk} continues it)."
-            )
-        else:
-            self.stdout.write(f"Export {job.pk} is already {job.status}; nothing to cancel.")
+        running = (
+            f"Asked export {job.pk} to stop; it stops within a few seconds and keeps its "
+            f"finished shards (--resume {job.pk} continues it)."
+        )
+        self.stdout.write(cancel_message(job, "Export", running))

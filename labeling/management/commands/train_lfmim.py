@@ -13,6 +13,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from labeling.management.long_jobs import cancel_message
 from labeling.models import TrainingRun
 from labeling.services import training as runs
 from training.__main__ import ProgressBar, StopOnInterrupt, key_value_argument
@@ -127,15 +128,11 @@ class Command(BaseCommand):
             run = runs.request_cancel(run_id)
         except TrainingRun.DoesNotExist:
             raise CommandError(f"There is no run {run_id}.") from None
-        if run.status == TrainingRun.Status.CANCELLED:
-            self.stdout.write(f"Run {run.pk} is cancelled.")
-        elif run.status == TrainingRun.Status.RUNNING:
-            self.stdout.write(
-                f"Run {run.pk} will stop after its current step (saved; "
-                f"--resume {run.pk} continues it)."
-            )
-        else:
-            self.stdout.write(f"Run {run.pk} is already {run.status}; nothing to cancel.")
+        running = (
+            f"Run {run.pk} will stop after its current step (saved; "
+            f"--resume {run.pk} continues it)."
+        )
+        self.stdout.write(cancel_message(run, "Run", running))
 
     def _train_here(self, run: TrainingRun, options) -> None:
         with StopOnInterrupt() as stop:
