@@ -89,7 +89,7 @@ def check_member(annotator, campaign: Campaign) -> None:
 
 
 def lock_annotator(annotator) -> None:
-    """Serialise this annotator's own requests (guard, one lease at a time, exams)."""
+    """Serialise one person's own requests (guard, one lease at a time, exams, screening)."""
     get_user_model().objects.select_for_update().only("pk").get(pk=annotator.pk)
 
 

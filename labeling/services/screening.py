@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,7 +27,7 @@ from labeling.models import (
     Utterance,
 )
 from labeling.screening import ClipUnreadable, Thresholds, judge, measure_clip
-from labeling.services.assignment import AnnotationError
+from labeling.services.assignment import AnnotationError, lock_annotator
 from labeling.services.campaigns import add_missing_jobs
 from labeling.storage import media_path
 
@@ -276,7 +275,7 @@ def next_clip_to_screen(screener, campaign: Campaign) -> ClipScreening | None:
     check_screener(screener, campaign)
     with transaction.atomic():
         # Serialise this screener's own requests: one live clip per screener.
-        get_user_model().objects.select_for_update().only("pk").get(pk=screener.pk)
+        lock_annotator(screener)
         now = timezone.now()
         current = (
             ClipScreening.objects.filter(
