@@ -295,7 +295,8 @@ class ImportedVote(models.Model):
 
 
 class AnnotatorPause(models.Model):
-    """A reviewer paused this annotator in this campaign: they get no new tasks."""
+    """This annotator is paused in this campaign (by a reviewer or by gold accuracy): they
+    get no new tasks."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="pauses")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import Campaign, ClipScreening, Job, Lease, Rendition, Vote
+from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Rendition, Vote
 from labeling.selectors.qualification import qualified_modalities
 from labeling.services.gold import (
     Feedback,
@@ -78,12 +78,19 @@ class Submission:
 def check_member(annotator, campaign: Campaign) -> None:
     if not campaign.is_active:
         raise CampaignClosed("This campaign is closed; choose another one from your list.")
-    if not campaign.annotators.filter(pk=annotator.pk).exists():
+    # One query on the hot path: the membership row with any pause's reason beside it.
+    paused = AnnotatorPause.objects.filter(campaign=campaign, annotator=annotator)
+    membership = (
+        Campaign.annotators.through.objects.filter(campaign=campaign, user=annotator)
+        .annotate(pause=Subquery(paused.values("reason")[:1]))
+        .values_list("pause", flat=True)
+    )
+    found = list(membership[:1])
+    if not found:
         raise NotInPool("You are not an annotator of this campaign; ask its admin to add you.")
-    pause = campaign.pauses.filter(annotator=annotator).first()
-    if pause is not None:
+    if found[0] is not None:
         raise Paused(
-            f"A reviewer paused your work in this campaign: {pause.reason} "
+            f"Your work in this campaign is paused: {found[0]} "
             "Ask a reviewer when you can continue."
         )
 

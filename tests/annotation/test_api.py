@@ -199,7 +199,7 @@ def test_next_task_and_submit_use_a_bounded_number_of_queries(
     post(client, reverse("api-skip", args=[Lease.objects.get().pk]))
     # A fixed number per window of candidates, whatever the campaign's size (qualification
     # and the screened-clips guard take one each).
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(19):
         task = take(client, campaign)
     with django_assert_max_num_queries(14):
         post(client, reverse("api-submit", args=[task["lease"]]), {"label": "fear"})
