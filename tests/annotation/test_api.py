@@ -203,3 +203,18 @@ def test_next_task_and_submit_use_a_bounded_number_of_queries(
         task = take(client, campaign)
     with django_assert_max_num_queries(14):
         post(client, reverse("api-submit", args=[task["lease"]]), {"label": "fear"})
+
+
+def test_the_openapi_schema_is_valid_and_lists_every_annotator_endpoint(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    for path in (
+        "/api/campaigns/{campaign_id}/qualification/",
+        "/api/campaigns/{campaign_id}/training/{modality}/next/",
+        "/api/campaigns/{campaign_id}/exams/{modality}/start/",
+        "/api/exams/{attempt_id}/next/",
+    ):
+        assert path in schema
