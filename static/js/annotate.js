@@ -18,7 +18,7 @@
 
   const url = (template, id) => template.replace("/0/", `/${id}/`);
 
-  const { call, say } = window.taskPage(root, message);
+  const { call, say, countdown } = window.taskPage(root, message);
 
   function media(kind, src, extra = {}) {
     const element = document.createElement(kind);
@@ -75,19 +75,10 @@
     document.getElementById("replay").disabled = task.modality === "t";
     document.getElementById("skip").disabled = mode !== "task";
     shownAt = performance.now();
-    const deadline = Date.now() + task.seconds_left * 1000;
-    const tick = () => {
-      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-      timerEl.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-      timerEl.classList.toggle("urgent", left < 30);
-      if (left === 0) {
-        clearInterval(timer);
-        say("Time ran out for this task; it went back to the pool.", "warn");
-        loadNext();
-      }
-    };
-    tick();
-    timer = setInterval(tick, 1000);
+    timer = countdown(timerEl, task.seconds_left, () => {
+      say("Time ran out for this task; it went back to the pool.", "warn");
+      loadNext();
+    });
   }
 
   let lastResponse = {};

@@ -1,5 +1,5 @@
-// What the task pages share: JSON calls to the API with the page's CSRF token, and a
-// status line. Loaded before annotate.js and screen.js.
+// What the task pages share: JSON calls to the API with the page's CSRF token, a status
+// line, and the lease's countdown. Loaded before annotate.js and screen.js.
 window.taskPage = (root, messageElement) => {
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   return {
@@ -16,6 +16,24 @@ window.taskPage = (root, messageElement) => {
     say(text, kind = "") {
       messageElement.textContent = text;
       messageElement.className = `message ${kind}`;
+    },
+    // Show the lease's time left in `element`; call `expired` once at zero. Returns the
+    // interval id, for clearInterval when the task ends sooner.
+    countdown(element, seconds, expired) {
+      const deadline = Date.now() + seconds * 1000;
+      let timer = null;
+      const tick = () => {
+        const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+        element.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+        element.classList.toggle("urgent", left < 30);
+        if (left === 0) {
+          clearInterval(timer);
+          expired();
+        }
+      };
+      tick();
+      timer = setInterval(tick, 1000);
+      return timer;
     },
   };
 };

@@ -18,7 +18,7 @@
   let busy = false;
   let timer = null;
 
-  const { call, say } = window.taskPage(root, message);
+  const { call, say, countdown } = window.taskPage(root, message);
 
   function showProgress(progress) {
     if (!progress) return;
@@ -51,19 +51,10 @@
     stage.append(video);
     transcript.textContent = clip.transcript;
     transcript.hidden = false;
-    const deadline = Date.now() + clip.seconds_left * 1000;
-    const tick = () => {
-      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-      timerEl.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-      timerEl.classList.toggle("urgent", left < 30);
-      if (left === 0) {
-        clearInterval(timer);
-        say("Time ran out for this clip; it went back to the queue.", "warn");
-        loadNext();
-      }
-    };
-    tick();
-    timer = setInterval(tick, 1000);
+    timer = countdown(timerEl, clip.seconds_left, () => {
+      say("Time ran out for this clip; it went back to the queue.", "warn");
+      loadNext();
+    });
   }
 
   async function loadNext() {

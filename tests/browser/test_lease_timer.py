@@ -1,0 +1,31 @@
+"""The task page counts the lease down and, when it runs out, says so and moves on."""
+
+import pytest
+
+from labeling.models import Lease
+from labeling.services.campaigns import create_campaign
+from tests.browser.conftest import log_in
+from tests.factories import annotators, rendered_corpus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_expired_lease_is_announced_and_the_next_task_loaded(live_server, page):
+    create_campaign(
+        name="short leases",
+        corpus=rendered_corpus(3),
+        annotators=annotators(1),
+        modalities="t",
+        lease_seconds=10,
+    )
+    log_in(page, live_server, "annotator1")
+    page.click("text=Start")
+    page.wait_for_selector(".transcript")
+    first = Lease.objects.get().pk
+    page.wait_for_function("() => document.getElementById('timer').classList.contains('urgent')")
+    page.wait_for_selector("text=Time ran out for this task", timeout=20000)
+    page.wait_for_function(
+        "() => document.getElementById('timer').textContent.startsWith('0:')"
+        " && !document.getElementById('timer').textContent.startsWith('0:00')"
+    )
+    assert Lease.objects.exclude(pk=first).filter(status="active").count() == 1
