@@ -21,6 +21,7 @@ from labeling.models import Campaign, Job
 from labeling.report import FIGURES, figure_from_statistics, flatten_statistics
 from labeling.roles import is_reviewer
 from labeling.selectors.qualification import qualification_overview
+from labeling.selectors.screening import status_table
 from labeling.selectors.statistics import (
     annotator_quality,
     campaign_statistics,
@@ -56,6 +57,7 @@ def dashboard(request, campaign_id: int):
             "figures": FIGURES,
             "matrix_rows": _matrix_rows(stats),
             "annotators": annotator_quality(campaign),
+            "screening": status_table(campaign),
         },
     )
 

@@ -80,6 +80,13 @@ def status_counts(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
+def status_table(campaign: Campaign) -> list[tuple[str, int]]:
+    """(status as people read it, clips) for a campaign that screens; empty otherwise."""
+    if not (campaign.automatic_screening or campaign.human_screening):
+        return []
+    return [(Status(status).label, n) for status, n in status_counts(campaign).items()]
+
+
 def measures_summary(utterance, campaign: Campaign | None = None) -> list[tuple[str, str]]:
     """The utterance's screening measures as (name, value) lines for people to read; the
     voiced share is taken at the campaign's silence level when a campaign is given."""

@@ -109,3 +109,22 @@ def test_admins_upload_gold_items_and_labels_on_the_campaign(campaign, boss):
         "Upload a .csv or .jsonl file"
         in boss.post(url, {"kind": "labels", "file": bad}).content.decode()
     )
+
+
+def test_the_dashboard_links_qualification_and_shows_screening_counts(campaign, boss):
+    page = boss.get(reverse("review-dashboard", args=[campaign.pk])).content.decode()
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and "dashboard" in title
+    assert reverse("review-qualification", args=[campaign.pk]) in page
+    assert 'id="screening"' not in page  # this campaign does not screen
+
+    campaign.human_screening = True
+    campaign.save()
+    from labeling.models import ClipScreening
+
+    ClipScreening.objects.create(
+        campaign=campaign, utterance=campaign.corpus.utterances.first(), status="awaiting_human"
+    )
+    page = boss.get(reverse("review-dashboard", args=[campaign.pk])).content.decode()
+    table = page.split('id="screening"')[1].split("</table>")[0]
+    assert "waiting for a screener" in table and "<td>1</td>" in table
