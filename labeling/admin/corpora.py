@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from labeling.models import (
     Corpus,
@@ -16,6 +17,7 @@ from labeling.models import (
     SyntheticTruth,
     Utterance,
 )
+from labeling.selectors.screening import measures_summary
 from labeling.services.imports import stage_upload
 from labeling.services.renditions import retry_failed
 
@@ -277,9 +279,16 @@ class UtteranceAdmin(admin.ModelAdmin):
         "programme",
         "renditions",
     )
-    list_filter = ("corpus", "speaker_gender", "age_group", "renditions__status")
+    list_filter = (
+        "corpus",
+        "speaker_gender",
+        "age_group",
+        "renditions__status",
+        "screening_status",
+    )
     search_fields = ("external_id", "transcript", "programme")
     readonly_fields = (
+        "screening_measures",
         "content_hash",
         "source_file",
         "source_video",
@@ -301,6 +310,11 @@ class UtteranceAdmin(admin.ModelAdmin):
             .prefetch_related("renditions")
             .distinct()
         )
+
+    @admin.display(description="screening measures")
+    def screening_measures(self, utterance):
+        """What automatic screening measured (campaigns judge it with their thresholds)."""
+        return format_html_join(mark_safe("<br>"), "{}: {}", measures_summary(utterance))
 
     @admin.display(description="transcript")
     def short_transcript(self, utterance):

@@ -106,3 +106,13 @@ def test_failed_renditions_show_their_error_and_can_be_retried(admin_client, ren
     )
     assert response.status_code == 302
     assert rendered.renditions.get(modality="v").status == "pending"
+
+
+def test_the_utterance_page_shows_what_screening_measured(admin_client, rendered):
+    from labeling.services.screening import measure_utterance
+
+    url = reverse("admin:labeling_utterance_change", args=[rendered.pk])
+    assert "not measured yet" in admin_client.get(url).content.decode()
+    measure_utterance(rendered.pk)
+    html = admin_client.get(url).content.decode()
+    assert "frames with exactly one face" in html and "loudness" in html
