@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Campaign, ClipScreening, Job, Lease, Modality, Rendition
 from labeling.roles import is_reviewer
+from labeling.selectors.qualification import qualified_modalities
 
 MEDIA_KIND = {"a": "audio", "v": "video", "m": "video"}
 REAL_TASKS = (Lease.Kind.JOB, Lease.Kind.CHECK)  # what an annotator sees as "tasks"
@@ -79,17 +80,21 @@ def annotator_campaigns(user) -> list[dict]:
         .values_list("campaign_id")
         .annotate(n=Count("pk"))
     )
-    return [
-        {
-            "id": c.pk,
-            "name": c.name,
-            "corpus": c.corpus.name,
-            "modalities": c.modalities,
-            "my_votes": mine.get(c.pk, 0),
-            "jobs": totals.get(c.pk, 0),
-        }
-        for c in campaigns.order_by("name")
-    ]
+    rows = []
+    for c in campaigns.order_by("name"):
+        qualified = qualified_modalities(user, c)  # one query per campaign
+        rows.append(
+            {
+                "id": c.pk,
+                "name": c.name,
+                "corpus": c.corpus.name,
+                "modalities": c.modalities,
+                "my_votes": mine.get(c.pk, 0),
+                "jobs": totals.get(c.pk, 0),
+                "exams_to_pass": [Modality(m).label for m in c.modalities if m not in qualified],
+            }
+        )
+    return rows
 
 
 def my_progress(user, campaign: Campaign) -> dict:

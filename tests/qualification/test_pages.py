@@ -128,3 +128,11 @@ def test_the_dashboard_links_qualification_and_shows_screening_counts(campaign, 
     page = boss.get(reverse("review-dashboard", args=[campaign.pk])).content.decode()
     table = page.split('id="screening"')[1].split("</table>")[0]
     assert "waiting for a screener" in table and "<td>1</td>" in table
+
+
+def test_the_home_page_says_which_exams_are_still_to_pass(campaign, team, client):
+    client.force_login(team[0])
+    assert "Exam to pass first: text (transcript only)." in client.get("/").content.decode()
+    answer_training(team[0], campaign, ["anger", "anger"])
+    sit_exam(team[0], campaign, "anger")
+    assert "Exam to pass first" not in client.get("/").content.decode()
