@@ -178,13 +178,7 @@ def rerun_export(job_id: int, *, enqueue: bool = True) -> ExportJob:
                 f"Export {job.pk} is done: its dataset is in {job.out_dir}. Start a new export "
                 "(with overwrite to replace it) to export again."
             )
-        long_jobs.update_job(
-            job,
-            status=ExportJob.Status.QUEUED,
-            cancel_requested=False,
-            error="",
-            finished_at=None,
-        )
+        long_jobs.requeue_job(job)
         if enqueue:
             transaction.on_commit(lambda: enqueue_export(job.pk))
     return job

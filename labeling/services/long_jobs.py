@@ -19,6 +19,11 @@ def finish_job(job: models.Model, status: str, **fields) -> None:
     update_job(job, status=status, finished_at=timezone.now(), **fields)
 
 
+def requeue_job(job: models.Model) -> None:
+    """Put a finished (or abandoned) job back in the queue, its last outcome cleared."""
+    update_job(job, status=job.Status.QUEUED, cancel_requested=False, error="", finished_at=None)
+
+
 def request_cancel(model: type[models.Model], pk: int):
     """Cancel a queued job now; ask a running one to stop (it polls `cancel_requested`)."""
     with transaction.atomic():

@@ -223,13 +223,7 @@ def continue_run(run_id: int, *, enqueue: bool = True) -> TrainingRun:
                 f"Run {run.pk} is {run.status}; only a cancelled or failed run (or one whose "
                 "worker stopped answering) can be continued."
             )
-        long_jobs.update_job(
-            run,
-            status=TrainingRun.Status.QUEUED,
-            cancel_requested=False,
-            error="",
-            finished_at=None,
-        )
+        long_jobs.requeue_job(run)
         if enqueue:
             transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
