@@ -1,5 +1,6 @@
 """What the commands that load a file into a campaign share: arguments, lookup, the report."""
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,19 +9,20 @@ from labeling.manifest import ManifestError
 from labeling.selectors.annotation import find_campaign
 
 
-class CampaignFileCommand(BaseCommand):
+class CampaignFileCommand(BaseCommand, ABC):
     """`manage.py <command> FILE --campaign X`; subclasses load the file and summarise."""
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--campaign", required=True, help="Campaign name or id.")
 
+    @abstractmethod
     def load(self, campaign, path: Path):
         """Load the file; return a report with `rejected` rows ({line, reason})."""
-        raise NotImplementedError
 
+    @abstractmethod
     def summary(self, campaign, report) -> str:
-        raise NotImplementedError
+        """The line printed after the rejected rows."""
 
     def handle(self, *args, **options):
         key = options["campaign"]
