@@ -207,39 +207,22 @@ def _reason(exc: BaseException) -> str:
 
 def render_audio_only(src: str | Path, dst: str | Path) -> MediaProbe:
     """Write the sound of `src` as an M4A (AAC, no video stream): what `a` annotators hear."""
-    result = _render(src, dst, keep_video=False, keep_audio=True, container_format="ipod")
-    if result.has_video or not result.has_audio:
-        raise MediaError(
-            f"The audio-only rendition of {Path(src).name} came out wrong; "
-            "report this file to the maintainers."
-        )
-    return result
+    return _render(src, dst, "audio-only", keep_video=False, keep_audio=True, fmt="ipod")
 
 
 def render_silent_video(src: str | Path, dst: str | Path) -> MediaProbe:
     """Write the picture of `src` as an MP4 (H.264, no audio stream): what `v` annotators see."""
-    result = _render(src, dst, keep_video=True, keep_audio=False, container_format="mp4")
-    if result.has_audio or not result.has_video:
-        raise MediaError(
-            f"The silent-video rendition of {Path(src).name} came out wrong; "
-            "report this file to the maintainers."
-        )
-    return result
+    return _render(src, dst, "silent-video", keep_video=True, keep_audio=False, fmt="mp4")
 
 
 def render_original(src: str | Path, dst: str | Path) -> MediaProbe:
     """Write `src` as a browser-playable MP4 (H.264 + AAC, faststart): what `m` annotators see."""
-    result = _render(src, dst, keep_video=True, keep_audio=True, container_format="mp4")
-    if not (result.has_audio and result.has_video):
-        raise MediaError(
-            f"The original rendition of {Path(src).name} came out wrong; "
-            "report this file to the maintainers."
-        )
-    return result
+    return _render(src, dst, "original", keep_video=True, keep_audio=True, fmt="mp4")
 
 
-def _render(src, dst, *, keep_video: bool, keep_audio: bool, container_format: str) -> MediaProbe:
-    """Decode `src`, re-encode the kept streams into a temp file beside `dst`, verify, move."""
+def _render(src, dst, kind: str, *, keep_video: bool, keep_audio: bool, fmt: str) -> MediaProbe:
+    """Decode `src`, re-encode the kept streams into a temp file beside `dst`, verify, move;
+    then check the rendition has exactly the streams it should (no sound in a silent video)."""
     src, dst = Path(src), Path(dst)
     source = probe(src)
     if keep_video and not source.has_video:
@@ -252,9 +235,15 @@ def _render(src, dst, *, keep_video: bool, keep_audio: bool, container_format: s
             f"{src.name} has no audio stream, so it has no sound to play. "
             "Import the clip with its sound track."
         )
-    return _write_atomically(
-        src, dst, lambda tmp: _transcode(src, tmp, keep_video, keep_audio, container_format)
+    result = _write_atomically(
+        src, dst, lambda tmp: _transcode(src, tmp, keep_video, keep_audio, fmt)
     )
+    if (result.has_video, result.has_audio) != (keep_video, keep_audio):
+        raise MediaError(
+            f"The {kind} rendition of {src.name} came out wrong; "
+            "report this file to the maintainers."
+        )
+    return result
 
 
 def _write_atomically(src: Path, dst: Path, write: Callable[[Path], object]) -> MediaProbe:
