@@ -9,7 +9,7 @@ from labeling.models import Campaign, Rendition
 from labeling.roles import is_reviewer
 from labeling.selectors.annotation import annotator_campaigns, can_view_rendition
 from labeling.selectors.corpora import corpus_overview
-from labeling.selectors.qualification import qualification_status
+from labeling.selectors.qualification import qualified_modalities
 from labeling.services.assignment import AnnotationError, check_member
 from labeling.storage import media_path
 
@@ -68,13 +68,13 @@ def annotate(request, campaign_id: int):
         return render(
             request, "annotate/refused.html", {"message": str(error)}, status=error.status
         )
-    rows = qualification_status(request.user, campaign) if campaign.exams.exists() else []
-    if rows and not any(row["qualified"] for row in rows):
+    examined = campaign.exams.exists()
+    if examined and not qualified_modalities(request.user, campaign):
         return redirect("qualification", campaign.pk)  # nothing to annotate before an exam
     context = {
         "campaign": campaign,
         "mode": "task",
         "next_url": reverse("api-next-task", args=[campaign.pk]),
-        "qualification_url": reverse("qualification", args=[campaign.pk]) if rows else "",
+        "qualification_url": reverse("qualification", args=[campaign.pk]) if examined else "",
     }
     return render(request, "annotate/task.html", context)
