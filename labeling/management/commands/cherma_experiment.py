@@ -31,6 +31,7 @@ from labeling.services.campaigns import create_campaign
 from labeling.services.exports import create_export, run_export
 from labeling.services.label_import import import_labels
 from training.__main__ import ProgressBar
+from training.features.random_models import save_random_models
 from training.metrics import format_table
 
 MODELS = ("lfmim", "lfmim-ml", "pmr")
@@ -124,7 +125,7 @@ class Command(BaseCommand):
             if any(given.values()):
                 raise CommandError("Give either --tiny-random-models or the three model paths.")
             self.stdout.write(RANDOM_WARNING)
-            return save_random_models(out / "models")
+            return save_random_models(out / "models", size="base")
         missing = [f"--{role}-model" for role, path in given.items() if not path]
         if missing:
             raise CommandError(
@@ -225,57 +226,3 @@ class Command(BaseCommand):
         if run.status != TrainingRun.Status.DONE:
             raise CommandError(f"Run {run.pk} ({model}) {run.status}: {run.error}")
         return run
-
-
-# --- randomly initialised feature models -----------------------------------------------------
-
-
-def _chinese_vocab() -> list[str]:
-    """A vocabulary shaped like Chinese BERT's: special tokens, ASCII, common punctuation and
-    every CJK unified ideograph U+4E00..U+9FA5 (one token per character)."""
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    ascii_chars = [chr(c) for c in range(33, 127)]
-    punctuation = list("，。！？、；：“”‘’（）《》…—·")
-    ideographs = [chr(c) for c in range(0x4E00, 0x9FA6)]
-    return specials + ascii_chars + punctuation + ideographs
-
-
-def save_random_models(directory: Path) -> dict[str, str]:
-    """Randomly initialised BERT-base, wav2vec2-base and ResNet-18, saved with save_pretrained
-    (each only once). Seeded, so a second experiment builds the same weights."""
-    import torch
-    from transformers import (
-        BertConfig,
-        BertModel,
-        BertTokenizerFast,
-        ConvNextImageProcessor,
-        ResNetConfig,
-        ResNetModel,
-        Wav2Vec2Config,
-        Wav2Vec2FeatureExtractor,
-        Wav2Vec2Model,
-    )
-
-    paths = {role: directory / f"random-{role}" for role in ("text", "audio", "vision")}
-    if not (paths["text"] / "config.json").is_file():
-        paths["text"].mkdir(parents=True, exist_ok=True)
-        vocab = paths["text"] / "vocab.txt"
-        vocab.write_text("\n".join(_chinese_vocab()) + "\n", encoding="utf-8")
-        BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(paths["text"])
-        torch.manual_seed(0)
-        config = BertConfig(vocab_size=len(_chinese_vocab()))  # base: 768 × 12 layers
-        BertModel(config).save_pretrained(paths["text"])
-    if not (paths["audio"] / "config.json").is_file():
-        torch.manual_seed(1)
-        Wav2Vec2Model(Wav2Vec2Config()).save_pretrained(paths["audio"])  # base: 768 × 12
-        Wav2Vec2FeatureExtractor(
-            sampling_rate=16000, do_normalize=True, return_attention_mask=False
-        ).save_pretrained(paths["audio"])
-    if not (paths["vision"] / "config.json").is_file():
-        torch.manual_seed(2)
-        config = ResNetConfig(
-            layer_type="basic", depths=[2, 2, 2, 2], hidden_sizes=[64, 128, 256, 512]
-        )
-        ResNetModel(config).save_pretrained(paths["vision"])  # ResNet-18: 512-d pooled
-        ConvNextImageProcessor().save_pretrained(paths["vision"])  # ImageNet mean and std
-    return {role: str(path) for role, path in paths.items()}
