@@ -6,15 +6,17 @@ and it has media to extract features from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
+from django.db.models import Count
 
 from labeling import statistics
 from labeling.emotions import EMOTIONS, MODALITIES
-from labeling.models import Campaign
+from labeling.models import Campaign, Job
 from labeling.selectors.statistics import campaign_statistics, decided_labels
 from labeling.storage import media_path
+from labeling.verdicts import State
 from training.dataset.records import ExportError, ExportRecord
 from training.dataset.split import split_utterances
 
@@ -99,11 +101,94 @@ def select_export_records(campaign: Campaign) -> Selection:
             )
         )
     if not records:
-        raise ExportError(
-            f"Campaign {campaign.name!r} has no utterance with media whose t, a, v and m labels "
-            "are all decided yet; collect or import labels first (cherma_stats shows progress)."
-        )
+        raise ExportError(export_readiness(campaign).refusal())
     return Selection(records, without_media, total - len(final))
+
+
+# --- how many utterances an export would take, and why not the others -----------------------
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How many of a campaign's utterances an export takes (``usable``), and why the others
+    are left out. An utterance may be left out for several reasons at once (open in v and
+    discarded in a), so the reasons need not add up to ``total - usable``."""
+
+    campaign: str
+    total: int  # utterances in the corpus
+    usable: int  # t, a, v and m final, and media to extract features from
+    still_open: dict[str, int] = field(default_factory=dict)  # per modality: collecting votes
+    discarded: dict[str, int] = field(default_factory=dict)  # per modality: no majority
+    without_job: dict[str, int] = field(default_factory=dict)  # screened out or added later
+    excluded: int = 0  # excluded by a reviewer
+    without_media: int = 0  # decided, but imported as labels only
+
+    def sentence(self) -> str:
+        """E.g. "0 of 40 utterances have all of t, a, v, m decided: 40 still open in v, …"."""
+        reasons = [
+            *(f"{n} still open in {m}" for m, n in self.still_open.items() if n),
+            *(f"{n} discarded in {m}" for m, n in self.discarded.items() if n),
+            *(f"{n} without a {m} job" for m, n in self.without_job.items() if n),
+        ]
+        if self.excluded:
+            reasons.append(f"{self.excluded} excluded")
+        if self.without_media:
+            reasons.append(f"{self.without_media} decided but without media (labels only)")
+        head = f"{self.usable} of {self.total} utterances have all of t, a, v, m decided"
+        return f"{head}: {', '.join(reasons)}." if reasons else f"{head}."
+
+    def refusal(self) -> str:
+        """Why an export with nothing usable does not start, and what to do."""
+        return (
+            f"Campaign {self.campaign!r} has nothing to export yet. {self.sentence()} Let the "
+            "annotators finish (the dashboard shows progress), review what is open, or import "
+            "labels first."
+        )
+
+
+def export_readiness(campaign: Campaign) -> Readiness:
+    """Counted by the database (three grouped queries and the labels ``decided_labels``
+    reads), so the admin's export page can show it at CHERMA scale."""
+    utterances = campaign.corpus.utterances
+    total = utterances.count()
+    excluded_ids = set(
+        Job.objects.filter(campaign=campaign, excluded=True).values_list("utterance_id", flat=True)
+    )
+    labels = decided_labels(campaign)
+    complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
+    decided = {int(pk) for pk in complete.index} - excluded_ids
+    with_media = set(
+        utterances.filter(pk__in=decided).exclude(source_file="").values_list("pk", flat=True)
+    )
+    # Jobs whose label is not final: neither decided nor set by a reviewer.
+    unsettled = (
+        Job.objects.filter(campaign=campaign, excluded=False, override_label="")
+        .exclude(state=State.DECIDED.value)
+        .values("modality", "state")
+        .annotate(n=Count("pk"))
+    )
+    still_open = dict.fromkeys(MODALITIES, 0)
+    discarded = dict.fromkeys(MODALITIES, 0)
+    for row in unsettled:
+        target = discarded if row["state"] == State.DISCARDED.value else still_open
+        target[row["modality"]] += row["n"]
+    jobs = dict(
+        Job.objects.filter(campaign=campaign, excluded=False)
+        .values("modality")
+        .annotate(n=Count("pk"))
+        .values_list("modality", "n")
+    )
+    kept = total - len(excluded_ids)
+    return Readiness(
+        campaign=campaign.name,
+        total=total,
+        usable=len(with_media),
+        still_open=still_open,
+        discarded=discarded,
+        without_job={m: max(kept - jobs.get(m, 0), 0) for m in MODALITIES},
+        excluded=len(excluded_ids),
+        without_media=len(decided - with_media),
+    )
 
 
 # --- the datasheet's curation statistics -----------------------------------------------------

@@ -29,6 +29,7 @@ from labeling.selectors.exports import (
     Selection,
     check_exportable,
     datasheet_statistics,
+    export_readiness,
     select_export_records,
 )
 from labeling.services import long_jobs
@@ -150,8 +151,12 @@ def create_export(
     enqueue: bool = True,
 ) -> ExportJob:
     """Record an export of ``campaign`` to ``out_dir`` and queue it (unless ``enqueue=False``,
-    for running it here with ``run_export``)."""
+    for running it here with ``run_export``). Refused (``ExportError``) when no utterance is
+    usable yet, saying how many are and why the others are not."""
     check_exportable(campaign)
+    readiness = export_readiness(campaign)
+    if not readiness.usable:
+        raise ExportError(readiness.refusal())
     options = export_options(**(options or {}))
     out_dir = Path(out_dir).expanduser().absolute()
     if out_dir.exists() and not options["overwrite"]:  # the exporter checks again at the end

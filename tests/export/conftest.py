@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils.text import slugify
 
 from annotator.celery import app
 from labeling.emotions import EMOTIONS, MODALITIES
@@ -25,7 +26,7 @@ from labeling.storage import media_path
 from labeling.verdicts import VotingRule
 from tests.clips import write_clip
 from tests.dataset.conftest import _single_torch_thread, model_dirs  # noqa: F401 - fixtures
-from tests.factories import annotators
+from tests.factories import annotators, rendered_corpus
 
 EXPORTED = 11  # utterances with all four labels final: 10 whose media decodes, 1 corrupt
 SHARD = 4  # shards of 4, 4, 3
@@ -131,6 +132,29 @@ def build_campaign(clips: Path) -> Built:
         excluded=excluded,
         no_external_id=ids[-1],
     )
+
+
+def decided_campaign(name: str, utterances: int = 1, *, undecided: int = 0) -> Campaign:
+    """A campaign over a rendered corpus (no real media) whose labels one vote decides, all
+    voted but the last ``undecided`` utterances': enough for an export to be accepted."""
+    (annotator,) = annotators(1, prefix=f"{slugify(name)}-")
+    campaign = create_campaign(
+        name=name,
+        corpus=rendered_corpus(utterances),
+        annotators=[annotator],
+        rule=VotingRule(1, 1, 1),
+        independence_guard=False,
+    )
+    open_ids = set(
+        campaign.corpus.utterances.order_by("-pk").values_list("pk", flat=True)[:undecided]
+    )
+    leases = iter(lambda: next_task(annotator, campaign), None)
+    for lease in leases:
+        if lease.job.utterance_id in open_ids:
+            skip_task(annotator, lease.pk, "left open")
+        else:
+            submit_vote(annotator, lease.pk, EMOTIONS[0])
+    return campaign
 
 
 @pytest.fixture

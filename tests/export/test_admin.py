@@ -4,16 +4,15 @@ import pytest
 from django.urls import reverse
 
 from labeling.models import ExportJob
-from labeling.services.campaigns import create_campaign
 from labeling.services.exports import create_export
-from tests.factories import rendered_corpus
+from tests.export.conftest import decided_campaign
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def campaign():
-    return create_campaign(name="to export", corpus=rendered_corpus(2))
+    return decided_campaign("to export", 2)
 
 
 def test_the_export_action_queues_an_export_with_the_configured_models(

@@ -10,12 +10,10 @@ from labeling.emotions import EMOTIONS, MODALITIES, RELEASED_CODE_ORDER
 from labeling.management.commands import export_cherma
 from labeling.models import ExportJob
 from labeling.selectors.exports import select_export_records
-from labeling.services.campaigns import create_campaign
 from labeling.services.label_import import import_labels
-from tests.factories import rendered_corpus
 from training.dataset import CHERMASplit, open_dataset, verify_checksums
 
-from .conftest import EXPORTED, SHARD, run_export_cherma
+from .conftest import EXPORTED, SHARD, decided_campaign, run_export_cherma
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +97,7 @@ def test_selection_takes_only_utterances_whose_four_labels_are_final(built, tmp_
 
 
 def test_an_existing_out_dir_is_refused_before_anything_is_queued(tmp_path):
-    campaign = create_campaign(name="twice", corpus=rendered_corpus(1))
+    campaign = decided_campaign("twice")
     (tmp_path / "taken").mkdir()
     with pytest.raises(CommandError, match="already exists; choose another directory"):
         run_export_cherma(campaign, tmp_path / "taken", "--local")
@@ -107,7 +105,7 @@ def test_an_existing_out_dir_is_refused_before_anything_is_queued(tmp_path):
 
 
 def test_without_an_export_worker_the_command_fails_fast_instead_of_waiting(tmp_path):
-    campaign = create_campaign(name="no worker", corpus=rendered_corpus(1))
+    campaign = decided_campaign("no worker")
     started = time.monotonic()
     with pytest.raises(CommandError, match="No Celery worker consuming the 'export' queue") as e:
         run_export_cherma(campaign, tmp_path / "o", "--worker-timeout", "1")
@@ -120,7 +118,7 @@ def test_when_the_broker_cannot_ask_workers_an_export_left_queued_is_cancelled(
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: None)
-    campaign = create_campaign(name="no remote control", corpus=rendered_corpus(1))
+    campaign = decided_campaign("no remote control")
     with pytest.raises(CommandError, match="still queued after 0.5 s") as e:
         run_export_cherma(campaign, tmp_path / "o", "--worker-timeout", "0.5")
     assert "--local" in str(e.value)
@@ -129,7 +127,7 @@ def test_when_the_broker_cannot_ask_workers_an_export_left_queued_is_cancelled(
 
 def test_no_wait_queues_and_cancel_and_follow_act_by_id(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(export_cherma, "export_workers", lambda timeout: set())
-    campaign = create_campaign(name="later", corpus=rendered_corpus(1))
+    campaign = decided_campaign("later")
     run_export_cherma(campaign, tmp_path / "o", "--no-wait")
     job = ExportJob.objects.get()
     captured = capsys.readouterr()

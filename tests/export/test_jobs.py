@@ -16,7 +16,7 @@ from labeling.services.exports import (
 from tests.factories import rendered_corpus
 from training.dataset import ExportError, partial_path
 
-from .conftest import SHARD
+from .conftest import SHARD, decided_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def test_a_missing_model_fails_the_job_at_once_saying_how_to_provide_it(
     tiny_options, tmp_path, monkeypatch, model, advice
 ):
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
-    campaign = create_campaign(name="c", corpus=rendered_corpus(1))
+    campaign = decided_campaign("c")
     model = model.format(tmp=tmp_path, text=tiny_options["text_model"])
     options = {**tiny_options, "audio_model": model}
     job = create_export(campaign=campaign, out_dir=tmp_path / "o", options=options, enqueue=False)
@@ -78,7 +78,7 @@ def test_a_missing_model_fails_the_job_at_once_saying_how_to_provide_it(
 
 
 def test_a_queued_export_cancelled_never_runs(tiny_options, tmp_path):
-    campaign = create_campaign(name="c", corpus=rendered_corpus(1))
+    campaign = decided_campaign("c")
     job = create_export(
         campaign=campaign, out_dir=tmp_path / "o", options=tiny_options, enqueue=False
     )
