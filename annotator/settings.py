@@ -26,6 +26,24 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def parse_choices(name: str, text: str) -> list[tuple[str, str]]:
+    """``label=source; label=source`` as (label, source) pairs; a bare ``source`` is its own
+    label. Entries are separated by ``;`` or new lines; the first ``=`` ends the label."""
+    choices = []
+    for entry in text.replace("\n", ";").split(";"):
+        if not entry.strip():
+            continue
+        label, sep, source = entry.partition("=")
+        label, source = (label.strip(), source.strip()) if sep else (entry.strip(),) * 2
+        if not label or not source:
+            raise ImproperlyConfigured(
+                f"{name}: {entry.strip()!r} needs a label and a model, as "
+                "'label=/path/to/model' or 'label=hub/id' (entries separated by ';')."
+            )
+        choices.append((label, source))
+    return choices
+
+
 ENVIRONMENT = os.environ.get("ANNOTATOR_ENV", "local")
 DEFAULT_SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
@@ -179,6 +197,19 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 IMPORT_MIN_DURATION_SECONDS = float(os.environ.get("IMPORT_MIN_DURATION_SECONDS", "0.5"))
 IMPORT_MAX_DURATION_SECONDS = float(os.environ.get("IMPORT_MAX_DURATION_SECONDS", "120"))
 RENDITION_MAX_ATTEMPTS = int(os.environ.get("RENDITION_MAX_ATTEMPTS", "3"))
+
+# Feature models the admin's export form offers per modality, besides the default
+# (EXPORT_<ROLE>_MODEL, else the built-in one) and the demo's random models: local
+# save_pretrained directories or hub ids, from EXPORT_TEXT_MODELS, EXPORT_AUDIO_MODELS and
+# EXPORT_VISION_MODELS as "label=source; label=source".
+EXPORT_FEATURE_MODELS = {
+    role: parse_choices(
+        f"EXPORT_{role.upper()}_MODELS", os.environ.get(f"EXPORT_{role.upper()}_MODELS", "")
+    )
+    for role in ("text", "audio", "vision")
+}
+# Where make_demo saves tiny random feature models; the export form offers them when present.
+FEATURE_MODELS_DIR = Path(os.environ.get("FEATURE_MODELS_DIR", VAR_DIR / "feature-models"))
 
 LOGGING = {
     "version": 1,

@@ -41,6 +41,19 @@ def fast_password_hashing(request):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def demo_feature_models_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("feature-models")
+
+
+@pytest.fixture(autouse=True)
+def feature_models_dir(request):
+    """make_demo's random feature models go to one folder per test session, never var/."""
+    if request.config.pluginmanager.hasplugin("django"):
+        settings = request.getfixturevalue("settings")
+        settings.FEATURE_MODELS_DIR = request.getfixturevalue("demo_feature_models_dir")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def celery_tasks_registered(request):
     """Register every task once, before any test starts a worker thread.

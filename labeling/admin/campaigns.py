@@ -21,6 +21,7 @@ from labeling.models import (
     Vote,
 )
 from labeling.screening import Thresholds
+from labeling.selectors.exports import export_readiness
 from labeling.services.campaigns import (
     CampaignInvalid,
     add_missing_jobs,
@@ -28,8 +29,11 @@ from labeling.services.campaigns import (
     validate_labels,
 )
 from labeling.services.exports import (
+    ROLES,
+    check_model_source,
     create_export,
     default_out_dir,
+    feature_model_choices,
 )
 from labeling.services.label_import import import_labels
 from labeling.services.qualification import import_gold_items
@@ -56,6 +60,40 @@ class CampaignFileForm(forms.Form):
         if Path(upload.name).suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
             raise forms.ValidationError("Upload a .csv or .jsonl file.")
         return upload
+
+
+class ExportForm(forms.Form):
+    """What the admin's export asks: a feature model per modality among those on offer
+    (``feature_model_choices``), and the split's seed and stratification."""
+
+    seed = forms.IntegerField(min_value=0, initial=0, help_text="Seed of the 6:2:2 split.")
+    stratify = forms.BooleanField(
+        required=False, help_text="Split each multimodal (m) label 6:2:2."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for role in ROLES:
+            choices = feature_model_choices(role)
+            usable = [c.source for c in choices if c.available]
+            self.fields[f"{role}_model"] = forms.ChoiceField(
+                label=f"{role} model",
+                choices=[(c.source, c.label) for c in choices],
+                initial=(usable or [choices[0].source])[0],
+            )
+        self.order_fields([f"{role}_model" for role in ROLES])
+
+    def clean(self):
+        data = super().clean()
+        for role in ROLES:
+            name = data.get(f"{role}_model")
+            if name is None:
+                continue
+            try:  # a model not on this machine is refused now, not queued to fail later
+                check_model_source(role, name, offline=True)
+            except ExportError as exc:
+                self.add_error(f"{role}_model", str(exc))
+        return data
 
 
 class CampaignForm(forms.ModelForm):
@@ -137,6 +175,11 @@ class CampaignAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path(
+                "<int:campaign_id>/export/",
+                view(self.export_view),
+                name="labeling_campaign_export",
+            ),
+            path(
                 "<int:campaign_id>/import-file/",
                 view(self.import_file_view),
                 name="labeling_campaign_import_file",
@@ -182,6 +225,44 @@ class CampaignAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/labeling/campaign/import_file.html", context)
 
+    def export_view(self, request, campaign_id: int):
+        """The export action's page: feature models, split options, and how many utterances
+        are usable (and why the others are not) before anything is queued."""
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        form = ExportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            options = {key: form.cleaned_data[key] for key in form.fields}
+            try:
+                job = create_export(
+                    campaign=campaign,
+                    out_dir=default_out_dir(campaign),
+                    options=options,
+                    user=request.user,
+                )
+            except ExportError as exc:
+                form.add_error(None, str(exc))
+            else:
+                url = reverse("admin:labeling_exportjob_change", args=[job.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        'Export <a href="{}">{}</a> of {} is queued; it writes {}.',
+                        url,
+                        job.pk,
+                        campaign,
+                        job.out_dir,
+                    ),
+                )
+                return redirect(url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Export {campaign} as a dataset",
+            "campaign": campaign,
+            "form": form,
+            "readiness": export_readiness(campaign),
+        }
+        return render(request, "admin/labeling/campaign/export.html", context)
+
     def get_readonly_fields(self, request, obj=None):
         # The corpus and the rule shape every job and verdict: fixed once jobs exist.
         fixed = ("corpus", "modalities", "initial_votes", "agreement", "max_votes")
@@ -224,31 +305,16 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export a dataset (utterances with t, a, v and m decided)")
     def export_dataset(self, request, queryset):
-        jobs = []
-        for campaign in queryset:
-            try:
-                jobs.append(
-                    create_export(
-                        campaign=campaign, out_dir=default_out_dir(campaign), user=request.user
-                    )
-                )
-            except ExportError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-        for job in jobs:
-            url = reverse("admin:labeling_exportjob_change", args=[job.pk])
+        campaigns = list(queryset[:2])
+        if len(campaigns) != 1:
             self.message_user(
                 request,
-                format_html(
-                    'Export <a href="{}">{}</a> of {} is queued; it writes {}.',
-                    url,
-                    job.pk,
-                    job.campaign,
-                    job.out_dir,
-                ),
+                "Export one campaign at a time: its export page offers the feature models and "
+                "shows how many of its utterances are usable.",
+                messages.ERROR,
             )
-        if len(jobs) == 1:
-            return redirect("admin:labeling_exportjob_change", jobs[0].pk)
-        return None
+            return None
+        return redirect("admin:labeling_campaign_export", campaigns[0].pk)
 
 
 class VoteInline(admin.TabularInline):

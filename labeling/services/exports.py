@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from training.dataset.records import (
     ExportError,
     Extractors,
 )
+from training.features.sources import model_note, on_this_machine, weight_files
 
 # The writer (and with it PyTorch and transformers) is imported where an export runs: the
 # web process imports this module to queue exports and should not load them.
@@ -47,8 +49,10 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (utterances done, utterances selected)
 
 ROLES: tuple[str, ...] = ("text", "audio", "vision")
-# The paper's models (§3.3): Chinese BERT-wwm, a wav2vec 2.0 trained on WenetSpeech, ResNet-18.
-# Each can be replaced by the setting or environment variable EXPORT_<ROLE>_MODEL.
+# The defaults: the paper's kinds of text and audio model (§3.3: Chinese BERT-wwm, a wav2vec 2.0
+# trained on WenetSpeech) and, for vision, an ImageNet ResNet-18: a substitute for the paper's
+# RAF-DB ResNet-18, which is not on the hub (training.features.sources says so wherever it is
+# named). Each can be replaced by the setting or environment variable EXPORT_<ROLE>_MODEL.
 DEFAULT_MODELS = {
     "text": "hfl/chinese-bert-wwm-ext",
     "audio": "TencentGameMate/chinese-wav2vec2-base",
@@ -103,10 +107,7 @@ def export_options(**given: Any) -> dict[str, Any]:
             f"Unknown export option(s) {', '.join(unknown)}; "
             f"the options are {', '.join(OPTION_TYPES)}."
         )
-    models = {
-        f"{role}_model": _setting(f"EXPORT_{role.upper()}_MODEL", DEFAULT_MODELS[role])
-        for role in ROLES
-    }
+    models = {f"{role}_model": default_model(role) for role in ROLES}
     options = {**models, **DEFAULT_OPTIONS, **{k: v for k, v in given.items() if v is not None}}
     for key, value in options.items():
         types = OPTION_TYPES[key]
@@ -371,13 +372,53 @@ def load_extractors(options: dict) -> Extractors:
     return extractors
 
 
+def default_model(role: str) -> str:
+    """The model an export uses unless told: EXPORT_<ROLE>_MODEL, else DEFAULT_MODELS."""
+    return _setting(f"EXPORT_{role.upper()}_MODEL", DEFAULT_MODELS[role])
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    source: str  # a save_pretrained directory or a hub id
+    label: str  # what the export form shows
+    available: bool  # on this machine (a directory, or in the Hugging Face cache)
+
+
+def feature_model_choices(role: str) -> list[ModelChoice]:
+    """The models the export form offers for ``role``: the configured ones
+    (EXPORT_FEATURE_MODELS), the default, then the random models make_demo saved under
+    FEATURE_MODELS_DIR. Looked up at each call, so models saved later appear."""
+    entries = [*settings.EXPORT_FEATURE_MODELS.get(role, ()), (default_model(role),) * 2]
+    demo = Path(settings.FEATURE_MODELS_DIR)
+    entries += [
+        (path.name, str(path))
+        for path in sorted(demo.glob(f"random-*-{role}"))
+        if (path / "config.json").is_file()
+    ]
+    choices, seen = [], set()
+    for label, source in entries:
+        if source in seen:
+            continue
+        seen.add(source)
+        note = model_note(source)
+        available = on_this_machine(source)
+        shown = f"{label} ({note})" if note and note not in label else label
+        choices.append(
+            ModelChoice(source, shown if available else f"{shown}: not on this machine", available)
+        )
+    return choices
+
+
 # The architectures the extractors load (text: any AutoModel encoder, BERT in the paper).
 MODEL_TYPES = {"audio": ("wav2vec2",), "vision": ("resnet",)}
 
 
-def check_model_source(role: str, name: str) -> None:
+def check_model_source(role: str, name: str, *, offline: bool = False) -> None:
     """Fail early, with advice, when a model is neither a local directory nor obtainable, or
-    is of the wrong kind (which from_pretrained would load with random weights)."""
+    is of the wrong kind (which from_pretrained would load with random weights). With
+    ``offline`` a hub id must already be in this machine's cache (config and weights, as
+    ``local_files_only`` loads it): the export form refuses it at once rather than queue an
+    export that fails on the worker."""
     advice = (
         f"give a directory saved with save_pretrained() or a hub id with --{role}-model "
         f"(export_cherma) or the EXPORT_{role.upper()}_MODEL setting or environment variable"
@@ -393,8 +434,15 @@ def check_model_source(role: str, name: str) -> None:
     from huggingface_hub import HfApi, constants, try_to_load_from_cache
 
     cached = try_to_load_from_cache(name, "config.json")
-    if isinstance(cached, str):
+    if isinstance(cached, str) and (not offline or weight_files(name)):
         return _check_model_type(role, name, Path(cached))
+    if offline:
+        raise ExportError(
+            f"The {role} model {name!r} is not downloaded to this machine (its Hugging Face "
+            "cache has no copy), so an export with it would fail. Download it where there is "
+            f"a network (`hf download {name}`) into this machine's cache, or choose a model "
+            "that is on this machine."
+        )
     if constants.HF_HUB_OFFLINE:
         reason = "HF_HUB_OFFLINE is set"
     else:

@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from labeling.models import Campaign, Corpus, Rendition, SyntheticTruth
+from labeling.services.exports import check_model_source, feature_model_choices
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +49,17 @@ def test_a_demo_of_twenty_or_more_utterances_has_a_campaign_behind_exams(media_r
         assert item.label == item.utterance.synthetic_truth.text_emotion
     assert not campaign.jobs.filter(utterance__gold_items__campaign=campaign).exists()
     assert Campaign.objects.get(name__endswith="emotions per modality").jobs.count() == 80
+
+
+def test_make_demo_saves_tiny_random_feature_models_that_the_export_form_offers(
+    media_root, settings, tmp_path
+):
+    settings.FEATURE_MODELS_DIR = tmp_path / "feature-models"
+    call_command("make_demo", utterances=2, annotators=1, no_progress=True)
+    for role in ("text", "audio", "vision"):
+        folder = tmp_path / "feature-models" / f"random-tiny-{role}"
+        assert (folder / "config.json").is_file() and (folder / "RANDOM_WEIGHTS").is_file()
+        check_model_source(role, str(folder), offline=True)  # an export can load it
+        offered = {c.source: c for c in feature_model_choices(role)}[str(folder)]
+        assert offered.available
+        assert offered.label == f"random-tiny-{role} (random weights, demo only)"

@@ -58,3 +58,44 @@ def test_production_starts_with_a_real_key_and_debug_off(tmp_path):
         "redis://127.0.0.1:6379/15",
         "False",
     ]
+
+
+def test_feature_model_choices_are_read_as_label_source_pairs():
+    from annotator.settings import parse_choices
+
+    text = "RAF-DB ResNet-18=/models/raf db; ImageNet=microsoft/resnet-18\nhub/bare-id;;"
+    assert parse_choices("EXPORT_VISION_MODELS", text) == [
+        ("RAF-DB ResNet-18", "/models/raf db"),
+        ("ImageNet", "microsoft/resnet-18"),
+        ("hub/bare-id", "hub/bare-id"),
+    ]
+    assert parse_choices("EXPORT_TEXT_MODELS", "") == []
+
+
+def test_a_feature_model_choice_without_a_model_stops_the_settings_with_advice(tmp_path):
+    result = load_settings(tmp_path, EXPORT_AUDIO_MODELS="wav2vec=")
+    assert result.returncode != 0
+    assert "EXPORT_AUDIO_MODELS: 'wav2vec=' needs a label and a model" in result.stderr
+
+
+def test_feature_model_choices_come_from_the_environment(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.EXPORT_FEATURE_MODELS['vision'], s.EXPORT_FEATURE_MODELS['text'], "
+        "s.FEATURE_MODELS_DIR)"
+    )
+    env = {
+        **os.environ,
+        "EXPORT_VISION_MODELS": "RAF-DB=/models/raf",
+        "ANNOTATOR_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "annotator.settings",
+    }
+    env.pop("EXPORT_TEXT_MODELS", None)
+    env.pop("FEATURE_MODELS_DIR", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "[('RAF-DB',", "'/models/raf')]", "[]", str(tmp_path / "var" / "feature-models")
+    ]  # fmt: skip

@@ -82,9 +82,11 @@ def render_markdown(sheet: dict) -> str:
     for key in FEATURES:
         shape = " × ".join("T" if d is None else str(d) for d in sheet["shapes"][key])
         info = sheet["extractors"].get(key, {})
+        # A substitute for the paper's model, or random weights, is said where it is named.
+        note = f"; {info['note']}" if info.get("note") else ""
         out.append(
             f"| {key} | {shape} | {_cell(str(info.get('model', '?')))} "
-            f"({info.get('architecture', '?')}) | `{info.get('weights_sha256')}` |"
+            f"({info.get('architecture', '?')}{_cell(note)}) | `{info.get('weights_sha256')}` |"
         )
     out += ["", "Extractor settings and versions:", ""]
     for key in FEATURES:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import torch
 import transformers
 
+from training.features.sources import model_note, weight_files
 from training.hashing import sha256_file
-
-# Weight files in the order transformers prefers them; the first kind present is the one loaded.
-WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "*.bin")
 
 
 class MediaDecodeError(ValueError):
@@ -23,27 +20,6 @@ def resolve_device(device: str | None) -> str:
     if device:
         return device
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def weight_files(model_name_or_path: str) -> list[Path]:
-    """Local weight files behind a model directory or an already-downloaded hub id."""
-    root = Path(model_name_or_path)
-    if not root.is_dir():
-        try:
-            from huggingface_hub import snapshot_download
-
-            root = Path(
-                snapshot_download(
-                    model_name_or_path, local_files_only=True, allow_patterns=list(WEIGHT_PATTERNS)
-                )
-            )
-        except Exception:  # noqa: BLE001 - provenance is best effort for hub ids
-            return []
-    for pattern in WEIGHT_PATTERNS:
-        found = sorted(p for p in root.glob(pattern) if p.is_file())
-        if found:
-            return found
-    return []
 
 
 def weights_provenance(model_name_or_path: str) -> dict:
@@ -76,8 +52,10 @@ class ModelDescription:
         if self._provenance is None:
             self._provenance = weights_provenance(self.model_name_or_path)
         config = self.model.config
+        note = model_note(self.model_name_or_path)
         return {
             "model": self.model_name_or_path,
+            **({"note": note} if note else {}),
             "model_type": config.model_type,
             "architecture": type(self.model).__name__,
             "hidden_size": int(hidden_size),

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training.features.sources import RANDOM_MARKER, RANDOM_NOTE
+
 ROLES = ("text", "audio", "vision")
 SIZES = ("tiny", "base")
 
@@ -83,4 +85,8 @@ def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> di
             )
         ResNetModel(config).save_pretrained(paths["vision"])
         ConvNextImageProcessor().save_pretrained(paths["vision"])  # ImageNet mean and std
+    for path in paths.values():  # says so in the datasheet and the export form
+        marker = path / RANDOM_MARKER
+        if not marker.is_file():
+            marker.write_text(f"{RANDOM_NOTE}: features from these carry no knowledge.\n")
     return {role: str(path) for role, path in paths.items()}

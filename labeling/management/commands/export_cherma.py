@@ -18,6 +18,7 @@ from labeling.management.long_jobs import cancel_message
 from labeling.models import Campaign, ExportJob
 from labeling.selectors.annotation import find_campaign
 from labeling.services.exports import (
+    DEFAULT_MODELS,
     DEFAULT_OPTIONS,
     create_export,
     request_cancel,
@@ -25,6 +26,7 @@ from labeling.services.exports import (
     run_export,
 )
 from training.dataset import CLASS_ORDERS, ExportError
+from training.features.sources import model_note
 
 EXPORT_QUEUE = "export"
 POLL_SECONDS = 0.5
@@ -64,7 +66,8 @@ class Command(BaseCommand):
             parser.add_argument(
                 f"--{role}-model",
                 help=f"{kind} model: a save_pretrained directory or a hub id "
-                f"(default: the EXPORT_{role.upper()}_MODEL setting, else the paper's).",
+                f"(default: the EXPORT_{role.upper()}_MODEL setting, else "
+                f"{DEFAULT_MODELS[role]}: {model_note(DEFAULT_MODELS[role])}).",
             )
         parser.add_argument(
             "--seed", type=int, help=f"Split seed (default {DEFAULT_OPTIONS['seed']})."

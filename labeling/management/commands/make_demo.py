@@ -18,6 +18,7 @@ from labeling.roles import ADMIN, ANNOTATOR, REVIEWER
 from labeling.services.campaigns import create_campaign
 from labeling.services.imports import import_manifest
 from labeling.services.qualification import add_gold_item
+from training.features.random_models import save_random_models
 
 DEMO_CORPUS = "Synthetic demo corpus"
 
@@ -75,6 +76,12 @@ class Command(BaseCommand):
             self._make_corpus(corpus, options)
         if options["render_now"]:
             render_with_progress(corpus, self.stdout, disable=options["no_progress"])
+        save_random_models(
+            Path(settings.FEATURE_MODELS_DIR), size="tiny"
+        )  # the export form offers them
+        self.stdout.write(
+            f"Tiny feature models with random weights (demo only) in {settings.FEATURE_MODELS_DIR}."
+        )
         self._make_campaign(corpus, options["annotators"])
         self._make_qualified_campaign(corpus, options["annotators"])
 
