@@ -19,11 +19,11 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from labeling.models import TrainingEpoch, TrainingRun
+from labeling.models import ExportJob, TrainingEpoch, TrainingRun
 from labeling.review_views import reviewer_required
+from labeling.selectors.exports import finished_exports
 from labeling.services import training as runs
-from labeling.services.exports import export_root
-from labeling.storage import UnsafePath, resolve_inside
+from training.dataset.split import SPLITS
 from training.models import ALL_HEADS, MODEL_NAMES
 from training.options import parse_key_value, percent
 
@@ -39,12 +39,31 @@ F1_NOTE = (
 )
 
 
+class ExportChoice(forms.ModelChoiceField):
+    def label_from_instance(self, job: ExportJob) -> str:
+        sizes = job.result.get("sizes") or {}
+        when = f"{job.finished_at:%Y-%m-%d %H:%M}" if job.finished_at else "done"
+        return (
+            f"export {job.pk} of {job.campaign} · {when} · {sum(sizes.values())} utterances "
+            f"({', '.join(f'{s} {sizes[s]}' for s in SPLITS if s in sizes)}) · {job.out_dir}"
+        )
+
+
 class RunForm(forms.Form):
     name = forms.CharField(required=False, max_length=200)
-    dataset_path = forms.CharField(
-        max_length=1000,
-        help_text="An exported dataset folder under the export root (EXPORT_ROOT), "
-        "absolute or relative to it.",
+    # A finished export, not a typed path: the web reads no other server folder (a typed
+    # path stays possible for admins on the command line, train_lfmim --dataset).
+    export = ExportChoice(
+        queryset=ExportJob.objects.none(),
+        label="dataset",
+        empty_label=None,
+        help_text="A finished export whose dataset is still on disk.",
+        error_messages={
+            "invalid_choice": "That export is not among the finished exports you may train "
+            "on (done, its dataset still on disk, of a campaign you can see); choose one from "
+            "the list.",
+            "required": "Choose a finished export; export a campaign from the admin first.",
+        },
     )
     model = forms.ChoiceField(choices=[(m, m) for m in MODEL_NAMES], initial="lfmim")
     preset = forms.ChoiceField(
@@ -60,16 +79,14 @@ class RunForm(forms.Form):
         "settings (d_model, num_layers, …).",
     )
 
-    def clean_dataset_path(self) -> str:
-        # The web may only point runs at exports: no reading arbitrary server folders.
-        root = export_root()
-        try:
-            return str(resolve_inside(root, self.cleaned_data["dataset_path"].strip()))
-        except UnsafePath as exc:
-            raise forms.ValidationError(
-                f"Choose a dataset under the export root {root}; other folders can be "
-                "trained from the command line (train_lfmim)."
-            ) from exc
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        exports = finished_exports(user)
+        self.fields["export"].queryset = (
+            ExportJob.objects.filter(pk__in=[job.pk for job in exports])
+            .select_related("campaign")
+            .order_by("-finished_at", "-pk")
+        )
 
     def clean_settings(self) -> dict:
         try:
@@ -84,7 +101,7 @@ class RunForm(forms.Form):
 
 @reviewer_required
 def run_list(request):
-    form = RunForm(request.POST or None)
+    form = RunForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -95,7 +112,7 @@ def run_list(request):
                 options=data["settings"],
             )
             run = runs.start_run(
-                dataset_path=data["dataset_path"],
+                dataset_path=data["export"].out_dir,
                 config=config,
                 seeds=data["seeds"],
                 name=data["name"],
@@ -107,7 +124,10 @@ def run_list(request):
             messages.success(request, f"Run {run.pk} is queued for a gpu worker.")
             return redirect("run-detail", run.pk)
     recent = TrainingRun.objects.select_related("created_by")[:200]
-    return render(request, "runs/list.html", {"runs": recent, "form": form})
+    has_exports = form.fields["export"].queryset.exists()
+    return render(
+        request, "runs/list.html", {"runs": recent, "form": form, "has_exports": has_exports}
+    )
 
 
 @reviewer_required

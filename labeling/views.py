@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from labeling.http import private_file_response
 from labeling.models import Campaign, Rendition
-from labeling.roles import is_reviewer
+from labeling.roles import is_reviewer, reviewable_campaigns
 from labeling.selectors.annotation import annotator_campaigns, can_view_rendition
 from labeling.selectors.corpora import corpus_overview
 from labeling.selectors.qualification import qualified_modalities
@@ -21,7 +21,7 @@ def home(request):
     if request.user.is_authenticated:
         context["campaigns"] = annotator_campaigns(request.user)
     if is_reviewer(request.user):
-        context["review_campaigns"] = Campaign.objects.select_related("corpus").order_by("name")
+        context["review_campaigns"] = reviewable_campaigns(request.user).order_by("name")
     return render(request, "home.html", context)
 
 

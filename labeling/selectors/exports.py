@@ -7,13 +7,15 @@ and it has media to extract features from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from django.db.models import Count
 
 from labeling import statistics
 from labeling.emotions import EMOTIONS, MODALITIES
-from labeling.models import Campaign, Job
+from labeling.models import Campaign, ExportJob, Job
+from labeling.roles import reviewable_campaigns
 from labeling.selectors.statistics import campaign_statistics, decided_labels
 from labeling.storage import media_path
 from labeling.verdicts import State
@@ -103,6 +105,19 @@ def select_export_records(campaign: Campaign) -> Selection:
     if not records:
         raise ExportError(export_readiness(campaign).refusal())
     return Selection(records, without_media, total - len(final))
+
+
+def finished_exports(user) -> list[ExportJob]:
+    """Exports a user may train on, newest first: done, their dataset still on disk (its
+    SHA256SUMS is there), of a campaign the user may see (``reviewable_campaigns``)."""
+    jobs = (
+        ExportJob.objects.filter(
+            status=ExportJob.Status.DONE, campaign__in=reviewable_campaigns(user)
+        )
+        .select_related("campaign")
+        .order_by("-finished_at", "-pk")
+    )
+    return [job for job in jobs if (Path(job.out_dir) / "SHA256SUMS").is_file()]
 
 
 # --- how many utterances an export would take, and why not the others -----------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from django.urls import reverse
 
 from labeling.models import TrainingRun
+from labeling.selectors.exports import finished_exports
 from labeling.services import training as runs
+from labeling.services.exports import create_export, request_cancel
 from tests.factories import annotators
 from tests.runs.tiny import reviewer, tiny_config, train_here
 
@@ -41,13 +45,16 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
-def test_reviewer_starts_a_run_from_the_form_and_it_is_queued_on_commit(
-    client, exported, django_capture_on_commit_callbacks, settings
+def test_reviewer_starts_a_run_from_a_finished_export_and_it_is_queued_on_commit(
+    client, finished_export, django_capture_on_commit_callbacks
 ):
-    settings.EXPORT_ROOT = str(exported.parent)
     client.force_login(reviewer())
+    page = client.get(reverse("runs")).content.decode()
+    offered = f'<option value="{finished_export.pk}">export {finished_export.pk} of export campaign'
+    assert offered in page and "10 utterances (train 6, validation 2, test 2)" in page
+    assert 'name="dataset_path"' not in page  # no typed path on the web
     form = {
-        "name": "from the page", "dataset_path": str(exported), "model": "pmr", "preset": "",
+        "name": "from the page", "export": finished_export.pk, "model": "pmr", "preset": "",
         "seeds": 3, "epochs": 4, "settings": "batch_size=4\nd_model=16",
     }  # fmt: skip
     with django_capture_on_commit_callbacks() as queued:
@@ -55,6 +62,7 @@ def test_reviewer_starts_a_run_from_the_form_and_it_is_queued_on_commit(
     run = TrainingRun.objects.get()
     assert response.status_code == 302 and response.url == reverse("run-detail", args=[run.pk])
     assert len(queued) == 1  # enqueue_run, after the commit
+    assert run.dataset_path == finished_export.out_dir
     assert (run.model, run.preset, run.seeds, run.config["epochs"]) == (
         "pmr",
         "paper",
@@ -67,23 +75,31 @@ def test_reviewer_starts_a_run_from_the_form_and_it_is_queued_on_commit(
     assert "queued" in page and 'id="cancel"' in page
 
 
-def test_form_shows_why_a_dataset_is_refused(client, tmp_path, settings):
-    settings.EXPORT_ROOT = str(tmp_path.parent)
+def test_the_form_offers_only_finished_exports_still_on_disk_and_refuses_any_other(
+    client, finished_export, tmp_path
+):
+    unfinished = create_export(
+        campaign=finished_export.campaign, out_dir=tmp_path / "never", enqueue=False
+    )
+    request_cancel(unfinished.pk)
     client.force_login(reviewer())
-    form = {"dataset_path": tmp_path.name, "model": "lfmim", "seeds": 1, "epochs": 1}
-    page = client.post(reverse("runs"), form).content.decode()
-    assert "SHA256SUMS does not exist" in page
+    page = client.get(reverse("runs")).content.decode()
+    assert f'value="{finished_export.pk}"' in page and f'value="{unfinished.pk}"' not in page
+    form = {"model": "lfmim", "seeds": 1, "epochs": 1}
+    for export_id in (unfinished.pk, 987654, "../etc"):
+        page = client.post(reverse("runs"), {**form, "export": export_id}).content.decode()
+        assert "That export is not among the finished exports you may train on" in page
+    shutil.rmtree(finished_export.out_dir)  # deleted since: no longer offered
+    page = client.post(reverse("runs"), {**form, "export": finished_export.pk}).content.decode()
+    assert "That export is not among the finished exports you may train on" in page
+    assert 'id="no-exports"' in page
     assert not TrainingRun.objects.exists()
 
 
-@pytest.mark.parametrize("path", ["/etc", "../outside", "/"])
-def test_the_form_only_reads_datasets_under_the_export_root(client, tmp_path, settings, path):
-    settings.EXPORT_ROOT = str(tmp_path / "exports")
-    client.force_login(reviewer())
-    form = {"dataset_path": path, "model": "lfmim", "seeds": 1, "epochs": 1}
-    page = client.post(reverse("runs"), form).content.decode()
-    assert "Choose a dataset under the export root" in page
-    assert not TrainingRun.objects.exists()
+def test_only_reviewers_and_admins_see_finished_exports(finished_export, admin_user):
+    assert finished_exports(reviewer()) == [finished_export]
+    assert finished_exports(admin_user) == [finished_export]
+    assert finished_exports(annotators(1)[0]) == []
 
 
 def test_run_page_shows_the_f1_table_per_head_and_serves_its_curves(client, exported):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
+from django.urls import reverse
 
 from annotator.celery import app
 from labeling.models import TrainingRun
 from labeling.services import training as runs
-from tests.runs.tiny import tiny_config
+from labeling.services.exports import create_export, run_export
+from tests.export.conftest import build_campaign
+from tests.runs.tiny import TINY_OPTIONS, reviewer, tiny_config
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -64,3 +68,23 @@ def test_cancel_reaches_the_worker_mid_run(gpu_worker, exported):
     assert run.status == TrainingRun.Status.CANCELLED
     assert run.epochs.count() < 200
     assert "Continue the run to resume" in run.error
+
+
+def test_a_run_started_from_a_finished_export_on_the_page_is_trained_by_the_worker(
+    gpu_worker, client, media_root, clips, tiny_options, tmp_path
+):
+    built = build_campaign(clips)  # through the services, committed for the worker to read
+    job = create_export(
+        campaign=built.campaign, out_dir=tmp_path / "export", options=tiny_options, enqueue=False
+    )
+    assert run_export(job.pk).status == "done"
+    client.force_login(reviewer())
+    settings_lines = "\n".join(f"{k}={json.dumps(v)}" for k, v in TINY_OPTIONS.items())
+    form = {"export": job.pk, "model": "lfmim", "seeds": 1, "epochs": 2, "settings": settings_lines}
+    response = client.post(reverse("runs"), form)
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302 and response.url == reverse("run-detail", args=[run.pk])
+    run = wait_for(run, lambda r: r.is_finished)
+    assert run.status == TrainingRun.Status.DONE, run.error
+    assert run.dataset_path == job.out_dir
+    assert sorted(run.epochs.values_list("seed", "epoch")) == [(0, 1), (0, 2)]
