@@ -29,7 +29,6 @@ from labeling.selectors.statistics import (
 )
 from labeling.services import review
 from labeling.services.assignment import AnnotationError
-from labeling.verdicts import State
 
 
 def reviewer_required(view):
@@ -151,7 +150,7 @@ def job_detail(request, job_id: int):
             "votes": job.votes.select_related("annotator").order_by("created_at"),
             "imported_votes": job.imported_votes.order_by("pk"),
             "actions": job.review_actions.select_related("actor"),
-            "can_reopen": not job.excluded and job.state not in (State.OPEN, State.NEEDS_VOTE),
+            "can_reopen": not review.reopen_refusal(job),
         },
     )
 
