@@ -147,7 +147,7 @@ def job_detail(request, job_id: int):
         {
             "job": job,
             "rendition": rendition,
-            "votes": job.votes.select_related("annotator").order_by("created_at"),
+            "votes": job.votes.select_related("annotator").order_by("created_at", "pk"),
             "imported_votes": job.imported_votes.order_by("pk"),
             "actions": job.review_actions.select_related("actor"),
             "can_reopen": not review.reopen_refusal(job),

@@ -33,6 +33,7 @@ from labeling.services.exports import (
 )
 from labeling.services.label_import import import_labels
 from labeling.services.qualification import import_gold_items
+from labeling.verdicts import VotingRule, require_majority
 from training.dataset import ExportError
 
 THRESHOLD_FIELDS = [
@@ -114,6 +115,8 @@ class CampaignForm(forms.ModelForm):
             if data.get(name) is None:
                 data[name] = Campaign._meta.get_field(name).default
         try:
+            if "agreement" in data:  # read-only once the campaign exists
+                require_majority(VotingRule(1, data["agreement"], data["max_votes"]))
             Thresholds.of(SimpleNamespace(**data))
             if data["human_screening"] and not data["screeners"]:
                 raise CampaignInvalid("Human screening needs at least one screener.")

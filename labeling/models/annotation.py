@@ -86,7 +86,12 @@ class Campaign(models.Model):
                 & models.Q(agreement__gte=1)
                 & models.Q(initial_votes__gte=1),
                 name="campaign_rule_is_consistent",
-            )
+            ),
+            # More than half of max_votes: two labels can never both reach the agreement.
+            models.CheckConstraint(
+                condition=models.Q(agreement__gt=models.F("max_votes") - models.F("agreement")),
+                name="campaign_agreement_is_a_majority",
+            ),
         ]
 
     def __str__(self) -> str:

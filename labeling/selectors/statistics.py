@@ -47,7 +47,8 @@ def decided_labels(campaign: Campaign, jobs: pd.DataFrame | None = None) -> pd.D
 def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Votes per (modality, job, label), counted by the database: (first `raters`, all).
 
-    κ takes each job's first `raters` votes and α all of them; neither needs more than these
+    κ takes each job's first `raters` votes (in a fixed order: votes cast here by id, then
+    imported ones in file order) and α all of them; neither needs more than these
     counts, so at CHERMA scale (380k votes) the database sends ~170k small rows instead of
     every vote. Votes cast here and imported raw votes both count; excluded jobs don't.
     """
@@ -57,9 +58,10 @@ def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.D
                SUM(CASE WHEN ranked.position <= %s THEN 1 ELSE 0 END)
         FROM (
             SELECT j.modality, cast_votes.job_id, cast_votes.label, ROW_NUMBER() OVER (
-                       PARTITION BY cast_votes.job_id ORDER BY cast_votes.id) AS position
-            FROM (SELECT job_id, label, id FROM {vote}
-                  UNION ALL SELECT job_id, label, id FROM {imported}) AS cast_votes
+                       PARTITION BY cast_votes.job_id ORDER BY cast_votes.source, cast_votes.id
+                   ) AS position
+            FROM (SELECT job_id, label, id, 0 AS source FROM {vote}
+                  UNION ALL SELECT job_id, label, id, 1 AS source FROM {imported}) AS cast_votes
             JOIN {job} AS j ON j.id = cast_votes.job_id
             WHERE j.campaign_id = %s AND NOT j.excluded
         ) AS ranked

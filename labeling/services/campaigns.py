@@ -7,7 +7,7 @@ from django.db import transaction
 from labeling.models import Campaign, ClipScreening, Corpus, Job, Modality
 from labeling.models.annotation import default_labels
 from labeling.screening import Thresholds
-from labeling.verdicts import VotingRule
+from labeling.verdicts import VotingRule, require_majority
 
 
 class CampaignInvalid(ValueError):
@@ -53,6 +53,10 @@ def create_campaign(
     if not modalities:
         raise CampaignInvalid("Collect at least one modality (t, a, v or m).")
     rule = rule or VotingRule()
+    try:
+        require_majority(rule)
+    except ValueError as exc:
+        raise CampaignInvalid(str(exc)) from exc
     if lease_seconds < 10:
         raise CampaignInvalid("Leases must last at least 10 seconds.")
     thresholds = thresholds or Thresholds()

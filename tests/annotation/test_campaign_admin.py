@@ -4,9 +4,12 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from labeling.models import Campaign
+from labeling.services.campaigns import CampaignInvalid, create_campaign
+from labeling.verdicts import VotingRule
 from tests.factories import annotators, rendered_corpus
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +59,27 @@ def test_the_admin_refuses_duplicate_label_keys(admin_client):
     assert response.status_code == 200
     assert "its own one-character keyboard key" in response.content.decode()
     assert not Campaign.objects.exists()
+
+
+def test_the_admin_refuses_a_rule_that_lets_a_tie_be_decided(admin_client):
+    corpus, team = rendered_corpus(1), annotators(1)
+    response = admin_client.post(
+        reverse("admin:labeling_campaign_add"),
+        form(corpus, team, initial_votes=4, agreement=2, max_votes=4),
+    )
+    assert response.status_code == 200
+    assert "more than half of the most votes" in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_creating_a_campaign_with_a_tie_prone_rule_is_refused():
+    with pytest.raises(CampaignInvalid, match="more than half"):
+        create_campaign(name="tie", corpus=rendered_corpus(1), rule=VotingRule(4, 2, 4))
+    assert not Campaign.objects.exists()
+
+
+def test_the_database_refuses_a_rule_that_lets_a_tie_be_decided():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Campaign.objects.create(
+            name="raw", corpus=rendered_corpus(1), initial_votes=4, agreement=2, max_votes=4
+        )
