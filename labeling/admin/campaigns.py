@@ -51,6 +51,15 @@ DEFAULTED_FIELDS = [*THRESHOLD_FIELDS, *GOLD_FIELDS]  # left empty: the model's 
 class CampaignFileForm(forms.Form):
     kind = forms.ChoiceField(choices=[("labels", "labels or raw votes"), ("gold", "gold items")])
     file = forms.FileField(help_text="A .csv or .jsonl file.")
+    create_utterances = forms.BooleanField(
+        required=False,
+        label="Create utterances",
+        help_text="Labels: add a labels-only utterance (no media) for each id the corpus does "
+        "not have, instead of rejecting the row as a likely typo.",
+    )
+    strict = forms.BooleanField(
+        required=False, help_text="Labels: write nothing if any row is rejected."
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -165,8 +174,17 @@ class CampaignAdmin(admin.ModelAdmin):
                         report = import_gold_items(campaign, path)
                         done = f"{report.items} gold items added or updated."
                     else:
-                        report = import_labels(campaign, path)
-                        done = f"{report.labels} labels set, {report.votes} raw votes stored."
+                        report = import_labels(
+                            campaign,
+                            path,
+                            create_utterances=form.cleaned_data["create_utterances"],
+                            strict=form.cleaned_data["strict"],
+                        )
+                        done = (
+                            f"{report.labels} labels set, {report.votes} raw votes stored."
+                            if report.written
+                            else "Nothing was written (strict)."
+                        )
                 except ManifestError as exc:
                     form.add_error("file", str(exc))
                     report = None

@@ -10,19 +10,21 @@ from labeling.selectors.annotation import find_campaign
 
 
 class CampaignFileCommand(BaseCommand, ABC):
-    """`manage.py <command> FILE --campaign X`; subclasses load the file and summarise."""
+    """`manage.py <command> FILE --campaign X`; subclasses load the file and summarise.
+
+    The command exits non-zero when any row was rejected."""
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--campaign", required=True, help="Campaign name or id.")
 
     @abstractmethod
-    def load(self, campaign, path: Path):
+    def load(self, campaign, path: Path, options: dict):
         """Load the file; return a report with `rejected` rows ({line, reason})."""
 
     @abstractmethod
     def summary(self, campaign, report) -> str:
-        """The line printed after the rejected rows."""
+        """The line printed after the rejected rows (the error message when there are any)."""
 
     def handle(self, *args, **options):
         key = options["campaign"]
@@ -30,9 +32,11 @@ class CampaignFileCommand(BaseCommand, ABC):
         if campaign is None:
             raise CommandError(f"No campaign {key!r}; create it in the admin first.")
         try:
-            report = self.load(campaign, options["file"])
+            report = self.load(campaign, options["file"], options)
         except ManifestError as exc:
             raise CommandError(str(exc)) from exc
         for problem in report.rejected:
             self.stderr.write(f"line {problem['line']}: {problem['reason']}")
+        if report.rejected:  # scripts must see that the file was not taken whole
+            raise CommandError(self.summary(campaign, report))
         self.stdout.write(self.summary(campaign, report))

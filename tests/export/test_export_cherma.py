@@ -87,7 +87,7 @@ def test_the_same_seed_gives_the_same_manifest_bytes_and_another_seed_another_sp
 def test_selection_takes_only_utterances_whose_four_labels_are_final(built, tmp_path):
     rows = ["utterance_id,modality,label"] + [f"labels-only,{m},{EMOTIONS[0]}" for m in MODALITIES]
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    import_labels(built.campaign, tmp_path / "labels.csv")
+    import_labels(built.campaign, tmp_path / "labels.csv", create_utterances=True)
 
     selection = select_export_records(built.campaign)
     assert [r.utterance_id for r in selection.records] == built.ids
