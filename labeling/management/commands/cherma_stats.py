@@ -12,9 +12,9 @@ from labeling.selectors.annotation import find_campaign
 from labeling.selectors.statistics import campaign_statistics
 
 
-def _fmt(value, digits=3) -> str:
+def _fmt(value, digits=3, missing="–") -> str:
     if value is None:
-        return "–"
+        return missing
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
@@ -91,10 +91,17 @@ class Command(BaseCommand):
             write(f"  {modality:<12} {_fmt(kappa):>10} ({n})   {_fmt(alpha):>14} ({n_alpha})")
         dataset = stats["dataset"]
         write("\nDataset (Table 1)")
-        words = f"{dataset['min_words']}–{dataset['max_words']}"
+        words = (
+            "n/a"
+            if dataset["min_words"] is None
+            else f"{dataset['min_words']}–{dataset['max_words']}"
+        )
         write(
-            f"  utterances {dataset['utterances']}, {_fmt(dataset['total_minutes'], 2)} minutes, "
-            f"mean {_fmt(dataset['mean_seconds'], 1)} s, words {words}"
+            f"  utterances {dataset['utterances']}, "
+            f"{_fmt(dataset['total_minutes'], 2, 'n/a')} minutes, "
+            f"mean {_fmt(dataset['mean_seconds'], 1, 'n/a')} s, words {words} (lengths over "
+            f"{dataset['timed_utterances']} with media, words over "
+            f"{dataset['transcribed_utterances']} with a transcript)"
         )
         write(
             "  "
