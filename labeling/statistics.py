@@ -387,9 +387,7 @@ def dataset_table(utterances: pd.DataFrame) -> dict[str, Any]:
         raise ValueError(f"The utterances table lacks the columns {sorted(missing)}.")
     durations = pd.to_numeric(utterances["duration_seconds"], errors="coerce")
     timed = durations[durations > 0]
-    words = [
-        count_words(t) for t in utterances["transcript"] if isinstance(t, str) and t.strip()
-    ]
+    words = [count_words(t) for t in utterances["transcript"] if isinstance(t, str) and t.strip()]
     return {
         "utterances": len(utterances),
         "timed_utterances": len(timed),

@@ -143,7 +143,10 @@ def planned_splits(records: list[ExportRecord], options: dict) -> pd.DataFrame:
     """The selected utterances with the split the exporter will give them (DATASET.md, Split)."""
     strata = {r.utterance_id: r.labels["m"] for r in records} if options["stratify"] else None
     splits = split_utterances(
-        [r.utterance_id for r in records], seed=options["seed"], stratify_by=strata
+        [r.utterance_id for r in records],
+        seed=options["seed"],
+        stratify_by=strata,
+        exact_sizes=options["exact_sizes"] or options["stratify"],
     )
     return pd.DataFrame(
         [

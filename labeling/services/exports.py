@@ -62,6 +62,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "seed": (int,),
     "stratify": (bool,),
+    "exact_sizes": (bool,),  # cut exactly 6:2:2; ids may move as the corpus grows
     "dtype": (str,),
     "shard_size": (int,),
     "class_order": (str,),
@@ -77,6 +78,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "name": "",
     "seed": 0,
     "stratify": False,
+    "exact_sizes": False,
     "dtype": "float16",
     "shard_size": 512,
     "class_order": "paper",
@@ -226,6 +228,7 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
             dtype=options["dtype"],
             shard_size=options["shard_size"],
             stratify=options["stratify"],
+            exact_sizes=options["exact_sizes"],
             released_layout=options["released_layout"],
             statistics=datasheet_statistics(job.campaign, selection, options),
             progress=_RowProgress(job.pk, partial, progress),
