@@ -303,6 +303,24 @@ def test_a_missing_media_file_is_a_failed_utterance(tmp_path, records, extractor
     assert "No media file" in result.failed[0]["error"]
 
 
+def test_statistics_given_as_a_function_see_only_the_utterances_with_features(
+    tmp_path, records, extractors
+):
+    seen = {}
+
+    def statistics(exported):
+        seen.update(exported)
+        return {"utterances": len(exported)}
+
+    result = export_dataset(
+        records, tmp_path / "d", extractors=extractors, seed=0, name="x", statistics=statistics
+    )
+    manifest = pd.read_parquet(tmp_path / "d/manifest.parquet").set_index("utterance_id")
+    ok = manifest[manifest.status == "ok"]
+    assert seen == ok["split"].to_dict() and CORRUPT_ID not in seen
+    assert result.datasheet["statistics"] == {"utterances": len(ok)}
+
+
 def test_statistics_are_kept_in_the_datasheet(tmp_path, records, extractors):
     stats = {"inconsistency": {"t-a": 0.41}}
     result = export_dataset(

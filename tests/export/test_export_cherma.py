@@ -60,9 +60,21 @@ def test_local_export_writes_the_decided_utterances_with_features_split_and_chec
     assert sheet["extractors"]["text"]["model"] == tiny_options["text_model"]
     statistics = sheet["statistics"]
     by_split = statistics["dataset_by_split"]
-    assert {s: t["utterances"] for s, t in by_split.items()} == dict(Counter(splits.values()))
-    assert statistics["progress"]["usable_utterances"] == EXPORTED
     assert statistics["inconsistency"]["matrix"]["t"]["m"] is not None
+    # Every curation figure covers the exported utterances only: not the undecided, the
+    # excluded or the corrupt one (whose features failed).
+    with_features = EXPORTED - 1
+    assert statistics["dataset"]["utterances"] == with_features
+    assert statistics["progress"]["utterances"] == with_features
+    assert statistics["progress"]["usable_utterances"] == with_features
+    for m in MODALITIES:
+        assert sum(statistics["label_distribution"][m].values()) == with_features
+        assert statistics["progress"]["jobs"][m]["total"] == with_features
+        assert sum(statistics["label_sources"][m].values()) == with_features
+    assert {s: t["utterances"] for s, t in by_split.items()} == dict(
+        Counter(s for uid, s in splits.items() if uid != built.corrupt)
+    )
+    assert statistics["left_out"] == {"not_decided": 2, "without_media": [], "failed": 1}
 
     job.refresh_from_db()
     assert (job.status, job.done, job.total, job.attempts) == ("done", EXPORTED, EXPORTED, 1)

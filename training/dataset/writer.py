@@ -84,7 +84,7 @@ def export_dataset(
     stratify: bool = False,
     exact_sizes: bool = False,
     released_layout: bool = False,
-    statistics: dict | None = None,
+    statistics: dict | Callable[[dict[str, str]], dict] | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     overwrite: bool = False,
@@ -94,8 +94,11 @@ def export_dataset(
     The split is made over all records before any media is read, each utterance by its own
     hash (``exact_sizes``: cut to exact sizes; ``stratify``: exact sizes per ``m`` label), so
     an utterance that fails to decode does not move the others.
-    ``progress(done, total)`` is called per utterance; ``should_stop()`` is asked before each
-    shard and raises ``ExportCancelled`` when it returns True.
+    ``statistics`` is kept in the datasheet; given as a function, it is called with the
+    exported utterances (id → split of those whose features were extracted), so figures can
+    cover exactly what was exported. ``progress(done, total)`` is called per utterance;
+    ``should_stop()`` is asked before each shard and raises ``ExportCancelled`` when it
+    returns True.
     """
     out_dir = Path(out_dir)
     records = list(records)
@@ -171,6 +174,10 @@ def export_dataset(
         if released_layout:
             known.update(write_released(partial, rows, _ShardReader(partial)))
         sizes = {s: sum(r["status"] == "ok" and r["split"] == s for r in rows) for s in SPLITS}
+        if callable(statistics):
+            statistics = statistics(
+                {r["utterance_id"]: r["split"] for r in rows if r["status"] == "ok"}
+            )
         sheet = {
             "format_version": FORMAT_VERSION,
             "name": name,
