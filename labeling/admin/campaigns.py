@@ -24,6 +24,7 @@ from labeling.screening import Thresholds
 from labeling.services.campaigns import (
     CampaignInvalid,
     add_missing_jobs,
+    check_label_change,
     check_screeners_unseen,
     validate_labels,
 )
@@ -89,7 +90,10 @@ class CampaignForm(forms.ModelForm):
 
     def clean_labels(self):
         try:
-            return validate_labels(self.cleaned_data["labels"])
+            labels = validate_labels(self.cleaned_data["labels"])
+            if self.instance.pk is not None:
+                check_label_change(Campaign.objects.get(pk=self.instance.pk), labels)
+            return labels
         except (CampaignInvalid, AttributeError, TypeError) as exc:
             raise forms.ValidationError(str(exc) or "Give a list of {name, key} objects.") from exc
 

@@ -330,6 +330,7 @@ class ReviewAction(models.Model):
         PAUSE = "pause", "pause an annotator"
         AUTO_PAUSE = "auto_pause", "paused automatically (gold accuracy)"
         RESUME = "resume", "resume an annotator"
+        TRANSCRIPT = "transcript", "edit the transcript after votes"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_actions")
     job = models.ForeignKey(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 
-from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction
+from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction, Utterance
 from labeling.services.assignment import AnnotationError, record_verdict
 from labeling.services.pauses import record_pause
 from labeling.verdicts import State
@@ -96,6 +97,35 @@ def reopen_job(actor, job_id: int, reason: str) -> Job:
         record_verdict(job)
         _log(job, ReviewAction.Kind.REOPEN, actor, before, reason)
     return job
+
+
+def record_transcript_edit(actor, utterance: Utterance, before: str) -> list[Job]:
+    """Audit a transcript edit on each job that already has votes or labels given on the old
+    text (t shows the transcript, m as subtitle); returns those jobs. The caller saved the
+    edit in the same transaction."""
+    jobs = list(
+        Job.objects.filter(utterance=utterance, modality__in=("t", "m"))
+        .filter(
+            Q(votes_count__gt=0)
+            | Q(source="imported")
+            | Q(imported_votes__isnull=False)
+            | ~Q(override_label="")
+        )
+        .distinct()
+        .select_related("campaign")
+        .order_by("pk")
+    )
+    for job in jobs:
+        ReviewAction.objects.create(
+            campaign_id=job.campaign_id,
+            job=job,
+            kind=ReviewAction.Kind.TRANSCRIPT,
+            actor=actor,
+            before={"transcript": before},
+            after={"transcript": utterance.transcript},
+            reason="The transcript was edited after votes or labels were given on the old text.",
+        )
+    return jobs
 
 
 def set_label(actor, job_id: int, label: str, reason: str) -> Job:
