@@ -6,7 +6,23 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.manifest import ManifestError
+from labeling.models import Campaign
 from labeling.selectors.annotation import find_campaign
+
+
+def add_campaign_argument(parser) -> None:
+    parser.add_argument("--campaign", required=True, help="Campaign name or id.")
+
+
+def named_campaign(key: str) -> Campaign:
+    """The campaign `--campaign` names (name or id), or a CommandError listing the others."""
+    campaign = find_campaign(key)
+    if campaign is None:
+        names = ", ".join(Campaign.objects.order_by("name").values_list("name", flat=True))
+        raise CommandError(
+            f"No campaign {key!r}. Campaigns: {names or 'none yet; create one in the admin'}."
+        )
+    return campaign
 
 
 class CampaignFileCommand(BaseCommand, ABC):
@@ -16,7 +32,7 @@ class CampaignFileCommand(BaseCommand, ABC):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
-        parser.add_argument("--campaign", required=True, help="Campaign name or id.")
+        add_campaign_argument(parser)
 
     @abstractmethod
     def load(self, campaign, path: Path, options: dict):
@@ -27,10 +43,7 @@ class CampaignFileCommand(BaseCommand, ABC):
         """The line printed after the rejected rows (the error message when there are any)."""
 
     def handle(self, *args, **options):
-        key = options["campaign"]
-        campaign = find_campaign(key)
-        if campaign is None:
-            raise CommandError(f"No campaign {key!r}; create it in the admin first.")
+        campaign = named_campaign(options["campaign"])
         try:
             report = self.load(campaign, options["file"], options)
         except ManifestError as exc:

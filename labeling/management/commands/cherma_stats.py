@@ -3,12 +3,11 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labeling import plots
-from labeling.models import Campaign
+from labeling.management.campaign_files import add_campaign_argument, named_campaign
 from labeling.report import FIGURES, figure_from_statistics
-from labeling.selectors.annotation import find_campaign
 from labeling.selectors.statistics import campaign_statistics
 
 
@@ -26,15 +25,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--campaign", required=True, help="Campaign name or id.")
+        add_campaign_argument(parser)
         parser.add_argument("--out", type=Path)
 
     def handle(self, *args, **options):
-        key = options["campaign"]
-        campaign = find_campaign(key)
-        if campaign is None:
-            names = ", ".join(Campaign.objects.values_list("name", flat=True)) or "none yet"
-            raise CommandError(f"No campaign {key!r}. Campaigns: {names}.")
+        campaign = named_campaign(options["campaign"])
         stats = campaign_statistics(campaign)
         self._print(stats)
         if options["out"]:
