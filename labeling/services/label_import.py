@@ -327,7 +327,8 @@ def _write_job(campaign, utterance, key: Key, decided: Row | None, votes: list[R
         # A given label, or raw votes that further votes within max_votes cannot overturn.
         state, label = job.state, job.label
     else:
-        result = verdict(list(known.values()), campaign.rule)
+        # The first max_votes in the order given (imports before this one kept them all).
+        result = verdict(list(known.values())[: campaign.max_votes], campaign.rule)
         state, label = result.state.value, result.label or ""
     if (job.state, job.label, job.source) == (state, label, "imported"):
         report.unchanged += 1

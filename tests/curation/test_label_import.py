@@ -236,3 +236,19 @@ def test_the_admin_upload_creates_utterances_only_when_its_box_is_ticked(media_c
     }
     assert client.post(url, ticked).status_code == 302
     assert media_campaign.corpus.utterances.filter(external_id="u77", source_file="").exists()
+
+
+def test_a_job_with_more_raw_votes_than_the_rule_allows_from_an_old_import_takes_the_first(
+    campaign, tmp_path
+):
+    import_labels(campaign, write(tmp_path, "a.csv", "utterance_id,modality,label\nv1,t,neutral\n"))
+    job = Job.objects.get()
+    job.state, job.label = "open", ""
+    job.save()
+    for rater, label in [("r1", "negative"), ("r2", "neutral"), ("r3", "neutral"),
+                         ("r4", "neutral"), ("r5", "negative")]:  # fmt: skip
+        ImportedVote.objects.create(job=job, rater=rater, label=label)
+    again = write(tmp_path, "b.csv", "utterance_id,modality,label,rater\nv1,t,neutral,r2\n")
+    assert import_labels(campaign, again).rejected == []
+    job.refresh_from_db()
+    assert (job.state, job.label) == ("decided", "neutral")  # r1..r4: 3:1
