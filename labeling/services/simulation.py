@@ -492,7 +492,8 @@ def run_simulation(run_id: int) -> SimulationRun | None:
             if report.stopped == "cancelled"
             else SimulationRun.Status.DONE
         )
-        long_jobs.finish_job(run, status, done=report.votes, result=report.as_dict())
+        finished = {"total": report.votes} if status == SimulationRun.Status.DONE else {}
+        long_jobs.finish_job(run, status, done=report.votes, result=report.as_dict(), **finished)
     run.refresh_from_db()
     return run
 

@@ -40,8 +40,8 @@ class Command(BaseCommand):
         until.add_argument(
             "--until",
             choices=["done"],
-            default="done",
-            help="done (the default): stop when no simulated annotator gets a task.",
+            help="done (the default without --votes): stop when no simulated annotator "
+            "gets a task.",
         )
         parser.add_argument("--seed", type=int, default=0, help="Seed of the answers.")
         parser.add_argument("--no-progress", action="store_true")
