@@ -166,7 +166,7 @@ class SimulationReport:
     exams_failed: int = 0
     stopped: str = "done"  # done | votes | cancelled | closed
     refused: list[str] = field(default_factory=list)  # answers the services refused
-    idle: dict[str, str] = field(default_factory=dict)  # username → why they stopped working
+    idle: dict[str, str] = field(default_factory=dict)  # username → what keeps them from work
     jobs: dict[str, int] = field(default_factory=dict)  # state → count
     utterances: int = 0
     usable: int = 0
@@ -196,7 +196,7 @@ class SimulationReport:
         }
         if self.stopped in stopped:
             lines.append(stopped[self.stopped])
-        lines += [f"Not working: {name}: {why}" for name, why in sorted(self.idle.items())]
+        lines += [f"Simulated annotator {name}: {why}" for name, why in sorted(self.idle.items())]
         lines += [f"Refused: {why}" for why in self.refused]
         lines += [f"Stuck: {why}" for why in self.stuck]
         return lines

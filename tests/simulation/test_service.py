@@ -117,6 +117,29 @@ def test_failed_exams_bring_in_more_annotators_and_what_stays_stuck_is_named():
     (stuck,) = report.stuck
     assert stuck.startswith("6 jobs no simulated annotator may take")
     assert any("not qualified in t" in why for why in report.idle.values())
+    assert any(
+        line.startswith("Simulated annotator sim-") and "not qualified in t" in line
+        for line in report.lines()
+    )
+
+
+def test_a_simulated_annotator_paused_by_gold_checks_gets_no_more_tasks_and_is_reported():
+    from labeling.models import AnnotatorPause, Utterance
+    from labeling.services.qualification import add_gold_item
+
+    campaign = simulated_campaign(9, modalities="t")
+    for utterance in Utterance.objects.order_by("pk")[:3]:
+        add_gold_item(campaign, utterance=utterance, modality="t", purpose="check", label="anger")
+    campaign.gold_share, campaign.gold_pause_below, campaign.gold_min_answers = 0.5, 1.0, 1
+    campaign.save()
+    report = simulate(campaign, accuracy=parse_accuracy("0"))
+    pauses = list(AnnotatorPause.objects.select_related("annotator"))
+    assert pauses  # half of all tasks are checks and every check is answered wrong
+    for pause in pauses:
+        assert "paused" in report.idle[pause.annotator.username]
+        later = Vote.objects.filter(annotator=pause.annotator, created_at__gt=pause.created_at)
+        assert not later.exists()
+    assert_rules_held(campaign)
 
 
 def test_a_corpus_without_truth_gets_uniform_answers_and_the_report_says_so():
