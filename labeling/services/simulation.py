@@ -157,6 +157,7 @@ def add_simulated_annotators(campaign: Campaign, count: int) -> list:
 class SimulationReport:
     campaign: str
     truth: str  # "synthetic" (SyntheticTruth) or "none" (answers drawn uniformly)
+    accuracy: dict[str, float] = field(default_factory=dict)  # of the collected modalities
     annotators: int = 0  # simulated annotators that worked
     created: int = 0  # of them made by this run
     votes: int = 0
@@ -184,6 +185,9 @@ class SimulationReport:
             f"{self.exams_passed}, failed {self.exams_failed}.",
             f"Jobs: {jobs}. Usable utterances: {self.usable} of {self.utterances}.",
         ]
+        if self.truth == "synthetic":
+            shares = ", ".join(f"{m} {a:.2f}" for m, a in self.accuracy.items())
+            lines.append(f"Answers followed the synthetic ground truth with accuracy {shares}.")
         if self.truth == "none":
             lines.append(
                 "This corpus has no ground truth: every simulated answer was drawn uniformly "
@@ -302,7 +306,11 @@ def simulate(
     truths = {
         t.utterance_id: t for t in SyntheticTruth.objects.filter(utterance__corpus=campaign.corpus)
     }
-    report = SimulationReport(campaign=campaign.name, truth="synthetic" if truths else "none")
+    report = SimulationReport(
+        campaign=campaign.name,
+        truth="synthetic" if truths else "none",
+        accuracy={m: accuracy[m] for m in campaign.modalities},
+    )
     needed = annotators or _annotators_the_rule_needs(campaign)
     before = len(simulated_annotators(campaign))
     team = [

@@ -21,6 +21,7 @@ def run(*args: str) -> str:
 def test_the_command_finishes_the_campaign_and_says_what_it_did():
     campaign = simulated_campaign(4)
     output = run("--campaign", campaign.name, "--accuracy", "1", "--until", "done")
+    assert "synthetic ground truth with accuracy t 1.00, a 1.00, v 1.00, m 1.00." in output
     assert f"Campaign {campaign.name!r}: 16 simulated annotators (16 new) cast 48 votes" in output
     assert "Jobs: 16 decided. Usable utterances: 4 of 4." in output
     assert "Stuck" not in output and "uniformly" not in output
