@@ -34,6 +34,7 @@ from labeling.services.exports import (
 )
 from labeling.services.label_import import import_labels
 from labeling.services.qualification import import_gold_items
+from labeling.services.simulation import SimulationInvalid, start_simulation
 from labeling.verdicts import VotingRule, require_majority
 from training.dataset import ExportError
 
@@ -147,7 +148,7 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = [ExamInline]
     list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
     filter_horizontal = ("annotators", "screeners")
-    actions = ["add_jobs", "export_dataset", "judge_screening"]
+    actions = ["add_jobs", "export_dataset", "judge_screening", "finish_with_simulated_annotators"]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -273,6 +274,30 @@ class CampaignAdmin(admin.ModelAdmin):
             )
         if len(jobs) == 1:
             return redirect("admin:labeling_exportjob_change", jobs[0].pk)
+        return None
+
+    @admin.action(description="Finish with simulated annotators")
+    def finish_with_simulated_annotators(self, request, queryset):
+        """Simulated annotators (accuracy 0.85) cast the missing votes, on a worker."""
+        runs = []
+        for campaign in queryset:
+            try:
+                runs.append(start_simulation(campaign, user=request.user))
+            except SimulationInvalid as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        for run in runs:
+            url = reverse("admin:labeling_simulationrun_change", args=[run.pk])
+            self.message_user(
+                request,
+                format_html(
+                    'Simulation <a href="{}">{}</a> of {} is queued on a worker.',
+                    url,
+                    run.pk,
+                    run.campaign,
+                ),
+            )
+        if len(runs) == 1:
+            return redirect("admin:labeling_simulationrun_change", runs[0].pk)
         return None
 
 
