@@ -129,3 +129,51 @@ def format_table(
         "macro F1 = unweighted mean over emotions; accuracy = share of correct predictions."
     )
     return "\n".join(out)
+
+
+def agreement_with_labels(
+    predictions: Iterable[Mapping[str, str]],
+    heads: Sequence[str] = ("t", "a", "v", "m"),
+    labels: Sequence[str] = ("t", "a", "v", "m"),
+) -> dict[str, dict[str, float]]:
+    """Weighted F1 of every head's predictions against every modality's labels.
+
+    `predictions` are rows of a run's `test_predictions.csv` (`pred_<head>`, `label_<u>`).
+    This is the modality-independence check (SPEC §5): where the truth per modality is known,
+    the t head should agree more with y_t than with y_a or y_v, and so on; a head that
+    learnt the multi-modal label instead would agree most with y_m.
+    """
+    rows = list(predictions)
+    if not rows:
+        raise ValueError("No predictions to compare: the run has no test set.")
+    names = sorted({row[f"label_{u}"] for row in rows for u in labels})
+    names += sorted({row[f"pred_{h}"] for row in rows for h in heads} - set(names))
+    index = {name: i for i, name in enumerate(names)}
+
+    def ids(column: str) -> np.ndarray:
+        return np.array([index[row[column]] for row in rows], dtype=np.int64)
+
+    return {
+        head: {
+            label: float(
+                f1_score(
+                    ids(f"label_{label}"), ids(f"pred_{head}"), average="weighted", zero_division=0
+                )
+            )  # fmt: skip
+            for label in labels
+        }
+        for head in heads
+    }
+
+
+def format_agreement_table(scores: Mapping[str, Mapping[str, float]], title: str = "") -> str:
+    """Heads as rows, labels as columns, weighted F1 in %: the diagonal is each head's own."""
+    labels = list(next(iter(scores.values())))
+    header = ["head", *(f"y_{u}" for u in labels)]
+    body = [[head, *(percent(row[u]) for u in labels)] for head, row in scores.items()]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = [title] if title else []
+    for cells in [header, ["-" * w for w in widths], *body]:
+        lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    lines.append("Weighted F1 (%) of each head's test predictions against each modality's labels.")
+    return "\n".join(lines)

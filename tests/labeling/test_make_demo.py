@@ -63,3 +63,12 @@ def test_make_demo_saves_tiny_random_feature_models_that_the_export_form_offers(
         offered = {c.source: c for c in feature_model_choices(role)}[str(folder)]
         assert offered.available
         assert offered.label == f"random-tiny-{role} (random weights, demo only)"
+
+
+def test_the_demo_pool_is_large_enough_for_the_guarded_campaigns_to_finish(media_root):
+    call_command("make_demo", utterances=20, no_progress=True)
+    for campaign in Campaign.objects.all():
+        assert campaign.independence_guard
+        needed = len(campaign.modalities) * campaign.max_votes  # nobody sees an utterance twice
+        assert campaign.annotators.count() == 16 >= needed
+    assert User.objects.filter(username__startswith="annotator").count() == 16
