@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def test_readiness_counts_usable_utterances_and_every_reason_for_the_others(built, tmp_path):
     rows = ["utterance_id,modality,label"] + [f"labels-only,{m},{EMOTIONS[0]}" for m in MODALITIES]
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    import_labels(built.campaign, tmp_path / "labels.csv")
+    import_labels(built.campaign, tmp_path / "labels.csv", create_utterances=True)
 
     readiness = export_readiness(built.campaign)
     assert (readiness.total, readiness.usable) == (EXPORTED + 3, EXPORTED)
