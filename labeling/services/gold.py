@@ -21,7 +21,7 @@ from labeling.models import (
     Modality,
     ReviewAction,
 )
-from labeling.selectors.qualification import gold_accuracy
+from labeling.selectors.qualification import gold_accuracy, ready_gold_items
 from labeling.services.pauses import record_pause
 
 rng = random.SystemRandom()  # which task is a gold check must not be predictable
@@ -58,9 +58,8 @@ def serve_gold_check(annotator, campaign: Campaign, allowed: str, seen_utterance
     annotate; None when none is left. The caller holds the annotator's row lock."""
     had = Lease.objects.filter(annotator=annotator, kind=Lease.Kind.CHECK).values("gold_item_id")
     item = (
-        GoldItem.objects.filter(
-            campaign=campaign, purpose=GoldItem.Purpose.CHECK, modality__in=list(allowed)
-        )
+        ready_gold_items(campaign, GoldItem.Purpose.CHECK)
+        .filter(modality__in=list(allowed))
         .exclude(pk__in=had)
         .exclude(utterance_id__in=seen_utterances)
         .order_by("?")

@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from labeling.manifest import RowProblem, has_undecodable_bytes, read_records
 from labeling.models import Campaign, ExamAttempt, GoldItem, Lease, Utterance
-from labeling.selectors.qualification import exam_refusal, training_items, training_left
+from labeling.selectors.qualification import (
+    exam_refusal,
+    ready_gold_items,
+    training_items,
+    training_left,
+)
 from labeling.services.assignment import AnnotationError, check_member, lock_annotator
 from labeling.services.gold import finish_attempt, lease_gold_item, rng
 
@@ -96,9 +101,9 @@ def start_exam(annotator, campaign: Campaign, modality: str) -> ExamAttempt:
         if refusal:
             raise ExamRefused(refusal)
         questions = list(
-            campaign.gold_items.filter(
-                purpose=GoldItem.Purpose.EXAM, modality=modality
-            ).values_list("pk", flat=True)
+            ready_gold_items(campaign, GoldItem.Purpose.EXAM)
+            .filter(modality=modality)
+            .values_list("pk", flat=True)
         )
         rng.shuffle(questions)
         if exam.questions:
@@ -190,6 +195,18 @@ def validate_gold_item(campaign: Campaign, utterance, modality: str, purpose: st
         raise GoldInvalid(f"This campaign does not collect modality {modality!r}.")
     if utterance.corpus_id != campaign.corpus_id:
         raise GoldInvalid("A gold utterance must come from the campaign's corpus.")
+    other = (
+        campaign.gold_items.filter(utterance=utterance)
+        .exclude(purpose=purpose)
+        .values_list("purpose", flat=True)
+        .first()
+    )
+    if other is not None:
+        raise GoldInvalid(
+            f"Utterance {utterance} is already a {other} item of this campaign: a training "
+            "answer would give an exam or check answer away, so each utterance serves one "
+            "gold purpose; choose another utterance."
+        )
     jobs = campaign.jobs.filter(utterance=utterance)
     if Lease.objects.filter(job__in=jobs).exists() or jobs.filter(votes_count__gt=0).exists():
         raise GoldInvalid(
