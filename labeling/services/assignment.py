@@ -257,6 +257,9 @@ def submit_vote(
             return Submission(lease=lease, label=label, repeated=True, vote=vote)
         if lease.status != Lease.Status.ACTIVE:
             raise LeaseClosed(f"This task was {lease.status}; press next for a new one.")
+        # The lease was handed out earlier: the holder may since have been removed from the
+        # pool or paused, or the campaign closed. Checked again before anything is written.
+        check_member(annotator, campaign)
         job = Job.objects.select_for_update().get(pk=lease.job_id) if lease.job_id else None
         now = timezone.now()  # read under the job lock: see assignment.md (1)
         if lease.expires_at <= now:

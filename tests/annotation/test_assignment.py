@@ -195,3 +195,37 @@ def test_jobs_whose_rendition_is_not_ready_are_not_handed_out(team):
     campaign = campaign_for(team, 1, modalities="a")
     campaign.corpus.utterances.get().renditions.filter(modality="a").update(status="failed")
     assert next_task(team[0], campaign) is None
+
+
+def _removed(campaign, annotator):
+    campaign.annotators.remove(annotator)
+
+
+def _paused(campaign, annotator):
+    from labeling.models import ReviewAction
+    from labeling.services.pauses import record_pause
+
+    record_pause(campaign, annotator, actor=None, reason="Test.", kind=ReviewAction.Kind.PAUSE)
+
+
+def _closed(campaign, annotator):
+    campaign.is_active = False
+    campaign.save()
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [(_removed, "NotInPool"), (_paused, "Paused"), (_closed, "CampaignClosed")],
+)
+def test_a_live_lease_cannot_be_submitted_once_its_holder_may_no_longer_annotate(
+    team, change, refusal
+):
+    from labeling.services import assignment
+
+    campaign = campaign_for(team, 1, modalities="t")
+    lease = next_task(team[0], campaign)
+    change(campaign, team[0])
+    with pytest.raises(getattr(assignment, refusal)):
+        submit_vote(team[0], lease.pk, "anger")
+    assert not Vote.objects.exists()
+    assert Lease.objects.get(pk=lease.pk).status == Lease.Status.ACTIVE
