@@ -37,6 +37,18 @@ class ExamRefused(AnnotationError):
     status, code = 409, "exam_refused"
 
 
+class UnknownModality(AnnotationError):
+    status, code = 400, "unknown_modality"
+
+
+def check_modality(campaign: Campaign, modality: str) -> None:
+    if modality not in list(campaign.modalities):
+        raise UnknownModality(
+            f"{modality!r} is not a modality of this campaign; "
+            f"use one of {', '.join(campaign.modalities)}."
+        )
+
+
 class GoldInvalid(ValueError):
     """A gold item the campaign cannot use; the message says why."""
 
@@ -48,6 +60,7 @@ def next_training_question(annotator, campaign: Campaign, modality: str) -> Leas
     """The live training question of this modality, or the next unanswered one; None when
     every training question of the modality has been answered."""
     check_member(annotator, campaign)
+    check_modality(campaign, modality)
     with transaction.atomic():
         lock_annotator(annotator)
         live = _live_practice_lease(annotator, campaign, Lease.Kind.TRAINING, modality=modality)
@@ -88,6 +101,7 @@ def start_exam(annotator, campaign: Campaign, modality: str) -> ExamAttempt:
     """The annotator's unfinished attempt at this modality's exam, or a new one if the
     rules allow it: not passed yet, attempts left, cool-down over, training answered."""
     check_member(annotator, campaign)
+    check_modality(campaign, modality)
     exam = campaign.exams.filter(modality=modality).first()
     if exam is None:
         raise ExamRefused("This modality has no exam in this campaign.")

@@ -218,3 +218,44 @@ def test_the_openapi_schema_is_valid_and_lists_every_annotator_endpoint(tmp_path
         "/api/exams/{attempt_id}/next/",
     ):
         assert path in schema
+
+
+def reviewer_client():
+    from django.contrib.auth.models import Group, User
+
+    from labeling.roles import REVIEWER
+
+    rita = User.objects.create_user("rita", password="pw")
+    rita.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    return client_for(rita)
+
+
+@pytest.mark.parametrize("modality", ["x", "tt", "v"])  # v: real, but not collected here
+def test_an_unknown_modality_is_a_400_that_lists_the_valid_ones(team, media_root, modality):
+    campaign = create_campaign(
+        name="ta", corpus=rendered_corpus(2), annotators=team[:1], modalities="ta"
+    )
+    client = client_for(team[0])
+    for url in (
+        reverse("api-training-next", args=[campaign.pk, modality]),
+        reverse("api-exam-start", args=[campaign.pk, modality]),
+    ):
+        response = post(client, url)
+        assert response.status_code == 400, url
+        body = response.json()
+        assert body["error"] == "unknown_modality" and "use one of t, a" in body["detail"]
+    assert not Lease.objects.exists()
+
+
+def test_pausing_or_resuming_someone_outside_the_pool_is_a_404(team, campaign):
+    from labeling.models import AnnotatorPause
+
+    client = reviewer_client()
+    for annotator_id in (999_999, team[3].pk):  # unknown, and not in this campaign's pool
+        for action in ("pause", "resume"):
+            response = client.post(
+                reverse("review-annotator", args=[campaign.pk, annotator_id]),
+                {"action": action, "reason": "a test"},
+            )
+            assert response.status_code == 404
+    assert not AnnotatorPause.objects.exists()
