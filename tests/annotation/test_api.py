@@ -259,3 +259,44 @@ def test_pausing_or_resuming_someone_outside_the_pool_is_a_404(team, campaign):
             )
             assert response.status_code == 404
     assert not AnnotatorPause.objects.exists()
+
+
+def staff_member(name: str, role: str):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(name, password="pw", is_staff=role == "staff")
+    if role == "reviewer":
+        from labeling.roles import REVIEWER
+
+        user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    return user
+
+
+@pytest.mark.parametrize("role", ["reviewer", "staff"])
+def test_reviewers_and_staff_in_the_pool_are_masked_like_any_annotator(campaign, role):
+    member = staff_member("insider", role)
+    campaign.annotators.add(member)
+    campaign.jobs.exclude(modality="a").delete()
+    client = client_for(member)
+    utterance = campaign.corpus.utterances.first()
+    audio = utterance.renditions.get(modality="a")
+    assert client.get(reverse("rendition-file", args=[audio.pk])).status_code == 403
+    lease = next_task(member, campaign)
+    mine = lease.job.utterance.renditions
+    assert client.get(reverse("rendition-file", args=[mine.get(modality="a").pk])).status_code in (
+        200,
+        404,  # only the first utterance has files in this fixture
+    )
+    for other in mine.exclude(modality="a"):
+        assert client.get(reverse("rendition-file", args=[other.pk])).status_code == 403
+    full = mine.get(modality="m")
+    assert client.get(reverse("rendition-subtitles", args=[full.pk])).status_code == 403
+
+
+def test_reviewers_outside_the_pool_keep_every_modality_for_review(campaign):
+    reviewer = staff_member("outsider", "reviewer")
+    client = client_for(reviewer)
+    for rendition in campaign.corpus.utterances.first().renditions.all():
+        response = client.get(reverse("rendition-file", args=[rendition.pk]))
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content).startswith(b"media bytes")
