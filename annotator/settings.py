@@ -179,6 +179,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 IMPORT_MIN_DURATION_SECONDS = float(os.environ.get("IMPORT_MIN_DURATION_SECONDS", "0.5"))
 IMPORT_MAX_DURATION_SECONDS = float(os.environ.get("IMPORT_MAX_DURATION_SECONDS", "120"))
 RENDITION_MAX_ATTEMPTS = int(os.environ.get("RENDITION_MAX_ATTEMPTS", "3"))
+# A rendition "running" for longer than this was left by a worker that died: claim it again.
+RENDITION_RUNNING_SECONDS = int(os.environ.get("RENDITION_RUNNING_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,
