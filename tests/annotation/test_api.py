@@ -300,3 +300,25 @@ def test_reviewers_outside_the_pool_keep_every_modality_for_review(campaign):
         response = client.get(reverse("rendition-file", args=[rendition.pk]))
         assert response.status_code == 200
         assert b"".join(response.streaming_content).startswith(b"media bytes")
+
+
+def test_the_schema_and_the_docs_need_a_login(campaign):
+    anonymous = Client()
+    assert anonymous.get(reverse("api-schema")).status_code == 403
+    docs = anonymous.get(reverse("api-docs"))
+    assert docs.status_code == 302 and "/accounts/login/" in docs["Location"]
+
+
+def test_the_docs_page_loads_its_assets_from_this_server_not_a_cdn(team, campaign):
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    page = client_for(team[0]).get(reverse("api-docs"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = [s for s in sources if s.endswith((".js", ".css"))]
+    assert assets and not [s for s in sources if "//" in s]  # nothing from another origin
+    for asset in assets:
+        assert finders.find(asset.removeprefix("/static/")), asset
