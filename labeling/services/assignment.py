@@ -21,6 +21,14 @@ from labeling.services.gold import (
 from labeling.verdicts import State, open_slots, verdict
 
 CANDIDATES = 16
+# The page counts whole seconds and asks for the next task at zero: a lease with less than
+# this left is closed rather than handed back, or the page would get it at "0:00" and ask
+# again and again until it ran out.
+LAST_SECOND = timezone.timedelta(seconds=1)
+
+
+def worth_handing_out(lease: Lease, now) -> bool:
+    return lease.expires_at - now >= LAST_SECOND
 
 
 class AnnotationError(Exception):
@@ -150,7 +158,8 @@ def next_task(annotator, campaign: Campaign) -> Lease | None:
 
 
 def _live_lease(annotator, campaign: Campaign) -> Lease | None:
-    """The live job or gold check lease; stale ones (expired, job settled) are closed."""
+    """The live job or gold check lease; stale ones (expired or about to, job settled) are
+    closed."""
     now = timezone.now()
     live = None
     for lease in Lease.objects.filter(
@@ -163,7 +172,7 @@ def _live_lease(annotator, campaign: Campaign) -> Lease | None:
             State.OPEN,
             State.NEEDS_VOTE,
         )
-        if live is None and wanted and lease.expires_at > now:
+        if live is None and wanted and worth_handing_out(lease, now):
             live = lease
         else:
             Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)

@@ -29,7 +29,12 @@ from labeling.selectors.qualification import (
     training_items,
     training_left,
 )
-from labeling.services.assignment import AnnotationError, check_member, lock_annotator
+from labeling.services.assignment import (
+    AnnotationError,
+    check_member,
+    lock_annotator,
+    worth_handing_out,
+)
 from labeling.services.gold import finish_attempt, lease_gold_item, rng
 
 
@@ -78,7 +83,8 @@ def next_training_question(annotator, campaign: Campaign, modality: str) -> Leas
 
 
 def _live_practice_lease(annotator, campaign, kind, *, modality="", attempt=None):
-    """The annotator's one live lease of this kind; stale ones are closed as expired."""
+    """The annotator's one live lease of this kind; stale ones (expired or about to) are
+    closed as expired."""
     now = timezone.now()
     leases = Lease.objects.filter(
         annotator=annotator, campaign=campaign, kind=kind, status=Lease.Status.ACTIVE
@@ -87,10 +93,10 @@ def _live_practice_lease(annotator, campaign, kind, *, modality="", attempt=None
         leases = leases.filter(exam_attempt=attempt)
     live = None
     for lease in leases:
-        if lease.expires_at > now and (not modality or lease.gold_item.modality == modality):
-            live = live or lease
-        elif lease.expires_at <= now:
+        if not worth_handing_out(lease, now):
             Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
+        elif not modality or lease.gold_item.modality == modality:
+            live = live or lease
     return live
 
 

@@ -229,3 +229,30 @@ def test_a_live_lease_cannot_be_submitted_once_its_holder_may_no_longer_annotate
         submit_vote(team[0], lease.pk, "anger")
     assert not Vote.objects.exists()
     assert Lease.objects.get(pk=lease.pk).status == Lease.Status.ACTIVE
+
+
+def test_a_lease_with_less_than_a_second_left_is_not_handed_out_again(team):
+    campaign = campaign_for(team, 2, modalities="t")
+    first = next_task(team[0], campaign)
+    Lease.objects.filter(pk=first.pk).update(
+        expires_at=timezone.now() + timezone.timedelta(milliseconds=600)
+    )
+    second = next_task(team[0], campaign)
+    assert second is not None and second.pk != first.pk
+    assert (second.expires_at - timezone.now()).total_seconds() > 1
+    assert Lease.objects.get(pk=first.pk).status == Lease.Status.EXPIRED
+
+
+def test_a_training_question_with_less_than_a_second_left_is_not_handed_out_again(db):
+    from labeling.services.qualification import next_training_question
+    from tests.qualification.conftest import build_campaign
+
+    team = annotators(1, prefix="learner")
+    campaign = build_campaign(team)
+    first = next_training_question(team[0], campaign, "t")
+    Lease.objects.filter(pk=first.pk).update(
+        expires_at=timezone.now() + timezone.timedelta(milliseconds=600)
+    )
+    second = next_training_question(team[0], campaign, "t")
+    assert second.pk != first.pk
+    assert Lease.objects.get(pk=first.pk).status == Lease.Status.EXPIRED
