@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0010_exam_attempts_can_stop_counting'),
+        ("labeling", "0010_exam_attempts_can_stop_counting"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exportjob',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='Last sign of life of the worker running it.', null=True),
+            model_name="exportjob",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True, help_text="Last sign of life of the worker running it.", null=True
+            ),
         ),
     ]

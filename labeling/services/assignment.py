@@ -207,7 +207,7 @@ def _candidate_ids(
     sorting; this reads only as far as it must.
     """
     ordered = Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL).order_by(
-        "priority", "-votes_count", "id"
+        "priority", "-votes_count", "turn", "id"
     )
     if modalities != campaign.modalities:
         ordered = ordered.filter(modality__in=list(modalities))

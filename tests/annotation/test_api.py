@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from labeling.models import Lease, Vote
+from labeling.models import Lease, Rendition, Vote
 from labeling.services.assignment import next_task, submit_vote
 from labeling.services.campaigns import create_campaign
 from tests.factories import annotators, rendered_corpus
@@ -22,11 +22,21 @@ def team():
 @pytest.fixture
 def campaign(team, media_root):
     corpus = rendered_corpus(3)
-    for rendition in corpus.utterances.first().renditions.all():
+    for rendition in Rendition.objects.filter(utterance__corpus=corpus):
         path = media_root / rendition.file
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"media bytes of " + rendition.modality.encode())
+        path.write_bytes(media_bytes(rendition))
     return create_campaign(name="api", corpus=corpus, annotators=team[:3])
+
+
+def media_bytes(rendition) -> bytes:
+    return f"media bytes of {rendition.utterance_id}/{rendition.modality}".encode()
+
+
+def fetch(client, rendition):
+    response = client.get(reverse("rendition-file", args=[rendition.pk]))
+    body = b"".join(response.streaming_content) if response.status_code == 200 else b""
+    return response.status_code, body
 
 
 def client_for(user, csrf=False) -> Client:
@@ -59,10 +69,13 @@ def test_an_annotator_gets_a_task_answers_it_and_sees_their_count(team, campaign
 
 
 def test_the_task_payload_shows_only_its_modality(team, campaign):
+    campaign.independence_guard = False  # so one annotator reaches every modality
+    campaign.save()
     client = client_for(team[0])
     seen = {}
-    for _ in range(3):
+    while len(seen) < 4:
         task = take(client, campaign)
+        assert task is not None, f"only {sorted(seen)} were handed out"
         seen[task["modality"]] = task
         post(client, reverse("api-skip", args=[task["lease"]]))
     for modality, task in seen.items():
@@ -74,35 +87,44 @@ def test_the_task_payload_shows_only_its_modality(team, campaign):
         assert not {"label", "votes", "state", "votes_count"} & set(task)
 
 
-def test_media_only_through_a_live_lease_on_that_very_modality(team, campaign):
-    campaign.jobs.filter(modality="t").delete()
+@pytest.mark.parametrize("modality", list("tavm"))
+def test_media_only_through_a_live_lease_on_that_very_modality(team, campaign, modality):
+    campaign.jobs.exclude(modality=modality).delete()
     client = client_for(team[0])
     lease = next_task(team[0], campaign)
     utterance = lease.job.utterance
-    mine = utterance.renditions.get(modality=lease.job.modality)
-    response = client.get(reverse("rendition-file", args=[mine.pk]))
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"media bytes")
-    for other in utterance.renditions.exclude(modality=lease.job.modality):
-        assert client.get(reverse("rendition-file", args=[other.pk])).status_code == 403
+    mine = utterance.renditions.get(modality=modality)
+    assert fetch(client, mine) == (200, media_bytes(mine))
+    for other in utterance.renditions.exclude(modality=modality):
+        assert fetch(client, other)[0] == 403, other.modality
+    subtitles = client.get(
+        reverse("rendition-subtitles", args=[utterance.renditions.get(modality="m").pk])
+    )
+    assert subtitles.status_code == (200 if modality == "m" else 403)
     someone_else = client_for(team[1])
-    assert someone_else.get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+    assert fetch(someone_else, mine)[0] == 403
     Lease.objects.filter(pk=lease.pk).update(expires_at=timezone.now())
-    assert client.get(reverse("rendition-file", args=[mine.pk])).status_code == 403
-    assert Client().get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+    assert fetch(client, mine)[0] == 403
+    assert fetch(Client(), mine)[0] == 403
 
 
-def test_subtitles_only_for_the_full_video(team, campaign):
+def test_the_full_video_comes_with_its_transcript_as_a_subtitle_file(team, campaign):
     utterance = campaign.corpus.utterances.first()
-    campaign.jobs.exclude(utterance=utterance, modality__in="am").delete()
+    campaign.jobs.exclude(utterance=utterance, modality="m").delete()
     client = client_for(team[0])
-    lease = next_task(team[0], campaign)
-    rendition = utterance.renditions.get(modality=lease.job.modality)
-    response = client.get(reverse("rendition-subtitles", args=[rendition.pk]))
-    if lease.job.modality == "m":
-        assert response.status_code == 200 and utterance.transcript in response.content.decode()
-    else:
-        assert response.status_code == 403
+    task = take(client, campaign)
+    assert task["modality"] == "m"
+    response = client.get(task["subtitles_url"])
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/vtt")
+    body = response.content.decode()
+    assert body.startswith("WEBVTT") and "00:00:00.000 --> 00:00:02.000" in body
+    assert utterance.transcript in body
+    audio = utterance.renditions.get(modality="a")
+    # The transcript never comes through another modality's rendition.
+    assert client.get(reverse("rendition-subtitles", args=[audio.pk])).status_code == 403
+    post(client, reverse("api-skip", args=[task["lease"]]))
+    assert client.get(task["subtitles_url"]).status_code == 403  # no live lease any more
 
 
 @pytest.mark.parametrize("body", ['{"label": ', "not json", '["fear"]'])
@@ -283,10 +305,8 @@ def test_reviewers_and_staff_in_the_pool_are_masked_like_any_annotator(campaign,
     assert client.get(reverse("rendition-file", args=[audio.pk])).status_code == 403
     lease = next_task(member, campaign)
     mine = lease.job.utterance.renditions
-    assert client.get(reverse("rendition-file", args=[mine.get(modality="a").pk])).status_code in (
-        200,
-        404,  # only the first utterance has files in this fixture
-    )
+    audio = mine.get(modality="a")
+    assert fetch(client, audio) == (200, media_bytes(audio))
     for other in mine.exclude(modality="a"):
         assert client.get(reverse("rendition-file", args=[other.pk])).status_code == 403
     full = mine.get(modality="m")

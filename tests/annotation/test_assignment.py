@@ -67,7 +67,7 @@ def test_jobs_closest_to_a_verdict_come_first(team):
 
 def test_split_job_asks_for_exactly_one_more_vote_and_is_preferred(team):
     campaign = campaign_for(team, 3, modalities="t", independence_guard=False)
-    job = campaign.jobs.order_by("id").first()
+    job = campaign.jobs.order_by("turn", "id").first()  # the first handed out
     for annotator, label in zip(team[:3], ["anger", "anger", "fear"], strict=True):
         lease = next_task(annotator, campaign)
         assert lease.job_id == job.pk
