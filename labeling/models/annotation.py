@@ -282,6 +282,9 @@ class Vote(models.Model):
     label = models.CharField(max_length=64)
     seconds_spent = models.FloatField(help_text="From the task being shown to the answer.")
     created_at = models.DateTimeField(auto_now_add=True)
+    revised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the annotator last changed this answer."
+    )
 
     class Meta:
         constraints = [

@@ -15,6 +15,7 @@ from labeling.selectors.qualification import qualified_modalities
 from labeling.services.gold import (
     Feedback,
     record_gold_answer,
+    revise_gold_answer,
     serve_gold_check,
     wants_gold_check,
 )
@@ -255,9 +256,7 @@ def submit_vote(
     with transaction.atomic():
         lease = _own_lease(annotator, lease_id)
         campaign = lease.campaign
-        if label not in campaign.label_names:
-            names = ", ".join(campaign.label_names)
-            raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
+        _check_label(campaign, label)
         if lease.status == Lease.Status.SUBMITTED:
             answered = lease.vote.label if lease.kind == Lease.Kind.JOB else lease.gold_answer.label
             if answered != label:
@@ -291,6 +290,53 @@ def submit_vote(
         lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
         lease.save(update_fields=["status", "closed_at"])
     return Submission(lease=lease, label=label, repeated=False, vote=vote, feedback=feedback)
+
+
+def _check_label(campaign: Campaign, label: str) -> None:
+    if label not in campaign.label_names:
+        names = ", ".join(campaign.label_names)
+        raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
+
+
+def revise_answer(annotator, lease_id: int, label: str) -> Submission:
+    """Change the annotator's last answer in its campaign while its job is still open: the
+    vote and the job's verdict, recomputed, in one transaction under the job's lock. A
+    hidden check's answer is changed the same way, so nothing tells it from a job."""
+    with transaction.atomic():
+        lease = _own_lease(annotator, lease_id)
+        campaign = lease.campaign
+        _check_label(campaign, label)
+        check_member(annotator, campaign)
+        if lease.kind not in (Lease.Kind.JOB, Lease.Kind.CHECK):
+            raise LeaseClosed(f"A {lease.get_kind_display()}'s answer cannot be changed.")
+        if lease.status != Lease.Status.SUBMITTED:
+            raise LeaseClosed("This task was not answered; answer it instead of changing it.")
+        last = (
+            Lease.objects.filter(
+                annotator=annotator,
+                campaign=campaign,
+                kind__in=(Lease.Kind.JOB, Lease.Kind.CHECK),
+                status=Lease.Status.SUBMITTED,
+            )
+            .order_by("-closed_at", "-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if last != lease.pk:
+            raise LeaseClosed("You can change only your last answer, and this is an older one.")
+        if lease.kind == Lease.Kind.CHECK:
+            revise_gold_answer(lease, label)
+            return Submission(lease=lease, label=label, repeated=False)
+        job = Job.objects.select_for_update().get(pk=lease.job_id)
+        if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
+            raise JobClosed("This task was decided meanwhile, so your answer can no longer change.")
+        vote = lease.vote
+        if vote.label == label:
+            return Submission(lease=lease, label=label, repeated=True, vote=vote)
+        vote.label, vote.revised_at = label, timezone.now()
+        vote.save(update_fields=["label", "revised_at"])
+        record_verdict(job)
+    return Submission(lease=lease, label=label, repeated=False, vote=vote)
 
 
 def record_verdict(job: Job) -> None:

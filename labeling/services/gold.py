@@ -111,6 +111,15 @@ def record_gold_answer(lease: Lease, label: str, seconds_spent: float) -> Feedba
     return Feedback(kind=Lease.Kind.EXAM, answered=asked, questions=len(attempt.questions))
 
 
+def revise_gold_answer(lease: Lease, label: str) -> None:
+    """A hidden check's answer changed by its annotator (the caller holds the lease's lock
+    and checked it may be revised); its accuracy counts the new answer."""
+    answer = lease.gold_answer
+    answer.label, answer.correct = label, label == lease.gold_item.label
+    answer.save(update_fields=["label", "correct"])
+    pause_if_gold_accuracy_low(lease.annotator, lease.campaign, lease.gold_item.modality)
+
+
 def pause_if_gold_accuracy_low(annotator, campaign: Campaign, modality: str) -> bool:
     """Pause the annotator when their check accuracy in this modality is below the
     campaign's threshold after enough answers. Answers from before a reviewer last resumed
