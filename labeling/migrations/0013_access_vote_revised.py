@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0012_access_interleaved_assignment'),
+        ("labeling", "0012_access_interleaved_assignment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='vote',
-            name='revised_at',
-            field=models.DateTimeField(blank=True, help_text='When the annotator last changed this answer.', null=True),
+            model_name="vote",
+            name="revised_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When the annotator last changed this answer.", null=True
+            ),
         ),
     ]
