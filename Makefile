@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py make_demo --utterances $(DEMO_UTTERANCES)
 	@echo
-	@echo "Site: http://$(HOST)/   admin / reviewer / annotator1..6, password cherma-demo (demo only)"
+	@echo "Site: http://$(HOST)/   admin / reviewer / annotator1..16, password cherma-demo (demo only)"
 	@echo "Celery workers run in the background (filesystem broker, no Redis): one for renditions"
 	@echo "and exports, one for training runs. Ctrl-C stops everything."
 	@trap 'kill $$cpu $$gpu 2>/dev/null' EXIT INT TERM; \

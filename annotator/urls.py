@@ -96,6 +96,11 @@ urlpatterns = [
         review_views.figure_svg,
         name="review-figure",
     ),
+    path(
+        "review/<int:campaign_id>/raw/<str:table>.<str:fmt>",
+        review_views.raw_table,
+        name="review-raw",
+    ),
     path("review/<int:campaign_id>/queue/", review_views.queue, name="review-queue"),
     path(
         "review/<int:campaign_id>/qualification/",

@@ -6,13 +6,16 @@ the paper's figures and into long-format CSV rows. Pure: no Django.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from labeling.statistics import Inconsistency
+from labeling.statistics import Inconsistency, to_jsonable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -62,3 +65,27 @@ def figure_from_statistics(stats: dict, name: str) -> Figure:
         }
         return plots.plot_agreement(as_pairs["fleiss_kappa"], as_pairs["krippendorff_alpha"])
     raise KeyError(name)
+
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+
+
+def table_lines(columns: Sequence[str], rows: Iterable[dict], fmt: str) -> Iterator[str]:
+    """`rows` as lines of a CSV with a header, or of JSONL (one object per line), so a long
+    table can be streamed. Times are ISO 8601; missing values are empty (CSV) or null."""
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown format {fmt!r}: use {' or '.join(FORMATS)}.")
+    if fmt == "jsonl":
+        for row in rows:
+            yield json.dumps(to_jsonable({c: row[c] for c in columns}), ensure_ascii=False) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        values = to_jsonable([row[c] for c in columns])
+        writer.writerow(["" if value is None else value for value in values])
+        yield buffer.getvalue()

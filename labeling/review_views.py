@@ -13,12 +13,18 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from labeling.models import Campaign, Job
-from labeling.report import FIGURES, figure_from_statistics, flatten_statistics
+from labeling.report import (
+    FIGURES,
+    FORMATS,
+    figure_from_statistics,
+    flatten_statistics,
+    table_lines,
+)
 from labeling.roles import is_reviewer
 from labeling.selectors.qualification import qualification_overview
 from labeling.selectors.screening import status_table
@@ -27,9 +33,9 @@ from labeling.selectors.statistics import (
     campaign_statistics,
     disagreement_queue,
 )
+from labeling.selectors.votes import TABLES, raw_rows
 from labeling.services import review
 from labeling.services.assignment import AnnotationError
-from labeling.verdicts import State
 
 
 def reviewer_required(view):
@@ -105,6 +111,19 @@ def statistics_csv(request, campaign_id: int):
 
 
 @reviewer_required
+def raw_table(request, campaign_id: int, table: str, fmt: str):
+    """Every vote, or every job's verdict, as CSV or JSONL (streamed: campaigns are large)."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if table not in TABLES or fmt not in FORMATS:
+        raise Http404("Download votes or verdicts, as csv or jsonl.")
+    response = StreamingHttpResponse(
+        table_lines(TABLES[table], raw_rows(campaign, table), fmt), content_type=FORMATS[fmt]
+    )
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-{table}.{fmt}"'
+    return response
+
+
+@reviewer_required
 def figure_svg(request, campaign_id: int, name: str):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if name not in FIGURES:
@@ -148,10 +167,10 @@ def job_detail(request, job_id: int):
         {
             "job": job,
             "rendition": rendition,
-            "votes": job.votes.select_related("annotator").order_by("created_at"),
+            "votes": job.votes.select_related("annotator").order_by("created_at", "pk"),
             "imported_votes": job.imported_votes.order_by("pk"),
             "actions": job.review_actions.select_related("actor"),
-            "can_reopen": not job.excluded and job.state not in (State.OPEN, State.NEEDS_VOTE),
+            "can_reopen": not review.reopen_refusal(job),
         },
     )
 

@@ -377,18 +377,22 @@ def dataset_table(utterances: pd.DataFrame) -> dict[str, Any]:
     the number of utterances, total minutes, mean seconds, min/max words (`count_words`),
     and counts by gender and by age group (the paper's categories zero-filled, others after
     them, blanks as "unknown"). Every row given is counted: filter failed rows beforehand.
-    Undefined numbers of an empty table are None.
+    Lengths cover the `timed_utterances` (a positive duration: labels-only utterances have
+    no media) and words the `transcribed_utterances` (a transcript that is not blank);
+    numbers with nothing to cover are None, shown as n/a, never as 0.
     """
     required = {"duration_seconds", "transcript", "speaker_gender", "age_group"}
     missing = required - set(utterances.columns)
     if missing:
         raise ValueError(f"The utterances table lacks the columns {sorted(missing)}.")
     durations = pd.to_numeric(utterances["duration_seconds"], errors="coerce")
-    words = [count_words(t) for t in utterances["transcript"]]
-    timed = durations.dropna()
+    timed = durations[durations > 0]
+    words = [count_words(t) for t in utterances["transcript"] if isinstance(t, str) and t.strip()]
     return {
         "utterances": len(utterances),
-        "total_minutes": float(timed.sum()) / 60.0,
+        "timed_utterances": len(timed),
+        "transcribed_utterances": len(words),
+        "total_minutes": float(timed.sum()) / 60.0 if len(timed) else None,
         "mean_seconds": float(timed.mean()) if len(timed) else None,
         "min_words": min(words) if words else None,
         "max_words": max(words) if words else None,

@@ -59,3 +59,13 @@ def screen_utterance_task(utterance_id: int) -> str:
 
     utterance = measure_utterance(utterance_id)
     return utterance.screening_status if utterance is not None else "missing"
+
+
+@shared_task(acks_late=True)
+def simulate_annotators_task(run_id: int) -> str:
+    """Routed to the `cpu` queue. A redelivery after a worker died takes the run over; the
+    votes already cast stay and the simulated annotators carry on from there."""
+    from labeling.services.simulation import run_simulation
+
+    run = run_simulation(run_id)
+    return run.status if run is not None else "missing"

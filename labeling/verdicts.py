@@ -11,7 +11,10 @@ Generalised with three numbers (the paper's defaults in brackets):
 
 Once `initial_votes` are in: a label with `agreement` votes is decided; if no label can
 still reach `agreement` with the votes left (up to `max_votes`), the job is discarded;
-otherwise it needs another vote. Pure: no Django, so it is tested over every vote multiset.
+otherwise it needs another vote. A campaign's agreement must be more than half of
+`max_votes` (`require_majority`), so two labels can never both reach it; should a rule
+allow it anyway, the tie is discarded, never broken by the order the votes came in. Pure:
+no Django, so it is tested over every vote multiset.
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ class VotingRule:
 PAPER_RULE = VotingRule()
 
 
+def require_majority(rule: VotingRule) -> None:
+    """Refuse a campaign rule under which two labels can tie at the agreement (2:2 of 4)."""
+    if 2 * rule.agreement <= rule.max_votes:
+        raise ValueError(
+            f"Votes a label needs ({rule.agreement}) must be more than half of the most votes "
+            f"a job may get ({rule.max_votes}), or two labels could tie at "
+            f"{rule.agreement}:{rule.agreement}; raise the agreement to at least "
+            f"{rule.max_votes // 2 + 1} or lower the most votes to {2 * rule.agreement - 1}."
+        )
+
+
 @dataclass(frozen=True)
 class Verdict:
     state: State
@@ -67,9 +81,10 @@ def verdict(votes: Iterable[str], rule: VotingRule = PAPER_RULE) -> Verdict:
         raise ValueError(f"{cast} votes exceed the rule's maximum of {rule.max_votes}")
     if cast < rule.initial_votes:
         return Verdict(State.OPEN)
-    label, top = max(counts.items(), key=lambda item: item[1])
+    top = max(counts.values())
+    leaders = [label for label, n in counts.items() if n == top]
     if top >= rule.agreement:
-        return Verdict(State.DECIDED, label)
+        return Verdict(State.DECIDED, leaders[0]) if len(leaders) == 1 else Verdict(State.DISCARDED)
     if top + (rule.max_votes - cast) < rule.agreement:
         return Verdict(State.DISCARDED)
     return Verdict(State.NEEDS_VOTE)

@@ -24,6 +24,7 @@ from labeling.screening import Thresholds
 from labeling.services.campaigns import (
     CampaignInvalid,
     add_missing_jobs,
+    check_label_change,
     check_screeners_unseen,
     validate_labels,
 )
@@ -33,6 +34,8 @@ from labeling.services.exports import (
 )
 from labeling.services.label_import import import_labels
 from labeling.services.qualification import import_gold_items
+from labeling.services.simulation import SimulationInvalid, start_simulation
+from labeling.verdicts import VotingRule, require_majority
 from training.dataset import ExportError
 
 THRESHOLD_FIELDS = [
@@ -50,6 +53,15 @@ DEFAULTED_FIELDS = [*THRESHOLD_FIELDS, *GOLD_FIELDS]  # left empty: the model's 
 class CampaignFileForm(forms.Form):
     kind = forms.ChoiceField(choices=[("labels", "labels or raw votes"), ("gold", "gold items")])
     file = forms.FileField(help_text="A .csv or .jsonl file.")
+    create_utterances = forms.BooleanField(
+        required=False,
+        label="Create utterances",
+        help_text="Labels: add a labels-only utterance (no media) for each id the corpus does "
+        "not have, instead of rejecting the row as a likely typo.",
+    )
+    strict = forms.BooleanField(
+        required=False, help_text="Labels: write nothing if any row is rejected."
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -79,7 +91,10 @@ class CampaignForm(forms.ModelForm):
 
     def clean_labels(self):
         try:
-            return validate_labels(self.cleaned_data["labels"])
+            labels = validate_labels(self.cleaned_data["labels"])
+            if self.instance.pk is not None:
+                check_label_change(Campaign.objects.get(pk=self.instance.pk), labels)
+            return labels
         except (CampaignInvalid, AttributeError, TypeError) as exc:
             raise forms.ValidationError(str(exc) or "Give a list of {name, key} objects.") from exc
 
@@ -114,6 +129,8 @@ class CampaignForm(forms.ModelForm):
             if data.get(name) is None:
                 data[name] = Campaign._meta.get_field(name).default
         try:
+            if "agreement" in data:  # read-only once the campaign exists
+                require_majority(VotingRule(1, data["agreement"], data["max_votes"]))
             Thresholds.of(SimpleNamespace(**data))
             if data["human_screening"] and not data["screeners"]:
                 raise CampaignInvalid("Human screening needs at least one screener.")
@@ -131,7 +148,7 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = [ExamInline]
     list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
     filter_horizontal = ("annotators", "screeners")
-    actions = ["add_jobs", "export_dataset", "judge_screening"]
+    actions = ["add_jobs", "export_dataset", "judge_screening", "finish_with_simulated_annotators"]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -162,8 +179,17 @@ class CampaignAdmin(admin.ModelAdmin):
                         report = import_gold_items(campaign, path)
                         done = f"{report.items} gold items added or updated."
                     else:
-                        report = import_labels(campaign, path)
-                        done = f"{report.labels} labels set, {report.votes} raw votes stored."
+                        report = import_labels(
+                            campaign,
+                            path,
+                            create_utterances=form.cleaned_data["create_utterances"],
+                            strict=form.cleaned_data["strict"],
+                        )
+                        done = (
+                            f"{report.labels} labels set, {report.votes} raw votes stored."
+                            if report.written
+                            else "Nothing was written (strict)."
+                        )
                 except ManifestError as exc:
                     form.add_error("file", str(exc))
                     report = None
@@ -248,6 +274,30 @@ class CampaignAdmin(admin.ModelAdmin):
             )
         if len(jobs) == 1:
             return redirect("admin:labeling_exportjob_change", jobs[0].pk)
+        return None
+
+    @admin.action(description="Finish with simulated annotators")
+    def finish_with_simulated_annotators(self, request, queryset):
+        """Simulated annotators (accuracy 0.85) cast the missing votes, on a worker."""
+        runs = []
+        for campaign in queryset:
+            try:
+                runs.append(start_simulation(campaign, user=request.user))
+            except SimulationInvalid as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        for run in runs:
+            url = reverse("admin:labeling_simulationrun_change", args=[run.pk])
+            self.message_user(
+                request,
+                format_html(
+                    'Simulation <a href="{}">{}</a> of {} is queued on a worker.',
+                    url,
+                    run.pk,
+                    run.campaign,
+                ),
+            )
+        if len(runs) == 1:
+            return redirect("admin:labeling_simulationrun_change", runs[0].pk)
         return None
 
 

@@ -18,6 +18,7 @@ from labeling.models import (
     Utterance,
 )
 from labeling.selectors.screening import measures_summary
+from labeling.services import review
 from labeling.services.imports import stage_upload
 from labeling.services.renditions import retry_failed
 
@@ -310,6 +311,19 @@ class UtteranceAdmin(admin.ModelAdmin):
             .prefetch_related("renditions")
             .distinct()
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "transcript" in form.changed_data:
+            jobs = review.record_transcript_edit(request.user, obj, form.initial["transcript"])
+            if jobs:
+                where = ", ".join(sorted({f"{job.campaign} [{job.modality}]" for job in jobs}))
+                self.message_user(
+                    request,
+                    f"In {where}, votes were cast on the old transcript; they stay as given. "
+                    "The edit is in those jobs' review log: re-check them on the review pages.",
+                    messages.WARNING,
+                )
 
     @admin.display(description="screening measures")
     def screening_measures(self, utterance):

@@ -1,4 +1,4 @@
-"""Admin for long jobs: exports and training runs."""
+"""Admin for long jobs: exports, training runs and simulations."""
 
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -6,14 +6,17 @@ from django.utils.html import format_html, format_html_join
 
 from labeling.models import (
     ExportJob,
+    SimulationRun,
     TrainingEpoch,
     TrainingRun,
 )
+from labeling.services import long_jobs
 from labeling.services import training as training_runs
 from labeling.services.exports import (
     request_cancel,
     rerun_export,
 )
+from labeling.services.simulation import SimulationReport
 from training.dataset import ExportError
 
 
@@ -170,3 +173,59 @@ class TrainingRunAdmin(admin.ModelAdmin):
             except training_runs.RunRefused as exc:
                 self.message_user(request, str(exc), messages.WARNING)
         self.message_user(request, f"{queued} runs queued again.")
+
+
+@admin.register(SimulationRun)
+class SimulationRunAdmin(admin.ModelAdmin):
+    """Simulations start from the campaign list (or run here with simulate_annotators)."""
+
+    list_display = ("pk", "campaign", "status", "progress", "created_by", "created_at")
+    list_filter = ("status", "campaign")
+    fields = (
+        "campaign",
+        "status",
+        "progress",
+        "error",
+        "summary",
+        "options",
+        "cancel_requested",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ["cancel"]
+    change_form_template = "admin/labeling/exportjob/change_form.html"  # refreshes while running
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, run: SimulationRun):
+        percent = round(100 * run.done / run.total) if run.total else 0
+        return format_html(
+            '<progress max="100" value="{}"></progress> {} / {} votes', percent, run.done, run.total
+        )
+
+    @admin.display(description="result")
+    def summary(self, run: SimulationRun):
+        if not run.result:
+            return "—"
+        lines = SimulationReport(**run.result).lines()
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((s,) for s in lines))
+        )
+
+    @admin.action(description="Cancel the selected simulations (votes cast are kept)")
+    def cancel(self, request, queryset):
+        runs = [
+            long_jobs.request_cancel(SimulationRun, pk)
+            for pk in queryset.values_list("pk", flat=True)
+        ]
+        asked = sum(run.cancel_requested for run in runs)
+        self.message_user(request, f"Cancel requested for {asked} queued or running simulations.")

@@ -22,6 +22,7 @@ from labeling.models.exports import ExportJob
 from labeling.models.qualification import Exam, ExamAttempt, GoldAnswer, GoldItem
 from labeling.models.runs import TrainingEpoch, TrainingRun
 from labeling.models.screening import ClipScreening
+from labeling.models.simulation import SimulationRun
 
 __all__ = [
     "AgeGroup",
@@ -43,6 +44,7 @@ __all__ = [
     "Rendition",
     "ReviewAction",
     "ScreeningStatus",
+    "SimulationRun",
     "SyntheticTruth",
     "TrainingEpoch",
     "TrainingRun",

@@ -96,7 +96,12 @@ class Campaign(models.Model):
                 & models.Q(agreement__gte=1)
                 & models.Q(initial_votes__gte=1),
                 name="campaign_rule_is_consistent",
-            )
+            ),
+            # More than half of max_votes: two labels can never both reach the agreement.
+            models.CheckConstraint(
+                condition=models.Q(agreement__gt=models.F("max_votes") - models.F("agreement")),
+                name="campaign_agreement_is_a_majority",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -342,6 +347,7 @@ class ReviewAction(models.Model):
         PAUSE = "pause", "pause an annotator"
         AUTO_PAUSE = "auto_pause", "paused automatically (gold accuracy)"
         RESUME = "resume", "resume an annotator"
+        TRANSCRIPT = "transcript", "edit the transcript after votes"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_actions")
     job = models.ForeignKey(

@@ -197,6 +197,13 @@ class Rendition(models.Model):
 class SyntheticTruth(models.Model):
     """Ground truth of a generated demo utterance: what each modality was made to express."""
 
+    FIELD_OF_MODALITY = {
+        "t": "text_emotion",
+        "a": "voice_emotion",
+        "v": "face_emotion",
+        "m": "underlying",
+    }
+
     utterance = models.OneToOneField(
         Utterance, on_delete=models.CASCADE, related_name="synthetic_truth"
     )
@@ -208,3 +215,7 @@ class SyntheticTruth(models.Model):
 
     def __str__(self) -> str:
         return f"synthetic truth of {self.utterance}"
+
+    def emotion(self, modality: str) -> str:
+        """What the utterance was made to express in this modality (m: the underlying one)."""
+        return getattr(self, self.FIELD_OF_MODALITY[modality])

@@ -6,7 +6,8 @@ and it has media to extract features from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -16,7 +17,6 @@ from labeling.models import Campaign
 from labeling.selectors.statistics import campaign_statistics, decided_labels
 from labeling.storage import media_path
 from training.dataset.records import ExportError, ExportRecord
-from training.dataset.split import split_utterances
 
 
 def check_exportable(campaign: Campaign) -> None:
@@ -40,6 +40,7 @@ class Selection:
     records: list[ExportRecord]  # utterances with all four labels decided and media
     without_media: list[str]  # decided, but imported as labels only: nothing to extract from
     not_decided: int  # utterances of the corpus left out: a label undecided, or excluded
+    pks: dict[str, int] = field(default_factory=dict)  # exported id -> utterance pk
 
 
 def utterance_id(external_id: str, pk: int) -> str:
@@ -103,7 +104,7 @@ def select_export_records(campaign: Campaign) -> Selection:
             f"Campaign {campaign.name!r} has no utterance with media whose t, a, v and m labels "
             "are all decided yet; collect or import labels first (cherma_stats shows progress)."
         )
-    return Selection(records, without_media, total - len(final))
+    return Selection(records, without_media, total - len(final), owner)
 
 
 # --- the datasheet's curation statistics -----------------------------------------------------
@@ -112,6 +113,7 @@ CAMPAIGN_KEYS = (
     "campaign",
     "progress",
     "label_sources",
+    "label_distribution",
     "inconsistency",
     "per_emotion_inconsistency",
     "fleiss_kappa",
@@ -120,31 +122,31 @@ CAMPAIGN_KEYS = (
 )
 
 
-def datasheet_statistics(campaign: Campaign, selection: Selection, options: dict) -> dict:
-    """The datasheet's ``statistics``: the campaign's curation figures and Table 1 per split.
-
-    The split is known before any media is read (``training.dataset.split_utterances`` with
-    the export's seed, stratified by ``m`` when asked), so Table 1 per split is computed here
-    over the selected utterances; utterances whose media then fails to decode are counted in
-    it and listed in the datasheet's ``failed``.
-    """
-    figures = campaign_statistics(campaign)
+def datasheet_statistics(
+    campaign: Campaign, selection: Selection, exported: Mapping[str, str]
+) -> dict:
+    """The datasheet's ``statistics``: the curation figures and Table 1 per split, over the
+    exported utterances only (``exported``: id → split of those with features, which the
+    exporter knows once media was read); what was left out is counted in ``left_out``."""
+    figures = campaign_statistics(campaign, utterances=[selection.pks[uid] for uid in exported])
+    records = [r for r in selection.records if r.utterance_id in exported]
     return {
         **{key: figures[key] for key in CAMPAIGN_KEYS},
         "dataset_by_split": statistics.to_jsonable(
-            statistics.dataset_table_by_split(planned_splits(selection.records, options))
+            statistics.dataset_table_by_split(_with_splits(records, exported))
         ),
-        "dataset_by_split_counts": "selected utterances, including any listed in `failed`",
+        "covers": f"the {len(exported)} exported utterances with features",
+        "left_out": {
+            "not_decided": selection.not_decided,
+            "without_media": selection.without_media,
+            "failed": len(selection.records) - len(records),
+        },
         "utterances_without_media": selection.without_media,
     }
 
 
-def planned_splits(records: list[ExportRecord], options: dict) -> pd.DataFrame:
-    """The selected utterances with the split the exporter will give them (DATASET.md, Split)."""
-    strata = {r.utterance_id: r.labels["m"] for r in records} if options["stratify"] else None
-    splits = split_utterances(
-        [r.utterance_id for r in records], seed=options["seed"], stratify_by=strata
-    )
+def _with_splits(records: list[ExportRecord], splits: Mapping[str, str]) -> pd.DataFrame:
+    """The records' Table 1 columns with the split each was exported in."""
     return pd.DataFrame(
         [
             {
@@ -156,5 +158,13 @@ def planned_splits(records: list[ExportRecord], options: dict) -> pd.DataFrame:
                 "age_group": r.age_group,
             }
             for r in records
-        ]
+        ],
+        columns=[
+            "utterance_id",
+            "split",
+            "duration_seconds",
+            "transcript",
+            "speaker_gender",
+            "age_group",
+        ],
     )

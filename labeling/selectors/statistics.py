@@ -6,6 +6,7 @@ once with `values_list` and everything else is computed in pandas by the pure fu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -18,14 +19,23 @@ from labeling.models import Campaign, ImportedVote, Job, Lease, Vote
 from labeling.selectors.qualification import gold_accuracy_table
 from labeling.verdicts import State
 
+Utterances = Collection[int] | None  # utterance pks a figure covers; None: the whole campaign
 
-def final_labels(campaign: Campaign) -> pd.DataFrame:
+
+def _jobs(campaign: Campaign, utterances: Utterances = None):
+    jobs = Job.objects.filter(campaign=campaign)
+    return jobs if utterances is None else jobs.filter(utterance_id__in=list(utterances))
+
+
+def final_labels(campaign: Campaign, utterances: Utterances = None) -> pd.DataFrame:
     """One row per job not excluded: job, utterance, modality and its final label (or None).
 
     The final label is a reviewer's override, else the decided verdict (`Job.final_label`).
     """
-    rows = Job.objects.filter(campaign=campaign, excluded=False).values_list(
-        "pk", "utterance_id", "modality", "state", "label", "override_label"
+    rows = (
+        _jobs(campaign, utterances)
+        .filter(excluded=False)
+        .values_list("pk", "utterance_id", "modality", "state", "label", "override_label")
     )
     frame = pd.DataFrame(
         list(rows), columns=["job", "utterance", "modality", "state", "label", "override"]
@@ -47,7 +57,8 @@ def decided_labels(campaign: Campaign, jobs: pd.DataFrame | None = None) -> pd.D
 def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Votes per (modality, job, label), counted by the database: (first `raters`, all).
 
-    κ takes each job's first `raters` votes and α all of them; neither needs more than these
+    κ takes each job's first `raters` votes (in a fixed order: votes cast here by id, then
+    imported ones in file order) and α all of them; neither needs more than these
     counts, so at CHERMA scale (380k votes) the database sends ~170k small rows instead of
     every vote. Votes cast here and imported raw votes both count; excluded jobs don't.
     """
@@ -57,9 +68,10 @@ def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.D
                SUM(CASE WHEN ranked.position <= %s THEN 1 ELSE 0 END)
         FROM (
             SELECT j.modality, cast_votes.job_id, cast_votes.label, ROW_NUMBER() OVER (
-                       PARTITION BY cast_votes.job_id ORDER BY cast_votes.id) AS position
-            FROM (SELECT job_id, label, id FROM {vote}
-                  UNION ALL SELECT job_id, label, id FROM {imported}) AS cast_votes
+                       PARTITION BY cast_votes.job_id ORDER BY cast_votes.source, cast_votes.id
+                   ) AS position
+            FROM (SELECT job_id, label, id, 0 AS source FROM {vote}
+                  UNION ALL SELECT job_id, label, id, 1 AS source FROM {imported}) AS cast_votes
             JOIN {job} AS j ON j.id = cast_votes.job_id
             WHERE j.campaign_id = %s AND NOT j.excluded
         ) AS ranked
@@ -74,21 +86,23 @@ def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.D
     return first.rename(columns={"first": "n"}), every
 
 
-def utterances_frame(campaign: Campaign) -> pd.DataFrame:
+def utterances_frame(campaign: Campaign, utterances: Utterances = None) -> pd.DataFrame:
     excluded = Job.objects.filter(campaign=campaign, excluded=True).values("utterance_id")
-    rows = campaign.corpus.utterances.exclude(pk__in=excluded).values_list(
-        "pk", "duration_seconds", "transcript", "speaker_gender", "age_group"
-    )
+    chosen = campaign.corpus.utterances.exclude(pk__in=excluded)
+    if utterances is not None:
+        chosen = chosen.filter(pk__in=list(utterances))
+    rows = chosen.values_list("pk", "duration_seconds", "transcript", "speaker_gender", "age_group")
     return pd.DataFrame(
         list(rows),
         columns=["utterance", "duration_seconds", "transcript", "speaker_gender", "age_group"],
     ).set_index("utterance")
 
 
-def label_sources(campaign: Campaign) -> dict[str, dict[str, int]]:
+def label_sources(campaign: Campaign, utterances: Utterances = None) -> dict[str, dict[str, int]]:
     """Per modality, how many labels were voted here, imported, or set by a reviewer."""
     counts = (
-        Job.objects.filter(campaign=campaign, excluded=False)
+        _jobs(campaign, utterances)
+        .filter(excluded=False)
         .values("modality")
         .annotate(
             voted=Count(
@@ -104,32 +118,47 @@ def label_sources(campaign: Campaign) -> dict[str, dict[str, int]]:
     return result
 
 
-def progress(campaign: Campaign, labels: pd.DataFrame | None = None) -> dict[str, Any]:
+def progress(
+    campaign: Campaign, labels: pd.DataFrame | None = None, utterances: Utterances = None
+) -> dict[str, Any]:
     """Jobs per modality and state, and utterances with all collected labels decided."""
     states = (
-        Job.objects.filter(campaign=campaign, excluded=False)
+        _jobs(campaign, utterances)
+        .filter(excluded=False)
         .values_list("modality", "state")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    labels = decided_labels(campaign) if labels is None else labels
+    labels = (
+        decided_labels(campaign, final_labels(campaign, utterances)) if labels is None else labels
+    )
     collected = [m for m in MODALITIES if m in campaign.modalities]
     complete = int(labels[collected].notna().all(axis=1).sum()) if len(labels) else 0
-    excluded = Job.objects.filter(campaign=campaign, excluded=True).values("utterance_id")
+    excluded = _jobs(campaign, utterances).filter(excluded=True).values("utterance_id")
     return {
         "jobs": statistics.agreement_progress(list(states), modalities=collected),
-        "utterances": campaign.corpus.utterances.count(),
+        "utterances": (
+            campaign.corpus.utterances.count() if utterances is None else len(set(utterances))
+        ),
         "usable_utterances": complete,
         "excluded_utterances": excluded.distinct().count(),
     }
 
 
-def campaign_statistics(campaign: Campaign) -> dict[str, Any]:
-    """Every figure of the dashboard and of `cherma_stats`, as JSON-able data."""
+def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> dict[str, Any]:
+    """Every figure of the dashboard and of `cherma_stats`, as JSON-able data.
+
+    `utterances` (pks) limits every figure to those utterances (a datasheet covers what was
+    exported); None covers the whole campaign.
+    """
     classes = campaign.label_names
-    jobs = final_labels(campaign)
+    jobs = final_labels(campaign, utterances)
     labels = decided_labels(campaign, jobs)
     first_votes, all_votes = vote_counts(campaign)
+    if utterances is not None:
+        chosen = set(jobs["job"])
+        first_votes = first_votes[first_votes["job"].isin(chosen)]
+        all_votes = all_votes[all_votes["job"].isin(chosen)]
     incon = statistics.inconsistency_matrix(labels)
     return statistics.to_jsonable(
         {
@@ -140,14 +169,14 @@ def campaign_statistics(campaign: Campaign) -> dict[str, Any]:
                 "classes": classes,
                 "modalities": campaign.modalities,
             },
-            "progress": progress(campaign, labels),
-            "label_sources": label_sources(campaign),
+            "progress": progress(campaign, labels, utterances),
+            "label_sources": label_sources(campaign, utterances),
             "label_distribution": statistics.label_distribution(labels, classes),
             "inconsistency": {"matrix": incon.matrix, "pairs": incon.pairs},
             "per_emotion_inconsistency": statistics.per_emotion_inconsistency(labels, classes),
             "fleiss_kappa": statistics.fleiss_kappa_from_counts(first_votes, classes),
             "krippendorff_alpha": statistics.krippendorff_alpha_from_counts(all_votes, classes),
-            "dataset": statistics.dataset_table(utterances_frame(campaign)),
+            "dataset": statistics.dataset_table(utterances_frame(campaign, utterances)),
         }
     )
 

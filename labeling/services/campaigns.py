@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from labeling.interleave import interleaved_turns
-from labeling.models import Campaign, ClipScreening, Corpus, Job, Modality
+from labeling.models import Campaign, ClipScreening, Corpus, ImportedVote, Job, Modality, Vote
 from labeling.models.annotation import default_labels
 from labeling.screening import Thresholds
-from labeling.verdicts import VotingRule
+from labeling.verdicts import VotingRule, require_majority
 
 
 class CampaignInvalid(ValueError):
@@ -27,6 +28,30 @@ def validate_labels(labels: list[dict]) -> list[dict]:
     if any(len(key) != 1 for key in keys) or len(set(keys)) != len(keys):
         raise CampaignInvalid("Each label needs its own one-character keyboard key.")
     return [{"name": name, "key": key} for name, key in zip(names, keys, strict=True)]
+
+
+def labels_in_use(campaign: Campaign) -> bool:
+    """Whether any vote, imported label, reviewer's label or gold item names a label."""
+    return (
+        Vote.objects.filter(job__campaign=campaign).exists()
+        or ImportedVote.objects.filter(job__campaign=campaign).exists()
+        or campaign.jobs.filter(Q(source="imported") | ~Q(override_label="")).exists()
+        or campaign.gold_items.exists()
+    )
+
+
+def check_label_change(campaign: Campaign, labels: list[dict]) -> None:
+    """Refuse renaming, adding or removing a label once labels are in use: the votes and
+    verdicts under the old names would fall outside the set (the dashboard could no longer
+    count them). Keys and display order may always change."""
+    old, new = campaign.label_names, [label["name"] for label in labels]
+    if sorted(old) == sorted(new) or not labels_in_use(campaign):
+        return
+    raise CampaignInvalid(
+        f"This campaign already has votes or imported labels, so its label set is fixed "
+        f"({', '.join(old)}): renaming, adding or removing a label would leave them outside "
+        "it. You may change keys and order; for another label set, create a new campaign."
+    )
 
 
 def create_campaign(
@@ -54,6 +79,10 @@ def create_campaign(
     if not modalities:
         raise CampaignInvalid("Collect at least one modality (t, a, v or m).")
     rule = rule or VotingRule()
+    try:
+        require_majority(rule)
+    except ValueError as exc:
+        raise CampaignInvalid(str(exc)) from exc
     if lease_seconds < 10:
         raise CampaignInvalid("Leases must last at least 10 seconds.")
     thresholds = thresholds or Thresholds()

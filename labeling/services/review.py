@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 
-from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction
+from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction, Utterance
 from labeling.services.assignment import AnnotationError, record_verdict
 from labeling.services.pauses import record_pause
 from labeling.verdicts import State
@@ -54,25 +55,77 @@ def _locked_job(job_id: int) -> Job:
     return Job.objects.select_for_update().select_related("campaign").get(pk=job_id)
 
 
+def reopen_refusal(job: Job) -> str:
+    """Why re-opening `job` would do nothing ("" when it may be re-opened).
+
+    Re-opening means: a discarded job takes enough further votes that its leading label can
+    still reach the campaign's agreement. A decided job has its label already, and a job with
+    a reviewer's label uses that label whatever more votes say, so neither is re-opened.
+    """
+    if job.excluded:
+        return "This utterance is excluded; it takes no more votes."
+    if job.state in (State.OPEN, State.NEEDS_VOTE):
+        return "This job is still collecting votes; there is nothing to re-open."
+    if job.state == State.DECIDED:
+        return (
+            "This job is decided; re-opening only gives discarded jobs more votes. To use "
+            "another label, set a label (the automatic verdict stays beside it)."
+        )
+    if job.override_label:
+        return (
+            f"This job has a reviewer's label ({job.override_label}), which the dataset uses "
+            "whatever more votes say; re-opening it would change nothing."
+        )
+    return ""
+
+
 def reopen_job(actor, job_id: int, reason: str) -> Job:
-    """Allow enough further votes that the job can still be decided under the same agreement."""
+    """Allow a discarded job enough further votes that it can still be decided under the
+    same agreement (`reopen_refusal` says when that is refused)."""
     reason = _require_reason(reason)
     with transaction.atomic():
         job = _locked_job(job_id)
-        if job.excluded:
-            raise ReviewRefused("This utterance is excluded; it takes no more votes.")
-        if job.state in (State.OPEN, State.NEEDS_VOTE):
-            raise ReviewRefused("This job is still collecting votes; there is nothing to re-open.")
+        refusal = reopen_refusal(job)
+        if refusal:
+            raise ReviewRefused(refusal)
         before = job_snapshot(job)
         labels = list(job.votes.values_list("label", flat=True))
         top = max((labels.count(label) for label in set(labels)), default=0)
         needed = job.campaign.agreement - top  # votes the leading label still lacks
         job.extra_votes += max(1, len(labels) + needed - job.rule.max_votes)
-        job.override_label = ""
-        job.save(update_fields=["extra_votes", "override_label", "updated_at"])
+        job.save(update_fields=["extra_votes", "updated_at"])
         record_verdict(job)
         _log(job, ReviewAction.Kind.REOPEN, actor, before, reason)
     return job
+
+
+def record_transcript_edit(actor, utterance: Utterance, before: str) -> list[Job]:
+    """Audit a transcript edit on each job that already has votes or labels given on the old
+    text (t shows the transcript, m as subtitle); returns those jobs. The caller saved the
+    edit in the same transaction."""
+    jobs = list(
+        Job.objects.filter(utterance=utterance, modality__in=("t", "m"))
+        .filter(
+            Q(votes_count__gt=0)
+            | Q(source="imported")
+            | Q(imported_votes__isnull=False)
+            | ~Q(override_label="")
+        )
+        .distinct()
+        .select_related("campaign")
+        .order_by("pk")
+    )
+    for job in jobs:
+        ReviewAction.objects.create(
+            campaign_id=job.campaign_id,
+            job=job,
+            kind=ReviewAction.Kind.TRANSCRIPT,
+            actor=actor,
+            before={"transcript": before},
+            after={"transcript": utterance.transcript},
+            reason="The transcript was edited after votes or labels were given on the old text.",
+        )
+    return jobs
 
 
 def set_label(actor, job_id: int, label: str, reason: str) -> Job:

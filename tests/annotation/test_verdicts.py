@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labeling.verdicts import PAPER_RULE, State, VotingRule, verdict
+from labeling.verdicts import PAPER_RULE, State, VotingRule, require_majority, verdict
 
 LABELS = ["happiness", "sadness", "fear", "anger", "surprise", "disgust", "neutrality"]
 
@@ -111,3 +111,20 @@ def test_any_rule_never_decides_without_agreement_and_final_verdicts_stay_final(
 
 def test_paper_rule_is_the_default():
     assert PAPER_RULE == VotingRule(initial_votes=3, agreement=3, max_votes=4)
+
+
+@given(st.lists(st.sampled_from(LABELS[:3]), min_size=4, max_size=4), st.randoms())
+def test_a_tie_is_never_decided_by_the_order_of_the_votes(votes, random):
+    rule = VotingRule(4, 2, 4)  # a rule a campaign may no longer have, still read the same way
+    shuffled = random.sample(votes, len(votes))
+    assert verdict(votes, rule) == verdict(shuffled, rule)
+    leaders = [n for n in Counter(votes).values() if n == max(Counter(votes).values())]
+    if len(leaders) > 1:
+        assert verdict(votes, rule).state != State.DECIDED
+
+
+@pytest.mark.parametrize(("agreement", "max_votes"), [(2, 4), (3, 6), (1, 2)])
+def test_a_rule_whose_agreement_is_not_a_majority_of_max_votes_is_refused(agreement, max_votes):
+    with pytest.raises(ValueError, match="more than half"):
+        require_majority(VotingRule(1, agreement, max_votes))
+    require_majority(VotingRule(1, agreement + 1, max_votes))

@@ -24,6 +24,8 @@ def urls(campaign):
         ("get", reverse("review-stats-csv", args=[campaign.pk])),
         ("get", reverse("review-figure", args=[campaign.pk, "inconsistency"])),
         ("get", reverse("review-queue", args=[campaign.pk])),
+        ("get", reverse("review-raw", args=[campaign.pk, "votes", "csv"])),
+        ("get", reverse("review-raw", args=[campaign.pk, "verdicts", "jsonl"])),
         ("get", reverse("review-job", args=[job.pk])),
         ("post", reverse("review-job-action", args=[job.pk])),
         ("post", reverse("review-annotator", args=[campaign.pk, 1])),

@@ -1,7 +1,9 @@
 """Reviewers' actions: atomic, audited, and the automatic verdict stays visible."""
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
 
 from labeling.models import Job, ReviewAction
 from labeling.services import review
@@ -29,8 +31,8 @@ def vote_job(campaign, team, labels):
     return campaign.jobs.order_by("-votes_count", "id").first()
 
 
-def one_job_campaign(team):
-    return create_campaign(name="r", corpus=rendered_corpus(1), annotators=team, modalities="t")
+def one_job_campaign(team, name="r"):
+    return create_campaign(name=name, corpus=rendered_corpus(1), annotators=team, modalities="t")
 
 
 def test_reopening_a_three_way_split_lets_more_votes_decide_it(team, reviewer):
@@ -129,3 +131,42 @@ def test_a_paused_annotator_gets_no_tasks_until_resumed(team, reviewer):
         "pause",
         "resume",
     ]
+
+
+def test_decided_jobs_cannot_be_reopened_and_nothing_is_logged_or_cleared(team, reviewer):
+    campaign = one_job_campaign(team)
+    job = vote_job(campaign, team, ["anger", "anger", "anger"])
+    review.set_label(reviewer, job.pk, "fear", "the face says fear")
+    with pytest.raises(review.ReviewRefused, match="decided"):
+        review.reopen_job(reviewer, job.pk, "more votes")
+    job.refresh_from_db()
+    assert (job.state, job.extra_votes, job.override_label) == ("decided", 0, "fear")
+    assert not ReviewAction.objects.filter(kind="reopen").exists()
+
+
+def test_a_job_with_a_reviewers_label_cannot_be_reopened(team, reviewer):
+    campaign = one_job_campaign(team)
+    job = vote_job(campaign, team, ["anger", "fear", "sadness"])
+    review.set_label(reviewer, job.pk, "fear", "the voice is afraid")
+    with pytest.raises(review.ReviewRefused, match="reviewer's label"):
+        review.reopen_job(reviewer, job.pk, "more votes")
+    job.refresh_from_db()
+    assert (job.state, job.extra_votes, job.override_label) == ("discarded", 0, "fear")
+
+
+def test_the_job_page_offers_reopen_only_where_it_does_something(team, reviewer):
+    reviewer.groups.add(Group.objects.get_or_create(name="reviewer")[0])
+    client = Client()
+    client.force_login(reviewer)
+    campaign = one_job_campaign(team)
+    job = vote_job(campaign, team, ["anger", "anger", "anger"])
+    page = client.get(reverse("review-job", args=[job.pk])).content.decode()
+    assert 'value="reopen"' not in page
+    response = client.post(
+        reverse("review-job-action", args=[job.pk]), {"action": "reopen", "reason": "more"}
+    )
+    assert response.status_code == 302
+    assert not ReviewAction.objects.exists()
+    discarded = vote_job(one_job_campaign(team, "s"), team, ["anger", "fear", "sadness"])
+    page = client.get(reverse("review-job", args=[discarded.pk])).content.decode()
+    assert 'value="reopen"' in page

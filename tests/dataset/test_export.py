@@ -15,6 +15,7 @@ from training.dataset import (
     Extractors,
     export_dataset,
     partial_path,
+    split_sizes,
     split_utterances,
     verify_checksums,
 )
@@ -163,7 +164,9 @@ def test_stratified_export_stratifies_by_the_multimodal_label(tmp_path, records,
     )
     manifest = pd.read_parquet(tmp_path / "d/manifest.parquet").set_index("utterance_id")
     by_m = {r.utterance_id: r.labels["m"] for r in records}
-    assert manifest["split"].to_dict() == split_utterances(by_m, seed=2, stratify_by=by_m)
+    assert manifest["split"].to_dict() == split_utterances(
+        by_m, seed=2, stratify_by=by_m, exact_sizes=True
+    )
     assert result.datasheet["stratified"] is True
 
 
@@ -213,9 +216,10 @@ def test_sha256sums_verifies_and_detects_a_modified_file(tmp_path, exported):
 def test_datasheet_md_tells_sizes_distribution_failures_extractors_and_seed(exported):
     text = (exported / "DATASHEET.md").read_text(encoding="utf-8")
     for expected in (
-        "| train | 7 |",
-        "| validation | 2 |",
-        "| test | 3 |",
+        "| train | 6 |",
+        "| validation | 4 |",
+        "| test | 2 |",
+        "adding utterances never moves one already here",
         "seed `7`",
         "### m (multimodal)",
         "| happiness |",
@@ -299,6 +303,24 @@ def test_a_missing_media_file_is_a_failed_utterance(tmp_path, records, extractor
     assert "No media file" in result.failed[0]["error"]
 
 
+def test_statistics_given_as_a_function_see_only_the_utterances_with_features(
+    tmp_path, records, extractors
+):
+    seen = {}
+
+    def statistics(exported):
+        seen.update(exported)
+        return {"utterances": len(exported)}
+
+    result = export_dataset(
+        records, tmp_path / "d", extractors=extractors, seed=0, name="x", statistics=statistics
+    )
+    manifest = pd.read_parquet(tmp_path / "d/manifest.parquet").set_index("utterance_id")
+    ok = manifest[manifest.status == "ok"]
+    assert seen == ok["split"].to_dict() and CORRUPT_ID not in seen
+    assert result.datasheet["statistics"] == {"utterances": len(ok)}
+
+
 def test_statistics_are_kept_in_the_datasheet(tmp_path, records, extractors):
     stats = {"inconsistency": {"t-a": 0.41}}
     result = export_dataset(
@@ -343,3 +365,19 @@ def test_extractors_load_from_model_directories(model_dirs):
     assert loaded.text.sequence_length == 80 and loaded.audio.hidden_size == 32
     assert loaded.vision.num_frames == 2
     assert set(loaded.by_modality()) == {"t", "a", "v"}
+
+
+def test_exact_sizes_on_request_cut_6_2_2_and_the_datasheet_warns_items_may_move(
+    tmp_path, records, extractors
+):
+    result = export_dataset(
+        records, tmp_path / "d", extractors=extractors, seed=7, name="x", exact_sizes=True
+    )
+    manifest = pd.read_parquet(tmp_path / "d/manifest.parquet").set_index("utterance_id")
+    ids = [r.utterance_id for r in records]
+    assert manifest["split"].to_dict() == split_utterances(ids, seed=7, exact_sizes=True)
+    assert manifest["split"].value_counts().to_dict() == dict(
+        zip(("train", "validation", "test"), split_sizes(len(ids)), strict=True)
+    )
+    assert result.datasheet["exact_sizes"] is True
+    assert "may move between splits" in (tmp_path / "d/DATASHEET.md").read_text(encoding="utf-8")

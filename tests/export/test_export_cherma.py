@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,7 +14,7 @@ from labeling.selectors.exports import select_export_records
 from labeling.services.campaigns import create_campaign
 from labeling.services.label_import import import_labels
 from tests.factories import rendered_corpus
-from training.dataset import CHERMASplit, open_dataset, verify_checksums
+from training.dataset import CHERMASplit, open_dataset, split_utterances, verify_checksums
 
 from .conftest import EXPORTED, SHARD, run_export_cherma
 
@@ -36,7 +37,8 @@ def test_local_export_writes_the_decided_utterances_with_features_split_and_chec
     assert sorted(manifest.index) == sorted(built.ids)
     assert built.undecided not in manifest.index and built.excluded not in manifest.index
     assert built.no_external_id in manifest.index  # u<pk>
-    assert manifest["split"].value_counts().to_dict() == {"train": 7, "validation": 2, "test": 2}
+    splits = split_utterances(list(manifest.index), seed=dataset.datasheet["seed"])
+    assert manifest["split"].to_dict() == splits  # each id by its hash ("u<pk>" ids vary)
     assert manifest.loc[built.corrupt, "status"] == "failed"
     assert [f["utterance_id"] for f in dataset.failed] == [built.corrupt]
     assert sum(dataset.sizes.values()) == EXPORTED - 1
@@ -58,13 +60,21 @@ def test_local_export_writes_the_decided_utterances_with_features_split_and_chec
     assert sheet["extractors"]["text"]["model"] == tiny_options["text_model"]
     statistics = sheet["statistics"]
     by_split = statistics["dataset_by_split"]
-    assert {s: t["utterances"] for s, t in by_split.items()} == {
-        "train": 7,
-        "validation": 2,
-        "test": 2,
-    }
-    assert statistics["progress"]["usable_utterances"] == EXPORTED
     assert statistics["inconsistency"]["matrix"]["t"]["m"] is not None
+    # Every curation figure covers the exported utterances only: not the undecided, the
+    # excluded or the corrupt one (whose features failed).
+    with_features = EXPORTED - 1
+    assert statistics["dataset"]["utterances"] == with_features
+    assert statistics["progress"]["utterances"] == with_features
+    assert statistics["progress"]["usable_utterances"] == with_features
+    for m in MODALITIES:
+        assert sum(statistics["label_distribution"][m].values()) == with_features
+        assert statistics["progress"]["jobs"][m]["total"] == with_features
+        assert sum(statistics["label_sources"][m].values()) == with_features
+    assert {s: t["utterances"] for s, t in by_split.items()} == dict(
+        Counter(s for uid, s in splits.items() if uid != built.corrupt)
+    )
+    assert statistics["left_out"] == {"not_decided": 2, "without_media": [], "failed": 1}
 
     job.refresh_from_db()
     assert (job.status, job.done, job.total, job.attempts) == ("done", EXPORTED, EXPORTED, 1)
@@ -87,7 +97,7 @@ def test_the_same_seed_gives_the_same_manifest_bytes_and_another_seed_another_sp
 def test_selection_takes_only_utterances_whose_four_labels_are_final(built, tmp_path):
     rows = ["utterance_id,modality,label"] + [f"labels-only,{m},{EMOTIONS[0]}" for m in MODALITIES]
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    import_labels(built.campaign, tmp_path / "labels.csv")
+    import_labels(built.campaign, tmp_path / "labels.csv", create_utterances=True)
 
     selection = select_export_records(built.campaign)
     assert [r.utterance_id for r in selection.records] == built.ids

@@ -48,3 +48,12 @@ def test_a_demo_of_twenty_or_more_utterances_has_a_campaign_behind_exams(media_r
         assert item.label == item.utterance.synthetic_truth.text_emotion
     assert not campaign.jobs.filter(utterance__gold_items__campaign=campaign).exists()
     assert Campaign.objects.get(name__endswith="emotions per modality").jobs.count() == 80
+
+
+def test_the_demo_pool_is_large_enough_for_the_guarded_campaigns_to_finish(media_root):
+    call_command("make_demo", utterances=20, no_progress=True)
+    for campaign in Campaign.objects.all():
+        assert campaign.independence_guard
+        needed = len(campaign.modalities) * campaign.max_votes  # nobody sees an utterance twice
+        assert campaign.annotators.count() == 16 >= needed
+    assert User.objects.filter(username__startswith="annotator").count() == 16

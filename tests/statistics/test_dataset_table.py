@@ -50,7 +50,7 @@ def test_dataset_table_matches_hand_counts():
 def test_dataset_table_of_empty_frame_has_none_for_undefined_numbers():
     empty = frame().iloc[:0]
     table = dataset_table(empty)
-    assert table["utterances"] == 0 and table["total_minutes"] == 0.0
+    assert table["utterances"] == 0 and table["total_minutes"] is None
     assert table["mean_seconds"] is None and table["min_words"] is None
     assert table["gender"] == {"male": 0, "female": 0}
 
@@ -71,3 +71,44 @@ def test_dataset_table_by_split_orders_train_validation_test():
 def test_dataset_table_by_split_needs_split_column():
     with pytest.raises(ValueError, match="split"):
         dataset_table_by_split(frame().drop(columns="split"))
+
+
+def test_table_1_of_utterances_without_media_has_no_length_or_words():
+    labels_only = pd.DataFrame(
+        {
+            "duration_seconds": [0.0, 0.0],
+            "transcript": ["", "  "],
+            "speaker_gender": ["", ""],
+            "age_group": ["", ""],
+        }
+    )
+    table = dataset_table(labels_only)
+    assert table["utterances"] == 2
+    assert (table["timed_utterances"], table["transcribed_utterances"]) == (0, 0)
+    assert table["total_minutes"] is None and table["mean_seconds"] is None
+    assert table["min_words"] is None and table["max_words"] is None
+
+
+def test_table_1_lengths_and_words_cover_only_utterances_that_have_them():
+    mixed = pd.concat(
+        [
+            frame().drop(columns="split"),
+            pd.DataFrame(
+                {
+                    "duration_seconds": [0.0],
+                    "transcript": [""],
+                    "speaker_gender": [""],
+                    "age_group": [""],
+                }
+            ),
+        ]
+    )
+    table = dataset_table(mixed)
+    assert (table["utterances"], table["timed_utterances"], table["transcribed_utterances"]) == (
+        5,
+        4,
+        4,
+    )
+    assert table["total_minutes"] == pytest.approx(24.0 / 60)
+    assert table["mean_seconds"] == pytest.approx(6.0)
+    assert (table["min_words"], table["max_words"]) == (1, 9)

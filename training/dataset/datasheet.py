@@ -35,7 +35,13 @@ def render_markdown(sheet: dict) -> str:
         "## Splits",
         f"Shuffled with seed `{sheet['seed']}` and split train/validation/test "
         f"{' : '.join(f'{r:g}' for r in sheet['split_ratio'])}"
-        + (", stratified by the multimodal label `m`." if sheet["stratified"] else "."),
+        + (", stratified by the multimodal label `m`" if sheet["stratified"] else "")
+        + (
+            " to exact sizes: utterances may move between splits if the corpus grows."
+            if sheet.get("exact_sizes")
+            else " by each utterance's own hash: adding utterances never moves one already "
+            "here, and the sizes are the ratio up to sampling noise."
+        ),
         "",
         "| split | utterances |",
         "|---|---|",

@@ -83,18 +83,23 @@ def export_dataset(
     dtype: str = "float16",
     shard_size: int = 512,
     stratify: bool = False,
+    exact_sizes: bool = False,
     released_layout: bool = False,
-    statistics: dict | None = None,
+    statistics: dict | Callable[[dict[str, str]], dict] | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     overwrite: bool = False,
 ) -> ExportResult:
     """Extract features of ``records`` and write the dataset to ``out_dir``.
 
-    The split is made over all records before any media is read (``stratify`` stratifies by
-    the ``m`` label), so an utterance that fails to decode does not move the others.
-    ``progress(done, total)`` is called per utterance; ``should_stop()`` is asked before each
-    shard and raises ``ExportCancelled`` when it returns True.
+    The split is made over all records before any media is read, each utterance by its own
+    hash (``exact_sizes``: cut to exact sizes; ``stratify``: exact sizes per ``m`` label), so
+    an utterance that fails to decode does not move the others.
+    ``statistics`` is kept in the datasheet; given as a function, it is called with the
+    exported utterances (id → split of those whose features were extracted), so figures can
+    cover exactly what was exported. ``progress(done, total)`` is called per utterance;
+    ``should_stop()`` is asked before each shard and raises ``ExportCancelled`` when it
+    returns True.
     """
     out_dir = Path(out_dir)
     records = list(records)
@@ -113,7 +118,8 @@ def export_dataset(
 
     by_id = {r.utterance_id: r for r in records}
     strata = {uid: r.labels["m"] for uid, r in by_id.items()} if stratify else None
-    splits = split_utterances(by_id, seed=seed, stratify_by=strata)
+    exact_sizes = exact_sizes or stratify
+    splits = split_utterances(by_id, seed=seed, stratify_by=strata, exact_sizes=exact_sizes)
     order = sorted(by_id, key=lambda uid: (SPLITS.index(splits[uid]), uid))
     plan = [order[i : i + shard_size] for i in range(0, len(order), shard_size)]
     descriptions = {
@@ -169,6 +175,10 @@ def export_dataset(
         if released_layout:
             known.update(write_released(partial, rows, _ShardReader(partial)))
         sizes = {s: sum(r["status"] == "ok" and r["split"] == s for r in rows) for s in SPLITS}
+        if callable(statistics):
+            statistics = statistics(
+                {r["utterance_id"]: r["split"] for r in rows if r["status"] == "ok"}
+            )
         sheet = {
             "format_version": FORMAT_VERSION,
             "name": name,
@@ -178,6 +188,7 @@ def export_dataset(
             "seed": seed,
             "split_ratio": list(PAPER_RATIO),
             "stratified": bool(stratify),
+            "exact_sizes": exact_sizes,
             "sizes": sizes,
             "label_distribution": label_distribution(rows, classes),
             "failed": failed,

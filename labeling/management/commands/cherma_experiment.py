@@ -67,6 +67,15 @@ class Command(BaseCommand):
             help="build randomly initialised base-shaped BERT, wav2vec 2.0 and ResNet-18 in "
             "OUT/models instead (no download; the scores then mean nothing)",
         )
+        parser.add_argument(
+            "--segments", type=int, default=4, help="vision: segments per clip (paper: 8)"
+        )
+        parser.add_argument(
+            "--per-segment",
+            type=int,
+            default=4,
+            help="vision: frames sampled per segment (paper: 8; 4 × 4 = the released code's 16)",
+        )
         parser.add_argument("--device", help="feature extraction device (default: auto)")
         parser.add_argument("--out", required=True, type=Path, help="experiment folder")
         parser.add_argument("--no-progress", action="store_true")
@@ -125,7 +134,7 @@ class Command(BaseCommand):
             if any(given.values()):
                 raise CommandError("Give either --tiny-random-models or the three model paths.")
             self.stdout.write(RANDOM_WARNING)
-            return save_random_models(out / "models", size="base")
+            return save_random_models(out / "models", size="tiny")
         missing = [f"--{role}-model" for role, path in given.items() if not path]
         if missing:
             raise CommandError(
@@ -184,6 +193,8 @@ class Command(BaseCommand):
                 "audio_model": paths["audio"],
                 "vision_model": paths["vision"],
                 "device": options["device"],
+                "segments": options["segments"],
+                "per_segment": options["per_segment"],
                 "name": campaign.name,
             },
             enqueue=False,

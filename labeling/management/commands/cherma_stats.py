@@ -3,18 +3,17 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labeling import plots
-from labeling.models import Campaign
+from labeling.management.campaign_files import add_campaign_argument, named_campaign
 from labeling.report import FIGURES, figure_from_statistics
-from labeling.selectors.annotation import find_campaign
 from labeling.selectors.statistics import campaign_statistics
 
 
-def _fmt(value, digits=3) -> str:
+def _fmt(value, digits=3, missing="–") -> str:
     if value is None:
-        return "–"
+        return missing
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
@@ -26,15 +25,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--campaign", required=True, help="Campaign name or id.")
+        add_campaign_argument(parser)
         parser.add_argument("--out", type=Path)
 
     def handle(self, *args, **options):
-        key = options["campaign"]
-        campaign = find_campaign(key)
-        if campaign is None:
-            names = ", ".join(Campaign.objects.values_list("name", flat=True)) or "none yet"
-            raise CommandError(f"No campaign {key!r}. Campaigns: {names}.")
+        campaign = named_campaign(options["campaign"])
         stats = campaign_statistics(campaign)
         self._print(stats)
         if options["out"]:
@@ -91,10 +86,17 @@ class Command(BaseCommand):
             write(f"  {modality:<12} {_fmt(kappa):>10} ({n})   {_fmt(alpha):>14} ({n_alpha})")
         dataset = stats["dataset"]
         write("\nDataset (Table 1)")
-        words = f"{dataset['min_words']}–{dataset['max_words']}"
+        words = (
+            "n/a"
+            if dataset["min_words"] is None
+            else f"{dataset['min_words']}–{dataset['max_words']}"
+        )
         write(
-            f"  utterances {dataset['utterances']}, {_fmt(dataset['total_minutes'], 2)} minutes, "
-            f"mean {_fmt(dataset['mean_seconds'], 1)} s, words {words}"
+            f"  utterances {dataset['utterances']}, "
+            f"{_fmt(dataset['total_minutes'], 2, 'n/a')} minutes, "
+            f"mean {_fmt(dataset['mean_seconds'], 1, 'n/a')} s, words {words} (lengths over "
+            f"{dataset['timed_utterances']} with media, words over "
+            f"{dataset['transcribed_utterances']} with a transcript)"
         )
         write(
             "  "

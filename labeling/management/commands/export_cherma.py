@@ -71,7 +71,18 @@ class Command(BaseCommand):
             "--seed", type=int, help=f"Split seed (default {DEFAULT_OPTIONS['seed']})."
         )
         parser.add_argument(
-            "--stratify", action="store_true", default=None, help="Split each m label 6:2:2."
+            "--stratify",
+            action="store_true",
+            default=None,
+            help="Split each m label exactly 6:2:2 (exact sizes: utterances may move between "
+            "splits when the corpus grows).",
+        )
+        parser.add_argument(
+            "--exact-sizes",
+            action="store_true",
+            default=None,
+            help="Cut exactly 6:2:2 instead of by each utterance's hash; utterances already "
+            "exported may then move between splits when the corpus grows.",
         )
         parser.add_argument("--dtype", choices=["float16", "float32"])
         parser.add_argument("--shard-size", type=int, help="Utterances per feature shard.")
@@ -177,6 +188,7 @@ class Command(BaseCommand):
             "vision_model",
             "seed",
             "stratify",
+            "exact_sizes",
             "dtype",
             "shard_size",
             "class_order",

@@ -1,7 +1,5 @@
 """manage.py import_gold FILE --campaign X: training, exam and hidden-check gold items."""
 
-from django.core.management.base import CommandError
-
 from labeling.management.campaign_files import CampaignFileCommand
 from labeling.services.qualification import import_gold_items
 
@@ -13,10 +11,10 @@ class Command(CampaignFileCommand):
         "Nothing is added if any row is bad."
     )
 
-    def load(self, campaign, path):
+    def load(self, campaign, path, options):
         return import_gold_items(campaign, path)
 
     def summary(self, campaign, report) -> str:
         if report.rejected:
-            raise CommandError(f"{len(report.rejected)} bad rows; no gold item was added.")
+            return f"{len(report.rejected)} bad rows; no gold item was added."
         return f"{report.items} gold items added or updated in {campaign.name}."

@@ -20,6 +20,9 @@ from labeling.services.imports import import_manifest
 from labeling.services.qualification import add_gold_item
 
 DEMO_CORPUS = "Synthetic demo corpus"
+# With the independence guard nobody sees an utterance twice, so its 4 modalities × up to 4
+# votes need 16 different annotators: a smaller pool leaves the demo campaign unfinishable.
+DEMO_ANNOTATORS = 16
 
 
 class Command(BaseCommand):
@@ -39,7 +42,13 @@ class Command(BaseCommand):
             help="Chance that a uni-modal emotion differs from the utterance's.",
         )
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--annotators", type=int, default=6)
+        parser.add_argument(
+            "--annotators",
+            type=int,
+            default=DEMO_ANNOTATORS,
+            help=f"Demo annotator accounts (default {DEMO_ANNOTATORS}: what the demo campaign "
+            "needs under the independence guard).",
+        )
         parser.add_argument(
             "--password", default="cherma-demo", help="Password of every demo account."
         )

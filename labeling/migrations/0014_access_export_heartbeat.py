@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0010_exam_attempts_can_stop_counting"),
+        ("labeling", "0013_simulate_simulationrun"),
     ]
 
     operations = [

@@ -28,7 +28,7 @@ def interleave_existing_jobs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0011_access_export_heartbeat"),
+        ("labeling", "0014_access_export_heartbeat"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0012_access_interleaved_assignment"),
+        ("labeling", "0015_access_interleaved_assignment"),
     ]
 
     operations = [
