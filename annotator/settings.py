@@ -2,10 +2,12 @@
 
 Every value has an embedded default so `make demo` runs with SQLite and a filesystem
 Celery broker and no external server. Production (`ANNOTATOR_ENV=production`) refuses
-to start with the default secret key or with DEBUG on.
+to start with the default secret key, with DEBUG on or without DATABASE_URL, and turns on
+HTTPS: redirect, HSTS, secure cookies, and trust in the proxy's X-Forwarded-Proto.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,8 +60,20 @@ if ENVIRONMENT == "production":
         )
     if DEBUG:
         raise ImproperlyConfigured("Set DEBUG=0: production refuses to run with DEBUG on.")
+    if not os.environ.get("DATABASE_URL"):
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL (postgres://user:password@host:5432/name): production refuses "
+            "to fall back to the embedded SQLite file."
+        )
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    # The TLS proxy in front (nginx) says the request came over HTTPS; without it every
+    # request would look like plain HTTP and be redirected forever.
+    if env_bool("TRUST_X_FORWARDED_PROTO", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,6 +85,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "axes",
     "labeling",
 ]
 
@@ -83,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -144,6 +161,18 @@ SENDFILE_URL_PREFIX = os.environ.get("SENDFILE_URL_PREFIX", "/protected-media/")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000
 
+# Password guessing is slowed and logged (django-axes): after AXES_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is locked out for the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "annotator.throttling.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -160,6 +189,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CHERMA annotator API",
     "DESCRIPTION": "Modality-masked emotion annotation, curation and export.",
     "VERSION": "0.1.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery. Embedded default: a filesystem broker under var/ (no Redis needed), so long
@@ -197,6 +230,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 IMPORT_MIN_DURATION_SECONDS = float(os.environ.get("IMPORT_MIN_DURATION_SECONDS", "0.5"))
 IMPORT_MAX_DURATION_SECONDS = float(os.environ.get("IMPORT_MAX_DURATION_SECONDS", "120"))
 RENDITION_MAX_ATTEMPTS = int(os.environ.get("RENDITION_MAX_ATTEMPTS", "3"))
+# A rendition "running" for longer than this was left by a worker that died: claim it again.
+RENDITION_RUNNING_SECONDS = int(os.environ.get("RENDITION_RUNNING_SECONDS", "600"))
 
 # Feature models the admin's export form offers per modality, besides the default
 # (EXPORT_<ROLE>_MODEL, else the built-in one) and the demo's random models: local

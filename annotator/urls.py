@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -27,6 +28,7 @@ api_patterns = [
     path("api/exams/<int:attempt_id>/next/", api.exam_next_view, name="api-exam-next"),
     path("api/tasks/<int:lease_id>/submit/", api.submit_view, name="api-submit"),
     path("api/tasks/<int:lease_id>/skip/", api.skip_view, name="api-skip"),
+    path("api/tasks/<int:lease_id>/revise/", api.revise_view, name="api-revise"),
     path(
         "api/screening/<int:campaign_id>/next/",
         screening_views.next_clip_view,
@@ -43,7 +45,11 @@ api_patterns = [
         name="api-screening-decide",
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(  # a page for people: log in first (the schema itself answers 403)
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]
 
 urlpatterns = [

@@ -15,6 +15,7 @@ from labeling.services.assignment import (
     AnnotationError,
     check_member,
     next_task,
+    revise_answer,
     skip_task,
     submit_vote,
 )
@@ -112,6 +113,36 @@ def submit_view(request, lease_id: int):
             "feedback": feedback.as_dict() if feedback else None,
         },
         status=code,
+    )
+
+
+class ReviseSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=64)
+
+
+@extend_schema(
+    request=ReviseSerializer,
+    responses=inline_serializer(
+        "Revised",
+        {
+            "lease": serializers.IntegerField(),
+            "label": serializers.CharField(),
+            "repeated": serializers.BooleanField(),
+        },
+    ),
+)
+@api_view(["POST"])
+def revise_view(request, lease_id: int):
+    """Change your last answer in its campaign while its task is still open (409 once it
+    was decided). Training and exam answers cannot be changed."""
+    data = ReviseSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        revised = revise_answer(request.user, lease_id, data.validated_data["label"])
+    except AnnotationError as error:
+        return refused(error)
+    return Response(
+        {"lease": revised.lease.pk, "label": revised.label, "repeated": revised.repeated}
     )
 
 

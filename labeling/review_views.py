@@ -200,6 +200,7 @@ def job_action(request, job_id: int):
 @reviewer_required
 def annotator_action(request, campaign_id: int, annotator_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    get_object_or_404(campaign.annotators.all(), pk=annotator_id)  # only this pool's members
     reason = request.POST.get("reason", "")
     try:
         if request.POST.get("action") == "pause":

@@ -21,12 +21,16 @@ def import_batch_task(batch_id: int) -> str:
     return run_staged_import(batch_id).status
 
 
-@shared_task(acks_late=True)
-def export_dataset_task(export_job_id: int) -> str:
-    """Routed to the `export` queue. A redelivery after a worker died continues the export."""
-    from labeling.services.exports import run_export
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def export_dataset_task(self, export_job_id: int) -> str:
+    """Routed to the `export` queue. A redelivery after a worker died continues the export;
+    one while another worker still writes it is retried after that worker goes silent."""
+    from labeling.services.exports import ExportBusy, run_export
 
-    job = run_export(export_job_id)
+    try:
+        job = run_export(export_job_id)
+    except ExportBusy as busy:
+        raise self.retry(countdown=busy.retry_after) from None
     return job.status if job is not None else "missing"
 
 

@@ -5,6 +5,8 @@ The assignment and voting rules live in `labeling.services.assignment` and
 one lease and one vote per (job, annotator), one vote per lease.
 """
 
+import random
+
 from django.conf import settings
 from django.db import models
 
@@ -13,6 +15,10 @@ from labeling.models.corpus import Corpus, Modality, Utterance
 from labeling.verdicts import State, VotingRule
 
 DEFAULT_KEYS = "1234567890"
+
+
+def new_assignment_seed() -> int:
+    return random.SystemRandom().randrange(2**31)
 
 
 def default_labels() -> list[dict]:
@@ -42,6 +48,10 @@ class Campaign(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    assignment_seed = models.PositiveIntegerField(
+        default=new_assignment_seed,
+        help_text="Shuffles the order jobs are handed out in (labeling/interleave.py).",
+    )
 
     # Screening: which clips become jobs (labeling/services/screening.py).
     automatic_screening = models.BooleanField(
@@ -124,6 +134,9 @@ class Job(models.Model):
     priority = models.PositiveSmallIntegerField(default=Priority.OPEN)
     label = models.CharField(max_length=64, blank=True, help_text="The decided label.")
     votes_count = models.PositiveSmallIntegerField(default=0)
+    turn = models.PositiveIntegerField(
+        default=0, help_text="Place in the interleaved hand-out order (labeling/interleave.py)."
+    )
     extra_votes = models.PositiveSmallIntegerField(
         default=0, help_text="Votes a reviewer allowed beyond the rule's maximum (re-open)."
     )
@@ -147,7 +160,8 @@ class Job(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["campaign", "priority", "-votes_count", "id"], name="job_assignment_order"
+                fields=["campaign", "priority", "-votes_count", "turn", "id"],
+                name="job_assignment_order",
             )
         ]
 
@@ -273,6 +287,9 @@ class Vote(models.Model):
     label = models.CharField(max_length=64)
     seconds_spent = models.FloatField(help_text="From the task being shown to the answer.")
     created_at = models.DateTimeField(auto_now_add=True)
+    revised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the annotator last changed this answer."
+    )
 
     class Meta:
         constraints = [

@@ -26,6 +26,9 @@ class ExportJob(LongJob):
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Runs started; a re-run continues from the finished shards."
     )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it."
+    )
     result = models.JSONField(
         default=dict,
         blank=True,

@@ -15,10 +15,11 @@ REAL_TASKS = (Lease.Kind.JOB, Lease.Kind.CHECK)  # what an annotator sees as "ta
 
 
 def can_view_rendition(user, rendition: Rendition) -> bool:
-    """Reviewers and admins always; an annotator only through a live lease on that very
-    utterance and modality (a job or a gold item), a screener only through a live
-    screening lease on the clip's full video."""
-    if is_reviewer(user):
+    """Reviewers and admins outside the annotator pools of the clip's corpus always; anyone
+    in such a pool (whatever their role) only through a live lease on that very utterance
+    and modality (a job or a gold item), a screener only through a live screening lease on
+    the clip's full video."""
+    if is_reviewer(user) and not annotates_utterance(user, rendition.utterance_id):
         return True
     now = timezone.now()
     on_this = Q(job__utterance_id=rendition.utterance_id, job__modality=rendition.modality) | Q(
@@ -37,6 +38,12 @@ def can_view_rendition(user, rendition: Rendition) -> bool:
             lease_expires_at__gt=now,
         ).exists()
     )
+
+
+def annotates_utterance(user, utterance_id: int) -> bool:
+    """Whether the user is in the annotator pool of a campaign (open or closed) over the
+    utterance's corpus: then they are masked like every annotator, reviewer or not."""
+    return Campaign.objects.filter(annotators=user, corpus__utterances=utterance_id).exists()
 
 
 def task_payload(lease: Lease) -> dict:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from labeling.models import Campaign, Exam, ExamAttempt, GoldAnswer, GoldItem, Lease, Modality
+from labeling.models import (
+    Campaign,
+    Exam,
+    ExamAttempt,
+    GoldAnswer,
+    GoldItem,
+    Lease,
+    Modality,
+    Rendition,
+)
 
 
 def qualified_modalities(annotator, campaign: Campaign) -> str:
@@ -29,8 +38,20 @@ def gold_accuracy(annotator, campaign: Campaign, modality: str, since=None) -> t
     return counts["right"], counts["answered"]
 
 
+def ready_gold_items(campaign: Campaign, purpose: str):
+    """The campaign's gold items of this purpose whose rendition is ready to play. A broken
+    player would give a hidden check away, and nobody can answer a question that won't play;
+    jobs are filtered the same way (`assignment._candidate_ids`)."""
+    ready = Rendition.objects.filter(
+        utterance_id=OuterRef("utterance_id"),
+        modality=OuterRef("modality"),
+        status=Rendition.Status.DONE,
+    )
+    return campaign.gold_items.filter(Exists(ready), purpose=purpose)
+
+
 def training_items(campaign: Campaign, modality: str):
-    return campaign.gold_items.filter(purpose=GoldItem.Purpose.TRAINING, modality=modality)
+    return ready_gold_items(campaign, GoldItem.Purpose.TRAINING).filter(modality=modality)
 
 
 def training_left(annotator, campaign: Campaign, modality: str) -> int:
@@ -52,9 +73,11 @@ def exam_refusal(exam: Exam, attempts: list[ExamAttempt], training_left: int) ->
         )
     if training_left:
         return f"Answer the {training_left} training question(s) of this modality first."
-    if not exam.campaign.gold_items.filter(
-        purpose=GoldItem.Purpose.EXAM, modality=exam.modality
-    ).exists():
+    if (
+        not ready_gold_items(exam.campaign, GoldItem.Purpose.EXAM)
+        .filter(modality=exam.modality)
+        .exists()
+    ):
         return "This exam has no questions yet; ask the campaign's admin."
     if counted:
         ready_at = counted[-1].finished_at + timezone.timedelta(minutes=exam.cooldown_minutes)

@@ -15,12 +15,21 @@ from labeling.selectors.qualification import qualified_modalities
 from labeling.services.gold import (
     Feedback,
     record_gold_answer,
+    revise_gold_answer,
     serve_gold_check,
     wants_gold_check,
 )
 from labeling.verdicts import State, open_slots, verdict
 
 CANDIDATES = 16
+# The page counts whole seconds and asks for the next task at zero: a lease with less than
+# this left is closed rather than handed back, or the page would get it at "0:00" and ask
+# again and again until it ran out.
+LAST_SECOND = timezone.timedelta(seconds=1)
+
+
+def worth_handing_out(lease: Lease, now) -> bool:
+    return lease.expires_at - now >= LAST_SECOND
 
 
 class AnnotationError(Exception):
@@ -150,7 +159,8 @@ def next_task(annotator, campaign: Campaign) -> Lease | None:
 
 
 def _live_lease(annotator, campaign: Campaign) -> Lease | None:
-    """The live job or gold check lease; stale ones (expired, job settled) are closed."""
+    """The live job or gold check lease; stale ones (expired or about to, job settled) are
+    closed."""
     now = timezone.now()
     live = None
     for lease in Lease.objects.filter(
@@ -163,7 +173,7 @@ def _live_lease(annotator, campaign: Campaign) -> Lease | None:
             State.OPEN,
             State.NEEDS_VOTE,
         )
-        if live is None and wanted and lease.expires_at > now:
+        if live is None and wanted and worth_handing_out(lease, now):
             live = lease
         else:
             Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
@@ -198,7 +208,7 @@ def _candidate_ids(
     sorting; this reads only as far as it must.
     """
     ordered = Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL).order_by(
-        "priority", "-votes_count", "id"
+        "priority", "-votes_count", "turn", "id"
     )
     if modalities != campaign.modalities:
         ordered = ordered.filter(modality__in=list(modalities))
@@ -246,9 +256,7 @@ def submit_vote(
     with transaction.atomic():
         lease = _own_lease(annotator, lease_id)
         campaign = lease.campaign
-        if label not in campaign.label_names:
-            names = ", ".join(campaign.label_names)
-            raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
+        _check_label(campaign, label)
         if lease.status == Lease.Status.SUBMITTED:
             answered = lease.vote.label if lease.kind == Lease.Kind.JOB else lease.gold_answer.label
             if answered != label:
@@ -257,6 +265,9 @@ def submit_vote(
             return Submission(lease=lease, label=label, repeated=True, vote=vote)
         if lease.status != Lease.Status.ACTIVE:
             raise LeaseClosed(f"This task was {lease.status}; press next for a new one.")
+        # The lease was handed out earlier: the holder may since have been removed from the
+        # pool or paused, or the campaign closed. Checked again before anything is written.
+        check_member(annotator, campaign)
         job = Job.objects.select_for_update().get(pk=lease.job_id) if lease.job_id else None
         now = timezone.now()  # read under the job lock: see assignment.md (1)
         if lease.expires_at <= now:
@@ -279,6 +290,53 @@ def submit_vote(
         lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
         lease.save(update_fields=["status", "closed_at"])
     return Submission(lease=lease, label=label, repeated=False, vote=vote, feedback=feedback)
+
+
+def _check_label(campaign: Campaign, label: str) -> None:
+    if label not in campaign.label_names:
+        names = ", ".join(campaign.label_names)
+        raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
+
+
+def revise_answer(annotator, lease_id: int, label: str) -> Submission:
+    """Change the annotator's last answer in its campaign while its job is still open: the
+    vote and the job's verdict, recomputed, in one transaction under the job's lock. A
+    hidden check's answer is changed the same way, so nothing tells it from a job."""
+    with transaction.atomic():
+        lease = _own_lease(annotator, lease_id)
+        campaign = lease.campaign
+        _check_label(campaign, label)
+        check_member(annotator, campaign)
+        if lease.kind not in (Lease.Kind.JOB, Lease.Kind.CHECK):
+            raise LeaseClosed(f"A {lease.get_kind_display()}'s answer cannot be changed.")
+        if lease.status != Lease.Status.SUBMITTED:
+            raise LeaseClosed("This task was not answered; answer it instead of changing it.")
+        last = (
+            Lease.objects.filter(
+                annotator=annotator,
+                campaign=campaign,
+                kind__in=(Lease.Kind.JOB, Lease.Kind.CHECK),
+                status=Lease.Status.SUBMITTED,
+            )
+            .order_by("-closed_at", "-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if last != lease.pk:
+            raise LeaseClosed("You can change only your last answer, and this is an older one.")
+        if lease.kind == Lease.Kind.CHECK:
+            revise_gold_answer(lease, label)
+            return Submission(lease=lease, label=label, repeated=False)
+        job = Job.objects.select_for_update().get(pk=lease.job_id)
+        if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
+            raise JobClosed("This task was decided meanwhile, so your answer can no longer change.")
+        vote = lease.vote
+        if vote.label == label:
+            return Submission(lease=lease, label=label, repeated=True, vote=vote)
+        vote.label, vote.revised_at = label, timezone.now()
+        vote.save(update_fields=["label", "revised_at"])
+        record_verdict(job)
+    return Submission(lease=lease, label=label, repeated=False, vote=vote)
 
 
 def record_verdict(job: Job) -> None:

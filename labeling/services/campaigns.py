@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 
+from labeling.interleave import interleaved_turns
 from labeling.models import Campaign, ClipScreening, Corpus, ImportedVote, Job, Modality, Vote
 from labeling.models.annotation import default_labels
 from labeling.screening import Thresholds
@@ -143,12 +144,17 @@ def add_missing_jobs(campaign: Campaign, utterance_ids=None) -> int:
         utterances = utterances.filter(pk__in=utterance_ids)
         jobs = jobs.filter(utterance_id__in=utterance_ids)
     existing = set(jobs.values_list("utterance_id", "modality"))
-    new = [
-        Job(campaign=campaign, utterance_id=utterance_id, modality=modality)
+    missing = [
+        (utterance_id, modality)
         for utterance_id in utterances.values_list("id", flat=True)
         for modality in campaign.modalities
         if (utterance_id, modality) not in existing
     ]
+    placed = campaign.jobs.values("utterance_id").distinct().count()
+    turns = interleaved_turns(
+        {u for u, _ in missing}, campaign.modalities, campaign.assignment_seed, start=placed
+    )
+    new = [Job(campaign=campaign, utterance_id=u, modality=m, turn=turns[u, m]) for u, m in missing]
     Job.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
     return len(new)
 

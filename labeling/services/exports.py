@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from training.dataset.records import (
     CLASS_ORDERS,
     ExportCancelled,
     ExportError,
+    ExportLocked,
     Extractors,
 )
 from training.features.sources import model_note, on_this_machine, weight_files
@@ -204,12 +206,25 @@ def enqueue_export(job_id: int) -> None:
     export_dataset_task.delay(job_id)
 
 
+STALE_AFTER = timedelta(minutes=5)  # a running export silent this long has lost its worker
+
+
+class ExportBusy(ExportError):
+    """A live worker is writing this export (or its directory) now; try again after
+    `retry_after` seconds. Nothing about the job was changed."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | None:
     """Run a queued export (or continue one whose worker died) and record how it ended.
 
     ``progress(done, total)`` is called per utterance besides the throttled updates of the
     row; a cancel request is seen within ``PROGRESS_INTERVAL_SECONDS``. Returns the job, or
-    None if there is no such job.
+    None if there is no such job. Raises ExportBusy while another worker runs it (a
+    redelivered message, or "run again" on an export that is in fact alive).
     """
     from training.dataset.writer import export_dataset, partial_path
 
@@ -224,6 +239,7 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         selection = select_export_records(job.campaign)
         long_jobs.update_job(job, done=0, total=len(selection.records))
         extractors = load_extractors(options)
+        long_jobs.update_job(job, heartbeat_at=timezone.now())  # loading may take minutes
         result = export_dataset(
             selection.records,
             job.out_dir,
@@ -243,6 +259,11 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         )
     except ExportCancelled as exc:
         long_jobs.finish_job(job, ExportJob.Status.CANCELLED, error=str(exc))
+    except ExportLocked as exc:
+        # The worker holding the lock owns the row and keeps its heartbeat fresh; this run
+        # only gives back the attempt it counted.
+        long_jobs.update_job(job, attempts=job.attempts - 1)
+        raise ExportBusy(f"{exc} It continues there.", STALE_AFTER.total_seconds()) from None
     except ExportError as exc:
         long_jobs.finish_job(job, ExportJob.Status.FAILED, error=str(exc))
     except Exception as exc:
@@ -271,7 +292,8 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
 
 
 def _claim(job_id: int) -> ExportJob | None:
-    """Mark the job running if it should run: queued, or running when its worker died."""
+    """Mark the job running if it should run: queued, or running when its worker went
+    silent (no heartbeat for STALE_AFTER: it died). ExportBusy while its worker is alive."""
     with transaction.atomic():
         job = (
             ExportJob.objects.select_for_update(of=("self",))
@@ -284,6 +306,14 @@ def _claim(job_id: int) -> ExportJob | None:
             return None
         if job.status not in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
             return job  # finished already: a repeated delivery, or cancelled while queued
+        now = timezone.now()
+        if job.status == ExportJob.Status.RUNNING and job.heartbeat_at is not None:
+            silent = now - job.heartbeat_at
+            if silent < STALE_AFTER:
+                raise ExportBusy(
+                    f"Export {job.pk} is being written by another worker.",
+                    (STALE_AFTER - silent).total_seconds() + 1,
+                )
         if job.cancel_requested:
             long_jobs.finish_job(
                 job, ExportJob.Status.CANCELLED, error="Cancelled before it started."
@@ -293,7 +323,8 @@ def _claim(job_id: int) -> ExportJob | None:
             job,
             status=ExportJob.Status.RUNNING,
             attempts=job.attempts + 1,
-            started_at=timezone.now(),
+            started_at=now,
+            heartbeat_at=now,
             finished_at=None,
             error="",
         )
@@ -315,8 +346,13 @@ class _RowProgress:
         if done < total and now - self.last < PROGRESS_INTERVAL_SECONDS:
             return
         self.last = now
+        now = timezone.now()
         updated = ExportJob.objects.filter(pk=self.job_id, cancel_requested=False).update(
-            done=done, total=total, status=ExportJob.Status.RUNNING, updated_at=timezone.now()
+            done=done,
+            total=total,
+            status=ExportJob.Status.RUNNING,
+            updated_at=now,
+            heartbeat_at=now,  # the sign of life a redelivery checks (STALE_AFTER)
         )
         if not updated:
             raise ExportCancelled(_cancelled_message(self.partial))

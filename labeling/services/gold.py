@@ -21,7 +21,7 @@ from labeling.models import (
     Modality,
     ReviewAction,
 )
-from labeling.selectors.qualification import gold_accuracy
+from labeling.selectors.qualification import gold_accuracy, ready_gold_items
 from labeling.services.pauses import record_pause
 
 rng = random.SystemRandom()  # which task is a gold check must not be predictable
@@ -58,9 +58,8 @@ def serve_gold_check(annotator, campaign: Campaign, allowed: str, seen_utterance
     annotate; None when none is left. The caller holds the annotator's row lock."""
     had = Lease.objects.filter(annotator=annotator, kind=Lease.Kind.CHECK).values("gold_item_id")
     item = (
-        GoldItem.objects.filter(
-            campaign=campaign, purpose=GoldItem.Purpose.CHECK, modality__in=list(allowed)
-        )
+        ready_gold_items(campaign, GoldItem.Purpose.CHECK)
+        .filter(modality__in=list(allowed))
         .exclude(pk__in=had)
         .exclude(utterance_id__in=seen_utterances)
         .order_by("?")
@@ -110,6 +109,15 @@ def record_gold_answer(lease: Lease, label: str, seconds_spent: float) -> Feedba
     if asked >= len(attempt.questions):
         finish_attempt(attempt)
     return Feedback(kind=Lease.Kind.EXAM, answered=asked, questions=len(attempt.questions))
+
+
+def revise_gold_answer(lease: Lease, label: str) -> None:
+    """A hidden check's answer changed by its annotator (the caller holds the lease's lock
+    and checked it may be revised); its accuracy counts the new answer."""
+    answer = lease.gold_answer
+    answer.label, answer.correct = label, label == lease.gold_item.label
+    answer.save(update_fields=["label", "correct"])
+    pause_if_gold_accuracy_low(lease.annotator, lease.campaign, lease.gold_item.modality)
 
 
 def pause_if_gold_accuracy_low(annotator, campaign: Campaign, modality: str) -> bool:

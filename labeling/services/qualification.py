@@ -23,13 +23,35 @@ from django.utils import timezone
 
 from labeling.manifest import RowProblem, has_undecodable_bytes, read_records
 from labeling.models import Campaign, ExamAttempt, GoldItem, Lease, Utterance
-from labeling.selectors.qualification import exam_refusal, training_items, training_left
-from labeling.services.assignment import AnnotationError, check_member, lock_annotator
+from labeling.selectors.qualification import (
+    exam_refusal,
+    ready_gold_items,
+    training_items,
+    training_left,
+)
+from labeling.services.assignment import (
+    AnnotationError,
+    check_member,
+    lock_annotator,
+    worth_handing_out,
+)
 from labeling.services.gold import finish_attempt, lease_gold_item, rng
 
 
 class ExamRefused(AnnotationError):
     status, code = 409, "exam_refused"
+
+
+class UnknownModality(AnnotationError):
+    status, code = 400, "unknown_modality"
+
+
+def check_modality(campaign: Campaign, modality: str) -> None:
+    if modality not in list(campaign.modalities):
+        raise UnknownModality(
+            f"{modality!r} is not a modality of this campaign; "
+            f"use one of {', '.join(campaign.modalities)}."
+        )
 
 
 class GoldInvalid(ValueError):
@@ -43,6 +65,7 @@ def next_training_question(annotator, campaign: Campaign, modality: str) -> Leas
     """The live training question of this modality, or the next unanswered one; None when
     every training question of the modality has been answered."""
     check_member(annotator, campaign)
+    check_modality(campaign, modality)
     with transaction.atomic():
         lock_annotator(annotator)
         live = _live_practice_lease(annotator, campaign, Lease.Kind.TRAINING, modality=modality)
@@ -60,7 +83,8 @@ def next_training_question(annotator, campaign: Campaign, modality: str) -> Leas
 
 
 def _live_practice_lease(annotator, campaign, kind, *, modality="", attempt=None):
-    """The annotator's one live lease of this kind; stale ones are closed as expired."""
+    """The annotator's one live lease of this kind; stale ones (expired or about to) are
+    closed as expired."""
     now = timezone.now()
     leases = Lease.objects.filter(
         annotator=annotator, campaign=campaign, kind=kind, status=Lease.Status.ACTIVE
@@ -69,10 +93,10 @@ def _live_practice_lease(annotator, campaign, kind, *, modality="", attempt=None
         leases = leases.filter(exam_attempt=attempt)
     live = None
     for lease in leases:
-        if lease.expires_at > now and (not modality or lease.gold_item.modality == modality):
-            live = live or lease
-        elif lease.expires_at <= now:
+        if not worth_handing_out(lease, now):
             Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
+        elif not modality or lease.gold_item.modality == modality:
+            live = live or lease
     return live
 
 
@@ -83,6 +107,7 @@ def start_exam(annotator, campaign: Campaign, modality: str) -> ExamAttempt:
     """The annotator's unfinished attempt at this modality's exam, or a new one if the
     rules allow it: not passed yet, attempts left, cool-down over, training answered."""
     check_member(annotator, campaign)
+    check_modality(campaign, modality)
     exam = campaign.exams.filter(modality=modality).first()
     if exam is None:
         raise ExamRefused("This modality has no exam in this campaign.")
@@ -96,9 +121,9 @@ def start_exam(annotator, campaign: Campaign, modality: str) -> ExamAttempt:
         if refusal:
             raise ExamRefused(refusal)
         questions = list(
-            campaign.gold_items.filter(
-                purpose=GoldItem.Purpose.EXAM, modality=modality
-            ).values_list("pk", flat=True)
+            ready_gold_items(campaign, GoldItem.Purpose.EXAM)
+            .filter(modality=modality)
+            .values_list("pk", flat=True)
         )
         rng.shuffle(questions)
         if exam.questions:
@@ -190,6 +215,18 @@ def validate_gold_item(campaign: Campaign, utterance, modality: str, purpose: st
         raise GoldInvalid(f"This campaign does not collect modality {modality!r}.")
     if utterance.corpus_id != campaign.corpus_id:
         raise GoldInvalid("A gold utterance must come from the campaign's corpus.")
+    other = (
+        campaign.gold_items.filter(utterance=utterance)
+        .exclude(purpose=purpose)
+        .values_list("purpose", flat=True)
+        .first()
+    )
+    if other is not None:
+        raise GoldInvalid(
+            f"Utterance {utterance} is already a {other} item of this campaign: a training "
+            "answer would give an exam or check answer away, so each utterance serves one "
+            "gold purpose; choose another utterance."
+        )
     jobs = campaign.jobs.filter(utterance=utterance)
     if Lease.objects.filter(job__in=jobs).exists() or jobs.filter(votes_count__gt=0).exists():
         raise GoldInvalid(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from labeling import media
 from labeling.models import Modality, Rendition, Utterance
@@ -96,13 +97,20 @@ def render_pending(corpus_id: int, progress=None) -> tuple[int, int]:
 
 
 def _claim(rendition: Rendition) -> bool:
-    """Count an attempt; False once the attempts are used up."""
+    """Count an attempt; False once the attempts are used up, or while another worker
+    renders it (a duplicate delivery must neither render twice nor use up an attempt).
+    A claim older than RENDITION_RUNNING_SECONDS was left by a dead worker and is taken over."""
     with transaction.atomic():
         locked = Rendition.objects.select_for_update().get(pk=rendition.pk)
-        if (
-            locked.status == Rendition.Status.DONE
-            or locked.attempts >= settings.RENDITION_MAX_ATTEMPTS
-        ):
+        abandoned = timezone.now() - timezone.timedelta(seconds=settings.RENDITION_RUNNING_SECONDS)
+        running = locked.status == Rendition.Status.RUNNING
+        if locked.status == Rendition.Status.DONE or (running and locked.updated_at > abandoned):
+            return False
+        if locked.attempts >= settings.RENDITION_MAX_ATTEMPTS:
+            if running:  # its last attempt died with its worker: say so instead of "running"
+                locked.status = Rendition.Status.FAILED
+                locked.error = "The worker rendering it stopped; retry it in the admin."
+                locked.save(update_fields=["status", "error", "updated_at"])
             return False
         locked.attempts += 1
         locked.status = Rendition.Status.RUNNING

@@ -27,7 +27,7 @@ from labeling.models import (
     Utterance,
 )
 from labeling.screening import ClipUnreadable, Thresholds, judge, measure_clip
-from labeling.services.assignment import AnnotationError, lock_annotator
+from labeling.services.assignment import LAST_SECOND, AnnotationError, lock_annotator
 from labeling.services.campaigns import add_missing_jobs
 from labeling.storage import media_path
 
@@ -287,8 +287,10 @@ def next_clip_to_screen(screener, campaign: Campaign) -> ClipScreening | None:
             .select_related("utterance")
             .first()
         )
-        if current is not None:
+        if current is not None and current.lease_expires_at - now >= LAST_SECOND:
             return current
+        if current is not None:  # about to run out: back to the queue, not shown at 0:00
+            ClipScreening.objects.filter(pk=current.pk).update(lease_expires_at=now)
         for screening_id in _candidate_ids(campaign, now):
             row = (
                 ClipScreening.objects.select_for_update(skip_locked=True, of=("self",))

@@ -15,6 +15,11 @@
   let shownAt = 0;
   let busy = false;
   let timer = null;
+  let lastAnswer = null; // {lease, label, labels}: real tasks only, while it may still be changed
+  const skipPanel = document.getElementById("skip-reasons");
+  const skipOther = document.getElementById("skip-other");
+  const revisePanel = document.getElementById("revise-panel");
+  const reviseButton = document.getElementById("revise");
 
   const url = (template, id) => template.replace("/0/", `/${id}/`);
 
@@ -33,6 +38,7 @@
 
   function render(next) {
     task = next;
+    skipPanel.hidden = true;
     stage.replaceChildren();
     labelsBox.replaceChildren();
     clearInterval(timer);
@@ -149,19 +155,69 @@
     busy = false;
     if (!ok) say(data.detail || "Your answer was not accepted.", "error");
     else say(mode === "training" ? `Your answer: ${label}` : `Saved: ${label}`, "ok");
+    if (ok && mode === "task") {
+      lastAnswer = { lease: task.lease, label, labels: task.labels };
+      reviseButton.hidden = false;
+    }
     if (ok && data.feedback && data.feedback.kind === "training") return explain(data.feedback);
     refreshCounter();
     loadNext();
   }
 
-  async function skip() {
+  // Skipping asks why first: a preset reason (1–4) or one typed in; Esc goes back.
+  function skip() {
+    if (!task || busy || mode !== "task") return;
+    revisePanel.hidden = true;
+    skipPanel.hidden = false;
+    skipOther.value = "";
+  }
+
+  async function sendSkip(reason) {
     if (!task || busy) return;
+    skipPanel.hidden = true;
     busy = true;
-    const { ok, data } = await call("POST", url(root.dataset.skipUrl, task.lease), { reason: "" });
+    const { ok, data } = await call("POST", url(root.dataset.skipUrl, task.lease), { reason });
     busy = false;
     if (!ok) say(data.detail || "Could not skip.", "error");
-    else say("Skipped.", "");
+    else say(`Skipped: ${reason}`, "");
     loadNext();
+  }
+
+  // The last answer may be changed while its task is open; the server refuses once decided.
+  function openRevise() {
+    if (!lastAnswer || busy) return;
+    skipPanel.hidden = true;
+    document.getElementById("revise-current").textContent = lastAnswer.label;
+    const box = document.getElementById("revise-labels");
+    box.replaceChildren();
+    for (const label of lastAnswer.labels) {
+      if (label.name === lastAnswer.label) continue;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "label secondary";
+      button.dataset.label = label.name;
+      button.innerHTML = "<kbd></kbd> <span></span>";
+      button.querySelector("kbd").textContent = label.key;
+      button.querySelector("span").textContent = label.name;
+      button.addEventListener("click", () => revise(label.name));
+      box.append(button);
+    }
+    revisePanel.hidden = false;
+  }
+
+  async function revise(label) {
+    revisePanel.hidden = true;
+    busy = true;
+    const { ok, data } = await call("POST", url(root.dataset.reviseUrl, lastAnswer.lease), { label });
+    busy = false;
+    if (!ok) {
+      say(data.detail || "Your last answer could not be changed.", "error");
+      lastAnswer = null;
+      reviseButton.hidden = true;
+      return;
+    }
+    lastAnswer.label = label;
+    say(`Changed your last answer to ${label}.`, "ok");
   }
 
   function replay() {
@@ -171,8 +227,39 @@
 
   document.getElementById("skip").addEventListener("click", skip);
   document.getElementById("replay").addEventListener("click", replay);
+  reviseButton.addEventListener("click", openRevise);
+  document.getElementById("revise-cancel").addEventListener("click", () => { revisePanel.hidden = true; });
+  document.getElementById("skip-cancel").addEventListener("click", () => { skipPanel.hidden = true; });
+  document.getElementById("skip-send").addEventListener("click", () => {
+    const reason = skipOther.value.trim();
+    if (reason) sendSkip(reason);
+    else say("Choose a reason or write one to skip.", "warn");
+  });
+  for (const button of skipPanel.querySelectorAll("[data-reason]")) {
+    button.addEventListener("click", () => sendSkip(button.dataset.reason));
+  }
   document.addEventListener("keydown", (event) => {
-    if (!task || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!skipPanel.hidden) { // the open panel takes the keys, not the labels
+      if (event.key === "Escape") { event.preventDefault(); skipPanel.hidden = true; }
+      else if (event.target === skipOther) { if (event.key === "Enter") { event.preventDefault(); document.getElementById("skip-send").click(); } }
+      else {
+        const preset = skipPanel.querySelectorAll("[data-reason]")[Number(event.key) - 1];
+        if (preset) { event.preventDefault(); sendSkip(preset.dataset.reason); }
+      }
+      return;
+    }
+    if (!revisePanel.hidden) {
+      if (event.key === "Escape") { event.preventDefault(); revisePanel.hidden = true; return; }
+      const choice = [...revisePanel.querySelectorAll("[data-label]")].find(
+        (b) => b.querySelector("kbd").textContent.toLowerCase() === event.key.toLowerCase(),
+      );
+      if (choice) { event.preventDefault(); revise(choice.dataset.label); }
+      return;
+    }
+    const isLabelKey = task && task.labels.some((l) => l.key.toLowerCase() === event.key.toLowerCase());
+    if (event.key.toLowerCase() === "c" && lastAnswer && !isLabelKey) { event.preventDefault(); openRevise(); return; }
+    if (!task) return;
     const key = event.key.toLowerCase();
     const label = task.labels.find((l) => l.key.toLowerCase() === key);
     if (label) { event.preventDefault(); submit(label.name); }

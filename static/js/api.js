@@ -17,16 +17,20 @@ window.taskPage = (root, messageElement) => {
       messageElement.textContent = text;
       messageElement.className = `message ${kind}`;
     },
-    // Show the lease's time left in `element`; call `expired` once at zero. Returns the
+    // Show the lease's time left in `element`; call `expired` once, when the deadline has
+    // passed (not half a second early, when the server still holds the lease). Returns the
     // interval id, for clearInterval when the task ends sooner.
     countdown(element, seconds, expired) {
       const deadline = Date.now() + seconds * 1000;
       let timer = null;
+      let fired = false;
       const tick = () => {
-        const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+        const ms = deadline - Date.now();
+        const left = Math.max(0, Math.ceil(ms / 1000));
         element.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
         element.classList.toggle("urgent", left < 30);
-        if (left === 0) {
+        if (ms <= 0 && !fired) {
+          fired = true;
           clearInterval(timer);
           expired();
         }

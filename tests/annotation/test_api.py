@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from labeling.models import Lease, Vote
+from labeling.models import Lease, Rendition, Vote
 from labeling.services.assignment import next_task, submit_vote
 from labeling.services.campaigns import create_campaign
 from tests.factories import annotators, rendered_corpus
@@ -22,11 +22,21 @@ def team():
 @pytest.fixture
 def campaign(team, media_root):
     corpus = rendered_corpus(3)
-    for rendition in corpus.utterances.first().renditions.all():
+    for rendition in Rendition.objects.filter(utterance__corpus=corpus):
         path = media_root / rendition.file
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"media bytes of " + rendition.modality.encode())
+        path.write_bytes(media_bytes(rendition))
     return create_campaign(name="api", corpus=corpus, annotators=team[:3])
+
+
+def media_bytes(rendition) -> bytes:
+    return f"media bytes of {rendition.utterance_id}/{rendition.modality}".encode()
+
+
+def fetch(client, rendition):
+    response = client.get(reverse("rendition-file", args=[rendition.pk]))
+    body = b"".join(response.streaming_content) if response.status_code == 200 else b""
+    return response.status_code, body
 
 
 def client_for(user, csrf=False) -> Client:
@@ -59,10 +69,13 @@ def test_an_annotator_gets_a_task_answers_it_and_sees_their_count(team, campaign
 
 
 def test_the_task_payload_shows_only_its_modality(team, campaign):
+    campaign.independence_guard = False  # so one annotator reaches every modality
+    campaign.save()
     client = client_for(team[0])
     seen = {}
-    for _ in range(3):
+    while len(seen) < 4:
         task = take(client, campaign)
+        assert task is not None, f"only {sorted(seen)} were handed out"
         seen[task["modality"]] = task
         post(client, reverse("api-skip", args=[task["lease"]]))
     for modality, task in seen.items():
@@ -74,35 +87,44 @@ def test_the_task_payload_shows_only_its_modality(team, campaign):
         assert not {"label", "votes", "state", "votes_count"} & set(task)
 
 
-def test_media_only_through_a_live_lease_on_that_very_modality(team, campaign):
-    campaign.jobs.filter(modality="t").delete()
+@pytest.mark.parametrize("modality", list("tavm"))
+def test_media_only_through_a_live_lease_on_that_very_modality(team, campaign, modality):
+    campaign.jobs.exclude(modality=modality).delete()
     client = client_for(team[0])
     lease = next_task(team[0], campaign)
     utterance = lease.job.utterance
-    mine = utterance.renditions.get(modality=lease.job.modality)
-    response = client.get(reverse("rendition-file", args=[mine.pk]))
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"media bytes")
-    for other in utterance.renditions.exclude(modality=lease.job.modality):
-        assert client.get(reverse("rendition-file", args=[other.pk])).status_code == 403
+    mine = utterance.renditions.get(modality=modality)
+    assert fetch(client, mine) == (200, media_bytes(mine))
+    for other in utterance.renditions.exclude(modality=modality):
+        assert fetch(client, other)[0] == 403, other.modality
+    subtitles = client.get(
+        reverse("rendition-subtitles", args=[utterance.renditions.get(modality="m").pk])
+    )
+    assert subtitles.status_code == (200 if modality == "m" else 403)
     someone_else = client_for(team[1])
-    assert someone_else.get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+    assert fetch(someone_else, mine)[0] == 403
     Lease.objects.filter(pk=lease.pk).update(expires_at=timezone.now())
-    assert client.get(reverse("rendition-file", args=[mine.pk])).status_code == 403
-    assert Client().get(reverse("rendition-file", args=[mine.pk])).status_code == 403
+    assert fetch(client, mine)[0] == 403
+    assert fetch(Client(), mine)[0] == 403
 
 
-def test_subtitles_only_for_the_full_video(team, campaign):
+def test_the_full_video_comes_with_its_transcript_as_a_subtitle_file(team, campaign):
     utterance = campaign.corpus.utterances.first()
-    campaign.jobs.exclude(utterance=utterance, modality__in="am").delete()
+    campaign.jobs.exclude(utterance=utterance, modality="m").delete()
     client = client_for(team[0])
-    lease = next_task(team[0], campaign)
-    rendition = utterance.renditions.get(modality=lease.job.modality)
-    response = client.get(reverse("rendition-subtitles", args=[rendition.pk]))
-    if lease.job.modality == "m":
-        assert response.status_code == 200 and utterance.transcript in response.content.decode()
-    else:
-        assert response.status_code == 403
+    task = take(client, campaign)
+    assert task["modality"] == "m"
+    response = client.get(task["subtitles_url"])
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/vtt")
+    body = response.content.decode()
+    assert body.startswith("WEBVTT") and "00:00:00.000 --> 00:00:02.000" in body
+    assert utterance.transcript in body
+    audio = utterance.renditions.get(modality="a")
+    # The transcript never comes through another modality's rendition.
+    assert client.get(reverse("rendition-subtitles", args=[audio.pk])).status_code == 403
+    post(client, reverse("api-skip", args=[task["lease"]]))
+    assert client.get(task["subtitles_url"]).status_code == 403  # no live lease any more
 
 
 @pytest.mark.parametrize("body", ['{"label": ', "not json", '["fear"]'])
@@ -218,3 +240,105 @@ def test_the_openapi_schema_is_valid_and_lists_every_annotator_endpoint(tmp_path
         "/api/exams/{attempt_id}/next/",
     ):
         assert path in schema
+
+
+def reviewer_client():
+    from django.contrib.auth.models import Group, User
+
+    from labeling.roles import REVIEWER
+
+    rita = User.objects.create_user("rita", password="pw")
+    rita.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    return client_for(rita)
+
+
+@pytest.mark.parametrize("modality", ["x", "tt", "v"])  # v: real, but not collected here
+def test_an_unknown_modality_is_a_400_that_lists_the_valid_ones(team, media_root, modality):
+    campaign = create_campaign(
+        name="ta", corpus=rendered_corpus(2), annotators=team[:1], modalities="ta"
+    )
+    client = client_for(team[0])
+    for url in (
+        reverse("api-training-next", args=[campaign.pk, modality]),
+        reverse("api-exam-start", args=[campaign.pk, modality]),
+    ):
+        response = post(client, url)
+        assert response.status_code == 400, url
+        body = response.json()
+        assert body["error"] == "unknown_modality" and "use one of t, a" in body["detail"]
+    assert not Lease.objects.exists()
+
+
+def test_pausing_or_resuming_someone_outside_the_pool_is_a_404(team, campaign):
+    from labeling.models import AnnotatorPause
+
+    client = reviewer_client()
+    for annotator_id in (999_999, team[3].pk):  # unknown, and not in this campaign's pool
+        for action in ("pause", "resume"):
+            response = client.post(
+                reverse("review-annotator", args=[campaign.pk, annotator_id]),
+                {"action": action, "reason": "a test"},
+            )
+            assert response.status_code == 404
+    assert not AnnotatorPause.objects.exists()
+
+
+def staff_member(name: str, role: str):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(name, password="pw", is_staff=role == "staff")
+    if role == "reviewer":
+        from labeling.roles import REVIEWER
+
+        user.groups.add(Group.objects.get_or_create(name=REVIEWER)[0])
+    return user
+
+
+@pytest.mark.parametrize("role", ["reviewer", "staff"])
+def test_reviewers_and_staff_in_the_pool_are_masked_like_any_annotator(campaign, role):
+    member = staff_member("insider", role)
+    campaign.annotators.add(member)
+    campaign.jobs.exclude(modality="a").delete()
+    client = client_for(member)
+    utterance = campaign.corpus.utterances.first()
+    audio = utterance.renditions.get(modality="a")
+    assert client.get(reverse("rendition-file", args=[audio.pk])).status_code == 403
+    lease = next_task(member, campaign)
+    mine = lease.job.utterance.renditions
+    audio = mine.get(modality="a")
+    assert fetch(client, audio) == (200, media_bytes(audio))
+    for other in mine.exclude(modality="a"):
+        assert client.get(reverse("rendition-file", args=[other.pk])).status_code == 403
+    full = mine.get(modality="m")
+    assert client.get(reverse("rendition-subtitles", args=[full.pk])).status_code == 403
+
+
+def test_reviewers_outside_the_pool_keep_every_modality_for_review(campaign):
+    reviewer = staff_member("outsider", "reviewer")
+    client = client_for(reviewer)
+    for rendition in campaign.corpus.utterances.first().renditions.all():
+        response = client.get(reverse("rendition-file", args=[rendition.pk]))
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content).startswith(b"media bytes")
+
+
+def test_the_schema_and_the_docs_need_a_login(campaign):
+    anonymous = Client()
+    assert anonymous.get(reverse("api-schema")).status_code == 403
+    docs = anonymous.get(reverse("api-docs"))
+    assert docs.status_code == 302 and "/accounts/login/" in docs["Location"]
+
+
+def test_the_docs_page_loads_its_assets_from_this_server_not_a_cdn(team, campaign):
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    page = client_for(team[0]).get(reverse("api-docs"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = [s for s in sources if s.endswith((".js", ".css"))]
+    assert assets and not [s for s in sources if "//" in s]  # nothing from another origin
+    for asset in assets:
+        assert finders.find(asset.removeprefix("/static/")), asset

@@ -67,7 +67,7 @@ def test_jobs_closest_to_a_verdict_come_first(team):
 
 def test_split_job_asks_for_exactly_one_more_vote_and_is_preferred(team):
     campaign = campaign_for(team, 3, modalities="t", independence_guard=False)
-    job = campaign.jobs.order_by("id").first()
+    job = campaign.jobs.order_by("turn", "id").first()  # the first handed out
     for annotator, label in zip(team[:3], ["anger", "anger", "fear"], strict=True):
         lease = next_task(annotator, campaign)
         assert lease.job_id == job.pk
@@ -195,3 +195,64 @@ def test_jobs_whose_rendition_is_not_ready_are_not_handed_out(team):
     campaign = campaign_for(team, 1, modalities="a")
     campaign.corpus.utterances.get().renditions.filter(modality="a").update(status="failed")
     assert next_task(team[0], campaign) is None
+
+
+def _removed(campaign, annotator):
+    campaign.annotators.remove(annotator)
+
+
+def _paused(campaign, annotator):
+    from labeling.models import ReviewAction
+    from labeling.services.pauses import record_pause
+
+    record_pause(campaign, annotator, actor=None, reason="Test.", kind=ReviewAction.Kind.PAUSE)
+
+
+def _closed(campaign, annotator):
+    campaign.is_active = False
+    campaign.save()
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [(_removed, "NotInPool"), (_paused, "Paused"), (_closed, "CampaignClosed")],
+)
+def test_a_live_lease_cannot_be_submitted_once_its_holder_may_no_longer_annotate(
+    team, change, refusal
+):
+    from labeling.services import assignment
+
+    campaign = campaign_for(team, 1, modalities="t")
+    lease = next_task(team[0], campaign)
+    change(campaign, team[0])
+    with pytest.raises(getattr(assignment, refusal)):
+        submit_vote(team[0], lease.pk, "anger")
+    assert not Vote.objects.exists()
+    assert Lease.objects.get(pk=lease.pk).status == Lease.Status.ACTIVE
+
+
+def test_a_lease_with_less_than_a_second_left_is_not_handed_out_again(team):
+    campaign = campaign_for(team, 2, modalities="t")
+    first = next_task(team[0], campaign)
+    Lease.objects.filter(pk=first.pk).update(
+        expires_at=timezone.now() + timezone.timedelta(milliseconds=600)
+    )
+    second = next_task(team[0], campaign)
+    assert second is not None and second.pk != first.pk
+    assert (second.expires_at - timezone.now()).total_seconds() > 1
+    assert Lease.objects.get(pk=first.pk).status == Lease.Status.EXPIRED
+
+
+def test_a_training_question_with_less_than_a_second_left_is_not_handed_out_again(db):
+    from labeling.services.qualification import next_training_question
+    from tests.qualification.conftest import build_campaign
+
+    team = annotators(1, prefix="learner")
+    campaign = build_campaign(team)
+    first = next_training_question(team[0], campaign, "t")
+    Lease.objects.filter(pk=first.pk).update(
+        expires_at=timezone.now() + timezone.timedelta(milliseconds=600)
+    )
+    second = next_training_question(team[0], campaign, "t")
+    assert second.pk != first.pk
+    assert Lease.objects.get(pk=first.pk).status == Lease.Status.EXPIRED

@@ -3,7 +3,7 @@
 import pytest
 
 from labeling import media
-from labeling.models import Corpus, Utterance, Vote
+from labeling.models import Corpus, Lease, Utterance, Vote
 from labeling.services.campaigns import create_campaign
 from labeling.services.imports import import_manifest
 from labeling.services.renditions import render_utterance
@@ -22,10 +22,15 @@ def campaign(media_root, clip_dir, make_clip):
     corpus = Corpus.objects.create(name="browser")
     import_manifest(corpus=corpus, manifest_path=clip_dir / "m.csv", media_root=clip_dir)
     render_utterance(Utterance.objects.get().pk)
-    # Without the guard one annotator meets all four modalities of the one utterance, in order.
-    return create_campaign(
+    # Without the guard one annotator meets all four modalities of the one utterance; the
+    # tests walk them in the paper's order rather than the campaign's shuffled one.
+    campaign = create_campaign(
         name="browser campaign", corpus=corpus, annotators=annotators(1), independence_guard=False
     )
+    for job in campaign.jobs.all():
+        job.turn = "tavm".index(job.modality)
+        job.save(update_fields=["turn"])
+    return campaign
 
 
 def wait_for_task(page, modality_name: str) -> None:
@@ -80,7 +85,9 @@ def test_annotator_completes_tasks_with_the_keyboard_and_sees_only_each_modality
     (tmp_path / "v.mp4").write_bytes(body)
     probe = media.probe(tmp_path / "v.mp4")
     assert probe.has_video and not probe.has_audio
-    page.keyboard.press("s")  # skip
+    page.keyboard.press("s")  # skip: the page asks why first
+    page.wait_for_selector("#skip-reasons:not([hidden])")
+    page.keyboard.press("3")  # not one speaker / no face
 
     wait_for_task(page, "multimodal (original video)")
     full = played(page, "video")
@@ -95,6 +102,39 @@ def test_annotator_completes_tasks_with_the_keyboard_and_sees_only_each_modality
         ("m", "happiness"),
         ("t", "anger"),
     ]
+    assert Lease.objects.get(status="skipped").skip_reason == "Not one speaker, or no clear face"
+
+
+def test_skip_takes_a_written_reason_and_escape_goes_back(campaign, live_server, page):
+    log_in(page, live_server, "annotator1")
+    page.click("text=Start")
+    wait_for_task(page, "text (transcript only)")
+    page.click("#skip")
+    page.keyboard.press("Escape")
+    assert page.locator("#skip-reasons").is_hidden()
+    page.keyboard.press("4")  # the label keys work again: anger
+    wait_for_task(page, "audio only")
+    page.keyboard.press("s")
+    page.fill("#skip-other", "the speaker whispers")
+    page.keyboard.press("Enter")
+    wait_for_task(page, "vision (silent video)")
+    assert Lease.objects.get(status="skipped").skip_reason == "the speaker whispers"
+    assert Vote.objects.get().label == "anger"
+
+
+def test_the_last_answer_can_be_changed_while_its_task_is_open(campaign, live_server, page):
+    log_in(page, live_server, "annotator1")
+    page.click("text=Start")
+    wait_for_task(page, "text (transcript only)")
+    page.keyboard.press("4")  # anger
+    wait_for_task(page, "audio only")
+    page.keyboard.press("c")
+    page.wait_for_selector("#revise-panel:not([hidden])")
+    assert "anger" in page.locator("#revise-current").inner_text()
+    page.keyboard.press("2")  # sadness
+    page.wait_for_selector("text=Changed your last answer to sadness")
+    assert Vote.objects.get().label == "sadness"
+    assert page.locator("#modality").inner_text() == "audio only"  # still on the next task
 
 
 def test_the_task_page_fits_a_tablet(campaign, live_server, browser):

@@ -29,3 +29,33 @@ def test_an_expired_lease_is_announced_and_the_next_task_loaded(live_server, pag
         " && !document.getElementById('timer').textContent.startsWith('0:00')"
     )
     assert Lease.objects.exclude(pk=first).filter(status="active").count() == 1
+
+
+def test_at_expiry_the_page_asks_for_the_next_task_exactly_once(live_server, page):
+    import time
+
+    create_campaign(
+        name="one request",
+        corpus=rendered_corpus(3),
+        annotators=annotators(1),
+        modalities="t",
+        lease_seconds=10,
+    )
+    nexts = []
+    page.on(
+        "request",
+        lambda request: (
+            nexts.append(time.monotonic())
+            if request.method == "POST" and request.url.endswith("/next/")
+            else None
+        ),
+    )
+    log_in(page, live_server, "annotator1")
+    page.click("text=Start")
+    page.wait_for_selector(".transcript")
+    page.wait_for_selector("text=Time ran out for this task", timeout=20000)
+    time.sleep(2)  # a page asking again at 0:00 would have sent several more by now
+    assert len(nexts) == 2, nexts
+    second = Lease.objects.exclude(status="expired").get()
+    assert second.status == "active"
+    assert Lease.objects.filter(status="expired").count() == 1

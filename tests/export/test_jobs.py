@@ -127,3 +127,69 @@ def test_a_failed_export_run_again_continues_from_its_finished_shards(
 
 def test_run_export_of_a_deleted_job_does_nothing():
     assert run_export(123456) is None
+
+
+def test_a_redelivery_while_the_export_runs_is_busy_and_changes_nothing(
+    built, tiny_options, tmp_path
+):
+    out = tmp_path / "o"
+    job = create_export(campaign=built.campaign, out_dir=out, options=tiny_options, enqueue=False)
+    seen = []
+
+    def redelivered():
+        with pytest.raises(exports.ExportBusy) as busy:
+            run_export(job.pk)  # the broker hands the same message to a second worker
+        seen.append(busy.value.retry_after)
+        row = ExportJob.objects.get(pk=job.pk)
+        assert (row.status, row.attempts, row.error) == ("running", 1, "")
+
+    job = run_export(job.pk, progress=stop_at(1, redelivered))
+    assert seen and 0 < seen[0] <= exports.STALE_AFTER.total_seconds() + 1
+    assert (job.status, job.attempts, job.error) == ("done", 1, "")
+
+
+def test_running_an_export_again_while_its_first_run_still_writes_is_busy_not_failed(
+    built, tiny_options, tmp_path
+):
+    out = tmp_path / "o"
+    job = create_export(campaign=built.campaign, out_dir=out, options=tiny_options, enqueue=False)
+
+    def rerun():
+        rerun_export(job.pk, enqueue=False)  # someone presses "run again" on a live export
+        with pytest.raises(exports.ExportBusy, match="Another export is writing"):
+            run_export(job.pk)
+        row = ExportJob.objects.get(pk=job.pk)
+        assert row.status != "failed" and row.attempts == 1
+
+    job = run_export(job.pk, progress=stop_at(1, rerun))
+    assert (job.status, job.attempts, job.error) == ("done", 1, "")
+
+
+def test_an_export_whose_worker_went_silent_is_taken_over(built, tiny_options, tmp_path):
+    from django.utils import timezone
+
+    job = create_export(
+        campaign=built.campaign, out_dir=tmp_path / "o", options=tiny_options, enqueue=False
+    )
+    silent = timezone.now() - exports.STALE_AFTER
+    ExportJob.objects.filter(pk=job.pk).update(status="running", attempts=1, heartbeat_at=silent)
+    job = run_export(job.pk)
+    assert (job.status, job.attempts) == ("done", 2)
+
+
+def test_the_export_task_retries_a_busy_export_later_instead_of_failing_it(monkeypatch):
+    from types import SimpleNamespace
+
+    from labeling.tasks import export_dataset_task
+
+    calls = []
+
+    def run_export(job_id):
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise exports.ExportBusy("Export 7 is being written by another worker.", 30.0)
+        return SimpleNamespace(status="done")
+
+    monkeypatch.setattr(exports, "run_export", run_export)
+    result = export_dataset_task.apply(args=[7])  # eager: the retry runs at once
+    assert calls == [7, 7] and result.get() == "done"

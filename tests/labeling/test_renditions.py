@@ -84,3 +84,43 @@ def test_retry_failed_gives_failed_renditions_a_fresh_start(
     assert set(
         utterance.renditions.filter(pk__in=failed_ids).values_list("status", "attempts")
     ) == {("pending", 0)}
+
+
+def test_a_duplicate_delivery_skips_renditions_another_worker_is_rendering(utterance, monkeypatch):
+    real, suffix, content_type = rendition_service.RENDERERS["a"]
+    calls = []
+
+    def audio_while_redelivered(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:  # the broker redelivers the task while this one still renders
+            duplicate = render_utterance(utterance.pk)
+            assert "a" not in duplicate.done + duplicate.failed
+        return real(src, dst)
+
+    monkeypatch.setitem(
+        rendition_service.RENDERERS, "a", (audio_while_redelivered, suffix, content_type)
+    )
+    assert "a" in render_utterance(utterance.pk).done
+    assert len(calls) == 1
+    assert set(utterance.renditions.values_list("status", "attempts")) == {("done", 1)}
+
+
+def test_a_rendition_left_running_by_a_dead_worker_is_claimed_again(utterance, settings):
+    from django.utils import timezone
+
+    stale = timezone.now() - timezone.timedelta(seconds=settings.RENDITION_RUNNING_SECONDS + 1)
+    utterance.renditions.filter(modality="a").update(status="running", attempts=1, updated_at=stale)
+    assert "a" in render_utterance(utterance.pk).done
+    assert (rendition(utterance, "a").status, rendition(utterance, "a").attempts) == ("done", 2)
+
+
+def test_an_abandoned_last_attempt_is_marked_failed_not_left_running(utterance, settings):
+    from django.utils import timezone
+
+    stale = timezone.now() - timezone.timedelta(seconds=settings.RENDITION_RUNNING_SECONDS + 1)
+    utterance.renditions.filter(modality="a").update(
+        status="running", attempts=settings.RENDITION_MAX_ATTEMPTS, updated_at=stale
+    )
+    assert "a" not in render_utterance(utterance.pk).done
+    audio = rendition(utterance, "a")
+    assert audio.status == "failed" and "retry it in the admin" in audio.error

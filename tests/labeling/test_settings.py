@@ -99,3 +99,43 @@ def test_feature_model_choices_come_from_the_environment(tmp_path):
     assert result.stdout.split() == [
         "[('RAF-DB',", "'/models/raf')]", "[]", str(tmp_path / "var" / "feature-models")
     ]  # fmt: skip
+
+
+def test_production_refuses_to_fall_back_to_sqlite(tmp_path):
+    result = load_settings(tmp_path, ANNOTATOR_ENV="production", SECRET_KEY="s" * 50)
+    assert result.returncode != 0
+    assert "Set DATABASE_URL" in result.stderr
+
+
+def production_security(tmp_path, **env):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, sep='|')"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "ANNOTATOR_ENV"}}
+    clean.update(env, ANNOTATOR_VAR_DIR=str(tmp_path / "var"))
+    clean["DJANGO_SETTINGS_MODULE"] = "annotator.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().split("|")
+
+
+def test_production_turns_on_https_hsts_the_proxy_header_and_secure_cookies(tmp_path):
+    production = production_security(
+        tmp_path,
+        ANNOTATOR_ENV="production",
+        SECRET_KEY="s" * 50,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+    )
+    assert production == [
+        "True",
+        str(365 * 24 * 3600),
+        "('HTTP_X_FORWARDED_PROTO', 'https')",
+        "True",
+        "True",
+    ]
+    local = production_security(tmp_path)
+    assert local == ["False", "0", "None", "False", "False"]

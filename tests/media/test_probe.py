@@ -27,8 +27,13 @@ def test_probe_reports_duration_streams_and_frame_rate_of_a_clip(tmp_path):
 
 
 def test_probe_accepts_a_string_path_and_a_webm_source(tmp_path):
-    clip = make_clip(tmp_path / "clip.webm", container="webm", video_codec="libvpx",
-                     audio_codec="libopus", sample_rate=48000)
+    clip = make_clip(
+        tmp_path / "clip.webm",
+        container="webm",
+        video_codec="libvpx",
+        audio_codec="libopus",
+        sample_rate=48000,
+    )
 
     info = probe(str(clip))
 
@@ -44,8 +49,9 @@ def test_probe_of_a_clip_without_sound_reports_no_audio(tmp_path):
 
 
 def test_probe_of_a_sound_file_reports_no_video(tmp_path):
-    info = probe(make_clip(tmp_path / "voice.wav", video=False, container="wav",
-                           audio_codec="pcm_s16le"))
+    info = probe(
+        make_clip(tmp_path / "voice.wav", video=False, container="wav", audio_codec="pcm_s16le")
+    )
 
     assert info.has_audio and not info.has_video
     assert info.width is None and info.frame_rate is None

@@ -97,8 +97,14 @@ def test_audio_only_rendition_keeps_the_sound(source, tmp_path):
 
 
 def test_renditions_of_an_odd_sized_webm_are_even_sized_h264_and_aac(tmp_path):
-    webm = make_clip(tmp_path / "odd.webm", size=(321, 241), container="webm",
-                     video_codec="libvpx", audio_codec="libopus", sample_rate=48000)
+    webm = make_clip(
+        tmp_path / "odd.webm",
+        size=(321, 241),
+        container="webm",
+        video_codec="libvpx",
+        audio_codec="libopus",
+        sample_rate=48000,
+    )
 
     result = render_original(webm, tmp_path / "m.mp4")
 
@@ -118,8 +124,13 @@ def test_renditions_of_a_transport_stream_start_at_zero(tmp_path):
 
 
 def test_audio_rendition_of_a_rate_aac_cannot_carry_uses_the_next_higher_rate(tmp_path):
-    wav = make_clip(tmp_path / "odd-rate.wav", video=False, container="wav",
-                    audio_codec="pcm_s16le", sample_rate=37800)
+    wav = make_clip(
+        tmp_path / "odd-rate.wav",
+        video=False,
+        container="wav",
+        audio_codec="pcm_s16le",
+        sample_rate=37800,
+    )
 
     result = render_audio_only(wav, tmp_path / "a.m4a")
 

@@ -24,8 +24,14 @@ from tests.media.clips import audio_samples, video_frames
 
 def _shows(item: SyntheticUtterance, emotion: str, **changes) -> SyntheticUtterance:
     """The same speaker and line, with face and voice showing `emotion`."""
-    return dataclasses.replace(item, voice_emotion=emotion, face_emotion=emotion,
-                               transcript="今天真是太好了，谢谢你！", seconds=2.0, **changes)
+    return dataclasses.replace(
+        item,
+        voice_emotion=emotion,
+        face_emotion=emotion,
+        transcript="今天真是太好了，谢谢你！",
+        seconds=2.0,
+        **changes,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +54,13 @@ def _median_pitch(samples: np.ndarray, rate: int) -> float:
     """Median f0 (Hz) of the loud 40 ms frames, from the autocorrelation peak."""
     size = int(0.04 * rate)
     starts = range(0, len(samples) - size, size // 2)
-    loudness = np.array([np.sqrt(np.mean(samples[s:s + size] ** 2)) for s in starts])
+    loudness = np.array([np.sqrt(np.mean(samples[s : s + size] ** 2)) for s in starts])
     pitches = []
     for start, level in zip(starts, loudness, strict=True):
         if level < 0.5 * loudness.max():
             continue
-        x = samples[start:start + size] - samples[start:start + size].mean()
-        corr = np.correlate(x, x, "full")[size - 1:]
+        x = samples[start : start + size] - samples[start : start + size].mean()
+        corr = np.correlate(x, x, "full")[size - 1 :]
         low, high = rate // 600, rate // 60
         pitches.append(rate / (low + np.argmax(corr[low:high])))
     return float(np.median(pitches))
@@ -80,8 +86,10 @@ def test_zero_inconsistency_shows_the_underlying_emotion_in_every_modality():
 
 
 def test_deviating_modalities_use_every_other_emotion():
-    deviations = {(item.underlying, item.face_emotion)
-                  for item in plan_corpus(2000, inconsistency=1.0, seed=3)}
+    deviations = {
+        (item.underlying, item.face_emotion)
+        for item in plan_corpus(2000, inconsistency=1.0, seed=3)
+    }
 
     assert all(shown != underlying for underlying, shown in deviations)
     assert len(deviations) == len(EMOTIONS) * (len(EMOTIONS) - 1)
@@ -111,8 +119,12 @@ def test_transcript_words_reveal_the_text_emotion():
                 v[vocabulary[c]] += 1
         return v / np.linalg.norm(v)
 
-    centroids = np.array([np.mean([features(it.transcript) for it in train
-                                   if it.text_emotion == e], axis=0) for e in EMOTIONS])
+    centroids = np.array(
+        [
+            np.mean([features(it.transcript) for it in train if it.text_emotion == e], axis=0)
+            for e in EMOTIONS
+        ]
+    )
     guesses = [EMOTIONS[int(np.argmax(centroids @ features(it.transcript)))] for it in held_out]
 
     accuracy = np.mean([g == it.text_emotion for g, it in zip(guesses, held_out, strict=True)])
@@ -195,8 +207,10 @@ def test_face_moves_and_blinks_so_frames_differ(clips):
     assert np.mean(np.array(changes) > 0.05) > 0.8
 
 
-@pytest.mark.skipif(not hasattr(cv2, "CascadeClassifier"),
-                    reason="this OpenCV build has no Haar cascades (OpenCV 5 moved them out)")
+@pytest.mark.skipif(
+    not hasattr(cv2, "CascadeClassifier"),
+    reason="this OpenCV build has no Haar cascades (OpenCV 5 moved them out)",
+)
 def test_haar_cascade_finds_exactly_one_face_in_most_frames(tmp_path):
     detector = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     counts = []

@@ -229,3 +229,14 @@ def test_screeners_cannot_also_annotate_under_the_independence_guard(team):
         create_campaign(
             name="nobody", corpus=rendered_corpus(1), annotators=[], human_screening=True
         )
+
+
+def test_a_clip_with_less_than_a_second_left_is_not_handed_back(team):
+    campaign = human_campaign(team, n_clips=1)
+    screener = team["screeners"][0]
+    first = next_clip_to_screen(screener, campaign)
+    almost = timezone.now() + datetime.timedelta(milliseconds=600)
+    ClipScreening.objects.filter(pk=first.pk).update(lease_expires_at=almost)
+    again = next_clip_to_screen(screener, campaign)
+    # The page would show it at 0:00 and ask again at once: a fresh lease instead.
+    assert again.pk == first.pk and again.lease_expires_at > almost

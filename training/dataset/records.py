@@ -20,6 +20,10 @@ class ExportError(ValueError):
     """The export cannot start or finish as asked; the message says what to change."""
 
 
+class ExportLocked(ExportError):
+    """Another export holds the lock of the same partial directory: it is still writing."""
+
+
 class ExportCancelled(RuntimeError):
     """``should_stop()`` asked the export to stop; the partial directory is kept for a re-run."""
 

@@ -28,6 +28,7 @@ from .datasheet import FORMAT_VERSION, label_distribution, render_markdown
 from .records import (
     ExportCancelled,
     ExportError,
+    ExportLocked,
     ExportRecord,
     ExportResult,
     Extractors,
@@ -448,7 +449,7 @@ def _exclusive(lock_file: Path):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ExportError(
+            raise ExportLocked(
                 f"Another export is writing {lock_file.parent.parent}; wait for it to finish."
             ) from None
         yield

@@ -20,6 +20,7 @@ from labeling.selectors.annotation import find_campaign
 from labeling.services.exports import (
     DEFAULT_MODELS,
     DEFAULT_OPTIONS,
+    ExportBusy,
     create_export,
     request_cancel,
     rerun_export,
@@ -231,7 +232,10 @@ class Command(BaseCommand):
                 bar.total, bar.n = total, done
                 bar.refresh()
 
-            return run_export(job.pk, progress=progress)
+            try:
+                return run_export(job.pk, progress=progress)
+            except ExportBusy as busy:
+                raise CommandError(str(busy)) from busy
 
     def _follow(self, job: ExportJob, workers: set[str] | None) -> ExportJob:
         """Show the job row's progress until the export ends.
