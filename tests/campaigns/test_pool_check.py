@@ -105,9 +105,7 @@ def test_the_admin_add_form_saves_and_warns_about_a_small_pool(admin_client):
 
 def test_the_admin_change_form_warns_when_annotators_are_taken_out(admin_client):
     corpus, team = rendered_corpus(1), annotators(4)
-    campaign = create_campaign(
-        name="c", corpus=corpus, annotators=team, independence_guard=False
-    )
+    campaign = create_campaign(name="c", corpus=corpus, annotators=team, independence_guard=False)
     url = reverse("admin:labeling_campaign_change", args=[campaign.pk])
     page = admin_client.get(url).content.decode()
     assert "This campaign needs 4 (3 to start) per modality." in page
