@@ -10,6 +10,7 @@ api_patterns = [
     path("api/campaigns/", api.campaigns, name="api-campaigns"),
     path("api/campaigns/<int:campaign_id>/next/", api.next_task_view, name="api-next-task"),
     path("api/campaigns/<int:campaign_id>/progress/", api.progress_view, name="api-progress"),
+    path("api/campaigns/<int:campaign_id>/pool/", api.pool_view, name="api-pool"),
     path(
         "api/campaigns/<int:campaign_id>/qualification/",
         api.qualification_view,

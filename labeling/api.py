@@ -1,4 +1,5 @@
-"""REST API for annotators: thin translation between HTTP and the assignment services."""
+"""REST API: thin translation between HTTP and the services, for annotators (and one read
+for reviewers: a campaign's pool)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from labeling.models import Campaign, Lease
+from labeling.roles import is_reviewer
 from labeling.selectors.annotation import annotator_campaigns, my_progress, task_payload
+from labeling.selectors.pool import campaign_is_stuck, pool_check, pool_members, stuck_jobs
 from labeling.selectors.qualification import qualification_status, training_left
 from labeling.services.assignment import (
     AnnotationError,
@@ -48,7 +51,16 @@ TaskSerializer = inline_serializer(
         "transcript": serializers.CharField(allow_null=True),
     },
 )
-NextSerializer = inline_serializer("NextTask", {"task": TaskSerializer})
+NextSerializer = inline_serializer(
+    "NextTask",
+    {
+        "task": TaskSerializer,
+        "campaign_stuck": serializers.BooleanField(
+            help_text="With no task left for you: true when some jobs need votes nobody left "
+            "in the pool may give (the organisers see them on the dashboard)."
+        ),
+    },
+)
 
 
 def refused(error: AnnotationError) -> Response:
@@ -71,7 +83,9 @@ def next_task_view(request, campaign_id: int):
         lease = next_task(request.user, campaign)
     except AnnotationError as error:
         return refused(error)
-    return Response({"task": task_payload(lease) if lease else None})
+    if lease is None:
+        return Response({"task": None, "campaign_stuck": campaign_is_stuck(campaign)})
+    return Response({"task": task_payload(lease), "campaign_stuck": False})
 
 
 @extend_schema(
@@ -278,4 +292,59 @@ def exam_next_view(request, attempt_id: int):
         return refused(error)
     return Response(
         {"task": task_payload(lease) if lease else None, "attempt": attempt_summary(attempt)}
+    )
+
+
+PoolSerializer = inline_serializer(
+    "Pool",
+    {
+        "campaign": serializers.IntegerField(),
+        "independence_guard": serializers.BooleanField(),
+        "modalities": serializers.CharField(),
+        "needed": inline_serializer(
+            "PoolNeed",
+            {
+                "to_start": serializers.IntegerField(),
+                "to_finish": serializers.IntegerField(),
+                "per": serializers.ChoiceField(choices=["utterance", "modality"]),
+            },
+        ),
+        "available": serializers.IntegerField(),
+        "available_per_modality": serializers.DictField(child=serializers.IntegerField()),
+        "short_to_start": serializers.IntegerField(),
+        "short_to_finish": serializers.IntegerField(),
+        "warning": serializers.CharField(),
+        "stuck": inline_serializer(
+            "StuckJobs",
+            {
+                "total": serializers.IntegerField(),
+                "per_modality": serializers.DictField(
+                    child=serializers.DictField(child=serializers.IntegerField())
+                ),
+                "add_annotators": serializers.IntegerField(),
+                "fix": serializers.CharField(),
+            },
+        ),
+    },
+)
+
+
+@extend_schema(responses=PoolSerializer)
+@api_view(["GET"])
+def pool_view(request, campaign_id: int):
+    """For reviewers and admins: the annotators the campaign's rule needs beside those in its
+    pool who may vote, and its stuck jobs (per modality and reason) with the fix."""
+    if not is_reviewer(request.user):
+        return Response(
+            {"error": "not_reviewer", "detail": "Only reviewers and admins see a campaign's pool."},
+            status=status.HTTP_403_FORBIDDEN,
+        )
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    members = pool_members(campaign)
+    return Response(
+        {
+            "campaign": campaign.pk,
+            **pool_check(campaign, members).as_dict(),
+            "stuck": stuck_jobs(campaign, members).as_dict(),
+        }
     )

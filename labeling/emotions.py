@@ -17,6 +17,27 @@ EMOTIONS: tuple[str, ...] = (
     "neutrality",
 )
 
+# CH-SIMS's five sentiment classes (SPEC §6: the 5-class bins of the score s in [-1, 1]).
+SIMS_SENTIMENTS: tuple[str, ...] = (
+    "strongly negative",
+    "weakly negative",
+    "neutral",
+    "weakly positive",
+    "strongly positive",
+)
+
+# Label sets a campaign can start from, by name: (what it is, its labels in key order 1, 2...).
+LABEL_PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cherma": ("CHERMA's 7 emotions", EMOTIONS),
+    "ch-sims": ("CH-SIMS's 5 sentiment classes", SIMS_SENTIMENTS),
+}
+
+
+def preset_labels(name: str) -> list[dict]:
+    """A preset's labels as a campaign stores them, on keys 1, 2, ...; KeyError if unknown."""
+    return [{"name": label, "key": str(i)} for i, label in enumerate(LABEL_PRESETS[name][1], 1)]
+
+
 # Class ids as the released LFMIM code numbers them (alphabetical by its English names).
 # An exported dataset records which of the two orders it uses.
 RELEASED_CODE_ORDER: tuple[str, ...] = (

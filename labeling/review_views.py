@@ -26,6 +26,7 @@ from labeling.report import (
     table_lines,
 )
 from labeling.roles import is_reviewer
+from labeling.selectors.pool import pool_check, pool_members, stuck_jobs
 from labeling.selectors.qualification import qualification_overview
 from labeling.selectors.screening import status_table
 from labeling.selectors.statistics import (
@@ -54,6 +55,7 @@ def reviewer_required(view):
 def dashboard(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     stats = campaign_statistics(campaign)
+    members = pool_members(campaign)
     return render(
         request,
         "review/dashboard.html",
@@ -64,6 +66,8 @@ def dashboard(request, campaign_id: int):
             "matrix_rows": _matrix_rows(stats),
             "annotators": annotator_quality(campaign),
             "screening": status_table(campaign),
+            "pool": pool_check(campaign, members),
+            "stuck": stuck_jobs(campaign, members),
         },
     )
 

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from labeling.admin.qualification import ExamInline
 from labeling.admin.screening import judge_again
+from labeling.emotions import LABEL_PRESETS, preset_labels
 from labeling.manifest import ManifestError
 from labeling.models import (
     Campaign,
@@ -20,11 +21,13 @@ from labeling.models import (
     Lease,
     Vote,
 )
+from labeling.pool import pool_need
 from labeling.screening import Thresholds
 from labeling.selectors.exports import export_readiness
 from labeling.services.campaigns import (
     CampaignInvalid,
     add_missing_jobs,
+    campaign_warnings,
     check_label_change,
     check_screeners_unseen,
     validate_labels,
@@ -108,12 +111,27 @@ class ExportForm(forms.Form):
         return data
 
 
+POOL_HELP = (
+    "The pool. With the independence guard on, an annotator votes on one modality of an "
+    "utterance, so every utterance needs (modalities × max votes) different annotators, "
+    "(modalities × initial votes) to start: 16 and 12 for the paper's 3/3/4 over t, a, v, m. "
+    "Without the guard, max votes per modality. Saving warns when the pool is smaller."
+)
+
+
 class CampaignForm(forms.ModelForm):
+    label_preset = forms.ChoiceField(
+        choices=[("", "—"), *((name, title) for name, (title, _) in LABEL_PRESETS.items())],
+        required=False,
+        help_text="Start from a preset label set; it replaces the labels below.",
+    )
+
     class Meta:
         model = Campaign
         fields = [
             "name",
             "corpus",
+            "label_preset",
             "labels",
             "modalities",
             "initial_votes",
@@ -128,8 +146,11 @@ class CampaignForm(forms.ModelForm):
         ]
 
     def clean_labels(self):
+        preset = self.cleaned_data.get("label_preset")
         try:
-            labels = validate_labels(self.cleaned_data["labels"])
+            labels = validate_labels(
+                preset_labels(preset) if preset else self.cleaned_data["labels"]
+            )
             if self.instance.pk is not None:
                 check_label_change(Campaign.objects.get(pk=self.instance.pk), labels)
             return labels
@@ -158,6 +179,17 @@ class CampaignForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in DEFAULTED_FIELDS:  # left empty: the default
             self.fields[name].required = False
+        self.fields["labels"].required = False  # a preset may give them
+        help_text = POOL_HELP
+        if self.instance.pk:
+            need = pool_need(
+                self.instance.rule, self.instance.modalities, self.instance.independence_guard
+            )
+            help_text += (
+                f" This campaign needs {need.to_finish} ({need.to_start} to start) "
+                f"{'per utterance' if need.per_utterance else 'per modality'}."
+            )
+        self.fields["annotators"].help_text = help_text
 
     def clean(self):
         data = super().clean()
@@ -289,6 +321,10 @@ class CampaignAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/labeling/campaign/export.html", context)
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if f != "label_preset"] if obj is not None else fields
+
     def get_readonly_fields(self, request, obj=None):
         # The corpus and the rule shape every job and verdict: fixed once jobs exist.
         fixed = ("corpus", "modalities", "initial_votes", "agreement", "max_votes")
@@ -319,6 +355,8 @@ class CampaignAdmin(admin.ModelAdmin):
             self.message_user(request, f"{created} jobs created.")
         if set(form.changed_data) & set(SCREENING_FIELDS):
             judge_again(self, request, [form.instance])
+        for warning in campaign_warnings(form.instance):  # pool, exams and pauses as saved
+            self.message_user(request, warning, messages.WARNING)
 
     @admin.action(description="Judge every clip again with the campaign's screening settings")
     def judge_screening(self, request, queryset):

@@ -10,11 +10,9 @@ import random
 from django.conf import settings
 from django.db import models
 
-from labeling.emotions import EMOTIONS
+from labeling.emotions import preset_labels
 from labeling.models.corpus import Corpus, Modality, Utterance
 from labeling.verdicts import State, VotingRule
-
-DEFAULT_KEYS = "1234567890"
 
 
 def new_assignment_seed() -> int:
@@ -22,7 +20,7 @@ def new_assignment_seed() -> int:
 
 
 def default_labels() -> list[dict]:
-    return [{"name": name, "key": DEFAULT_KEYS[i]} for i, name in enumerate(EMOTIONS)]
+    return preset_labels("cherma")
 
 
 class Campaign(models.Model):

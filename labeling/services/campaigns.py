@@ -9,6 +9,7 @@ from labeling.interleave import interleaved_turns
 from labeling.models import Campaign, ClipScreening, Corpus, ImportedVote, Job, Modality, Vote
 from labeling.models.annotation import default_labels
 from labeling.screening import Thresholds
+from labeling.selectors.pool import pool_check
 from labeling.verdicts import VotingRule, require_majority
 
 
@@ -73,6 +74,8 @@ def create_campaign(
 
     With screening (automatic, human or both) only clips that screening accepted get jobs;
     each clip's ClipScreening is created here (labeling/services/screening.md).
+    The returned campaign carries `warnings`: sentences about settings that are allowed but
+    will hurt, such as a pool too small for the rule (labeling/pool.py); [] when none.
     """
     labels = validate_labels(labels if labels is not None else default_labels())
     modalities = "".join(m for m in Modality.values if m in set(modalities))
@@ -115,7 +118,15 @@ def create_campaign(
             from labeling.services.screening import judge_campaign  # it imports this module
 
             judge_campaign(campaign)
+    campaign.warnings = campaign_warnings(campaign)
     return campaign
+
+
+def campaign_warnings(campaign: Campaign) -> list[str]:
+    """What to tell whoever creates or edits the campaign: today, whether its pool can
+    finish it under its rule and guard."""
+    warning = pool_check(campaign).warning
+    return [warning] if warning else []
 
 
 def check_screeners_unseen(screeners, annotators, independence_guard: bool) -> None:

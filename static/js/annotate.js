@@ -104,7 +104,14 @@
         : `<h2>Not passed: ${score} %</h2><p>The pass mark is ${mark} %. The qualification page says when you can try again.</p>${back}`;
       box.dataset.passed = String(attempt.passed);
     } else {
-      box.innerHTML = "<h2>No tasks left for you</h2><p>Thank you! Come back later: tasks reopen when others skip or run out of time.</p>";
+      // Nothing about other people's work beyond this: the campaign needs votes nobody may give.
+      box.innerHTML = lastResponse.campaign_stuck
+        ? "<h2>No tasks left for you</h2><p>Thank you! There is nothing left here that you may annotate. "
+          + "The campaign cannot finish with its current annotators; its organisers have been told "
+          + "(their dashboard shows it), so there is no need to wait for more tasks.</p>"
+        : "<h2>No tasks left for you</h2><p>Thank you! There is nothing left here that you may annotate "
+          + "right now. If other annotators skip tasks or run out of time, some may come back to you.</p>";
+      box.dataset.stuck = String(Boolean(lastResponse.campaign_stuck));
     }
     return box;
   }

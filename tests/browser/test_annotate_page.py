@@ -96,6 +96,11 @@ def test_annotator_completes_tasks_with_the_keyboard_and_sees_only_each_modality
     page.keyboard.press("1")  # happiness
 
     page.wait_for_selector("text=No tasks left for you")
+    # One annotator cannot give the three votes each job needs: the page says so plainly.
+    done = page.locator(".done").inner_text()
+    assert "nothing left here that you may annotate" in done
+    assert "cannot finish with its current annotators; its organisers have been told" in done
+    assert "reopen when others skip" not in done
     page.wait_for_function("() => document.getElementById('counter').textContent === '3'")
     assert sorted(Vote.objects.values_list("job__modality", "label")) == [
         ("a", "sadness"),
