@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from labeling.emotions import MODALITIES
 from labeling.models import Campaign, Job, Lease, Rendition, SimulationRun, SyntheticTruth
+from labeling.pool import pool_need
 from labeling.roles import ANNOTATOR
 from labeling.selectors.qualification import qualified_modalities
 from labeling.selectors.statistics import progress as campaign_progress
@@ -90,13 +91,11 @@ def _probability(value: str, what: str) -> float:
 
 
 def _annotators_the_rule_needs(campaign: Campaign) -> int:
-    """Distinct annotators one utterance can need: with the guard nobody votes on it in two
-    modalities, so |modalities| × max votes; without it, max votes per modality. (A shared
-    function for this is on its way to services/campaigns.py; this one is private to the
-    simulation until then.) Reviewers' extra votes on re-opened jobs count."""
+    """Distinct annotators the rule can need (`pool_need`: with the guard |modalities| × max
+    votes per utterance), plus one per modality for every extra vote a reviewer re-opened."""
     extra = campaign.jobs.aggregate(extra=Max("extra_votes"))["extra"] or 0
-    per_modality = campaign.max_votes + extra
-    return len(campaign.modalities) * per_modality if campaign.independence_guard else per_modality
+    need = pool_need(campaign.rule, campaign.modalities, campaign.independence_guard).to_finish
+    return need + extra * (len(campaign.modalities) if campaign.independence_guard else 1)
 
 
 def check_can_simulate(campaign: Campaign) -> None:

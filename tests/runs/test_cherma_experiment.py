@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.management.commands.cherma_experiment import TRUTH
 from labeling.models import SyntheticTruth, TrainingRun
 from tests.runs.tiny import TINY_FLAGS
 
@@ -33,6 +32,7 @@ def test_experiment_labels_exports_trains_the_three_models_and_compares_them(
     assert "LFMIM per head (like Table 4)" in printed and "±" in printed
     assert (out / "report.txt").read_text().startswith("Test set, m head")
     assert "RANDOM WEIGHTS" not in printed
+    assert "Modality independence: LFMIM's heads against every modality's labels" in printed
 
     # The exported labels are the synthetic ground truth: t text, a voice, v face, m underlying.
     manifest = pd.read_csv(out / "dataset" / "manifest.csv").set_index("utterance_id")
@@ -40,8 +40,11 @@ def test_experiment_labels_exports_trains_the_three_models_and_compares_them(
     assert len(manifest) == truths.count() == 5
     for truth in truths:
         row = manifest.loc[truth.utterance.external_id]
-        assert {m: row[f"label_{m}"] for m in TRUTH} == {
-            m: getattr(truth, field) for m, field in TRUTH.items()
+        assert {m: row[f"label_{m}"] for m in "tavm"} == {
+            "t": truth.text_emotion,
+            "a": truth.voice_emotion,
+            "v": truth.face_emotion,
+            "m": truth.underlying,
         }
 
     # Again, one model: the corpus, labels and dataset are reused, the run is new.

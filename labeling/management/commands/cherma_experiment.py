@@ -57,8 +57,6 @@ RECIPES = {
     },
     "paper": {},
 }
-# Which ground truth of a synthetic utterance is the decided label of each modality.
-TRUTH = {"t": "text_emotion", "a": "voice_emotion", "v": "face_emotion", "m": "underlying"}
 
 
 class Command(BaseCommand):
@@ -198,8 +196,10 @@ class Command(BaseCommand):
             writer = csv.writer(handle)
             writer.writerow(["utterance_id", "modality", "label"])
             for truth in truths.order_by("utterance__external_id"):
-                for modality, field in TRUTH.items():
-                    writer.writerow([truth.utterance.external_id, modality, getattr(truth, field)])
+                for modality in SyntheticTruth.FIELD_OF_MODALITY:
+                    writer.writerow(
+                        [truth.utterance.external_id, modality, truth.emotion(modality)]
+                    )
         report = import_labels(campaign, labels)
         if report.rejected:
             raise CommandError(f"The ground-truth labels were refused: {report.rejected[:3]}")
