@@ -31,7 +31,7 @@ _FIELDS = (
     "model", "preset", "epochs", "batch_size", "eval_batch_size", "optimizer", "lr", "momentum",
     "weight_decay", "schedule", "grad_clip", "num_workers", "mixed_precision", "device",
     "audio_len", "audio_how", "checkpoint_every", "max_steps_per_epoch", "select_head",
-    "select_metric",
+    "select_metric", "standardize",
 )  # fmt: skip
 
 
@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--audio-len", type=int, help="audio frames per utterance (default 100)")
     p.add_argument("--audio-how", choices=("sample", "cut"))
+    p.add_argument(
+        "--standardize",
+        action="store_true",
+        default=None,
+        help="standardise each feature dimension with the training split's mean and std",
+    )
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--max-steps-per-epoch", type=int)
     p.add_argument("--select-head", choices=("t", "a", "v", "m"))

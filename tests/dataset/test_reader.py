@@ -128,3 +128,27 @@ def test_a_newer_format_version_is_refused(tmp_path, exported):
     (tmp_path / "datasheet.json").write_text(json.dumps({**sheet, "format_version": 2}))
     with pytest.raises(ValueError, match="format version 2"):
         open_dataset(tmp_path)
+
+
+def test_standardised_features_have_zero_mean_unit_std_on_train_and_padding_stays_zero(exported):
+    from training.dataset.reader import feature_statistics
+
+    train = CHERMASplit(exported, "train", audio_len=None)
+    statistics = feature_statistics(train)
+    standardised = CHERMASplit(exported, "train", audio_len=None, standardize=statistics)
+    items = [standardised[i] for i in range(len(standardised))]
+    for name in ("text", "audio", "vision"):
+        real = torch.cat([item[name][item[f"{name}_mask"]] for item in items]).double()
+        assert torch.allclose(
+            real.mean(0), torch.zeros(real.shape[1], dtype=torch.float64), atol=2e-3
+        )
+        spread = real.std(0, unbiased=False)
+        varying = spread > 1e-3  # a dimension constant over the split stays constant
+        assert torch.allclose(spread[varying], torch.ones_like(spread[varying]), atol=2e-3)
+    padded = [item["text"][~item["text_mask"]] for item in items]
+    assert all(bool((p == 0).all()) for p in padded)
+    # Other splits are standardised with the training statistics, not their own.
+    test = CHERMASplit(exported, "test", audio_len=None, standardize=statistics)
+    raw = CHERMASplit(exported, "test", audio_len=None)
+    expected = statistics.apply("vision", raw[0]["vision"].numpy())
+    assert np.allclose(test[0]["vision"].numpy(), expected)

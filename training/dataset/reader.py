@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -91,6 +92,7 @@ class CHERMASplit(Dataset):
         audio_len: int | None = 100,
         vision_len: int | None = None,
         audio_how: Literal["sample", "cut"] = "sample",
+        standardize: FeatureStatistics | None = None,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}.")
@@ -107,6 +109,7 @@ class CHERMASplit(Dataset):
         self.split = split
         self.text_len, self.audio_len, self.vision_len = text_len, audio_len, vision_len
         self.audio_how = audio_how
+        self.standardize = standardize
         self.datasheet = _read_datasheet(self.path)
         self.classes: tuple[str, ...] = tuple(self.datasheet["classes"])
         columns = ["utterance_id", "split", "shard", "index", "status", *LABEL_ID_COLUMNS]
@@ -139,14 +142,20 @@ class CHERMASplit(Dataset):
         arrays = self.shard_arrays(int(self.shards[i]))
         row = int(self.rows[i])
 
-        text, text_mask = _fit(arrays["text"][row], arrays["text_mask"][row], self.text_len, "cut")
+        text = np.array(arrays["text"][row], dtype=np.float32)
+        text_mask = np.array(arrays["text_mask"][row], dtype=bool)
         start, stop = arrays["audio_offsets"][row], arrays["audio_offsets"][row + 1]
         frames = np.array(arrays["audio"][start:stop], dtype=np.float32)
+        vision = np.array(arrays["vision"][row], dtype=np.float32)
+        if self.standardize is not None:  # before padding, so padded positions stay zero
+            text = np.where(text_mask[:, None], self.standardize.apply("text", text), 0.0)
+            frames = self.standardize.apply("audio", frames)
+            vision = self.standardize.apply("vision", vision)
+        text, text_mask = _fit(text, text_mask, self.text_len, "cut")
         if self.audio_len is None:
             audio, audio_mask = frames, np.ones(len(frames), dtype=bool)
         else:
             audio, audio_mask = fixed_length(frames, self.audio_len, self.audio_how)
-        vision = np.array(arrays["vision"][row], dtype=np.float32)
         face = np.array(arrays["vision_face"][row], dtype=bool)
         vision_mask = np.ones(len(vision), dtype=bool)
         if self.vision_len is not None:
@@ -174,6 +183,49 @@ class CHERMASplit(Dataset):
     @staticmethod
     def collate(batch: Sequence[dict]) -> dict:
         return collate(batch)
+
+
+@dataclass(frozen=True)
+class FeatureStatistics:
+    """Per-dimension mean and standard deviation of each modality's features (real positions
+    of the training split): features from different extractors differ in scale by orders of
+    magnitude (a random ResNet's pooled outputs vary by 0.04, BERT's by 1), and standardising
+    them lets one learning rate suit all three streams."""
+
+    mean: dict[str, np.ndarray]  # modality folder name -> (D,)
+    std: dict[str, np.ndarray]
+
+    def apply(self, modality: str, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean[modality]) / self.std[modality]).astype(np.float32)
+
+    def to_dict(self) -> dict[str, dict[str, list[float]]]:
+        return {
+            name: {"mean": self.mean[name].tolist(), "std": self.std[name].tolist()}
+            for name in self.mean
+        }
+
+
+def feature_statistics(split: CHERMASplit, max_items: int = 2048) -> FeatureStatistics:
+    """Mean and std per dimension over real positions of up to `max_items` utterances of
+    `split`, taken evenly through it (deterministic; the whole split when it is smaller)."""
+    if len(split) == 0:
+        raise ValueError("Cannot compute feature statistics of an empty split.")
+    picks = np.unique(np.linspace(0, len(split) - 1, min(len(split), max_items)).astype(int))
+    rows: dict[str, list[np.ndarray]] = {"text": [], "audio": [], "vision": []}
+    for i in picks:
+        arrays = split.shard_arrays(int(split.shards[i]))
+        row = int(split.rows[i])
+        mask = np.asarray(arrays["text_mask"][row], dtype=bool)
+        rows["text"].append(np.asarray(arrays["text"][row], dtype=np.float64)[mask])
+        start, stop = arrays["audio_offsets"][row], arrays["audio_offsets"][row + 1]
+        rows["audio"].append(np.asarray(arrays["audio"][start:stop], dtype=np.float64))
+        rows["vision"].append(np.asarray(arrays["vision"][row], dtype=np.float64))
+    mean, std = {}, {}
+    for name, parts in rows.items():
+        values = np.concatenate(parts)
+        mean[name] = values.mean(axis=0).astype(np.float32)
+        std[name] = np.maximum(values.std(axis=0), 1e-6).astype(np.float32)
+    return FeatureStatistics(mean, std)
 
 
 def _fit(

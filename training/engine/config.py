@@ -53,6 +53,9 @@ class TrainConfig:
     # How `open_splits` reads an exported dataset: audio fixed to `audio_len` frames, longer
     # clips sampled uniformly ("sample", the paper, §5.1.2) or cut ("cut", the released code).
     audio_len: int = 100
+    # Standardise every feature dimension with the training split's mean and std (not in the
+    # paper or the released code; helps when extractors' output scales differ a lot).
+    standardize: bool = False
     audio_how: str = "sample"
     checkpoint_every: int = 1  # write last.pt every this many epochs (and always at the end)
     max_steps_per_epoch: int | None = None  # cut epochs short, for quick runs

@@ -25,8 +25,10 @@ class Splits:
 
 
 def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
-    """CHERMASplit train/validation/test with `config.audio_len` and `config.audio_how`."""
+    """CHERMASplit train/validation/test with `config.audio_len` and `config.audio_how`; with
+    `config.standardize`, every split standardised with the training split's statistics."""
     from training.dataset import CHERMASplit, open_dataset  # pandas/pyarrow only when needed
+    from training.dataset.reader import feature_statistics
 
     dataset = open_dataset(directory)
     splits = {
@@ -37,6 +39,10 @@ def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
         raise ValueError(
             f"{directory} has no training utterances; export a dataset with more utterances."
         )
+    if config.standardize:
+        statistics = feature_statistics(splits["train"])
+        for split in splits.values():
+            split.standardize = statistics
     return Splits(
         train=splits["train"],
         validation=splits["validation"] if len(splits["validation"]) else None,

@@ -51,6 +51,7 @@ RECIPES = {
         "schedule": "none",
         "batch_size": 16,
         "audio_len": 50,
+        "standardize": True,
         "d_model": 64,
         "num_layers": 2,
         "num_heads": 4,
@@ -129,6 +130,7 @@ class Command(BaseCommand):
                 f"(test set, mean over seeds {lfmim.seeds})"
             )
             lines += ["", format_agreement_table(head_agreement(lfmim), title=title)]
+            lines += ["", "Curves: " + ", ".join(str(p) for p in save_curves(lfmim, out))]
         lines += [
             "",
             f"Synthetic corpus {campaign.corpus.name!r}: {options['utterances']} utterances, "
@@ -281,3 +283,16 @@ def head_agreement(run: TrainingRun) -> dict[str, dict[str, float]]:
         head: {u: sum(s[head][u] for s in per_seed) / len(per_seed) for u in per_seed[0][head]}
         for head in per_seed[0]
     }
+
+
+def save_curves(run: TrainingRun, out: Path) -> list[Path]:
+    """The run page's loss and accuracy figures (every head, train and validation) as PNG."""
+    from labeling.run_views import CURVES, curves_figure
+
+    paths = []
+    for kind in CURVES:
+        path = out / f"{run.model}-{kind}.png"
+        figure = curves_figure(run.epochs.all(), kind, seeds=len(run.seeds))
+        figure.savefig(path, dpi=110, bbox_inches="tight")
+        paths.append(path)
+    return paths
