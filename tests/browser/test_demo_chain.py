@@ -5,6 +5,7 @@ an export worker, and LFMIM trains on a gpu worker until its curves and F1 table
 
 import json
 import re
+import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -24,6 +25,8 @@ UTTERANCES = 5
 SPLIT_SEED = 2  # splits these 5 ids 3:1:1 by their keyed hashes: every split has one
 PASSWORD = "cherma-demo"
 HAND_KEYS = "123"  # happiness, sadness, neutral: some against the synthetic truth
+# Each task renders new label buttons; those of an answered task are marked.
+FRESH_TASK = "#labels button.label:not([data-answered])"
 WORKER_SECONDS = 240_000  # ms; generous for a loaded 2-core machine
 
 
@@ -59,12 +62,12 @@ def admin_status(page) -> str:
 
 
 def wait_until_done(page, what: str) -> None:
-    """Wait while the admin page of a long job refreshes itself (it does while it runs)."""
-    page.wait_for_function(
-        "() => !/queued|running/i.test("
-        "document.querySelector('.field-status .readonly').textContent)",
-        timeout=WORKER_SECONDS,
-    )
+    """Wait while the admin page of a long job refreshes itself (it does while it runs);
+    locators, unlike a page script, outlive those reloads."""
+    deadline = time.monotonic() + WORKER_SECONDS / 1000
+    while admin_status(page) in ("queued", "running"):
+        assert time.monotonic() < deadline, f"{what} still {admin_status(page)}"
+        time.sleep(0.5)
     error = page.locator(".field-error .readonly").inner_text()
     assert admin_status(page) == "done", f"{what}: {error}"
 
@@ -81,7 +84,7 @@ def annotate_by_hand(page, keys: str, before: int = 0) -> None:
     for done, key in enumerate(keys, start=before + 1):
         # Each task renders new label buttons: mark this task's, so the next key waits for
         # the next task (a key pressed before it renders would answer the submitted one).
-        page.wait_for_selector("#labels button.label:not([data-answered])")
+        page.wait_for_selector(FRESH_TASK)
         page.eval_on_selector_all(
             "#labels button.label", "bs => bs.forEach(b => b.dataset.answered = 1)"
         )
@@ -169,6 +172,7 @@ def test_a_demo_corpus_goes_from_hand_labels_to_a_trained_model_in_the_browser(
     annotator.click(f"a[href='/annotate/{campaign.pk}/']")
     annotate_by_hand(annotator, HAND_KEYS)
     assert campaign.jobs.filter(votes__annotator__username="annotator1").count() == 3
+    annotator.wait_for_selector(FRESH_TASK)  # the fourth task, leased before the simulation
 
     admin = browser.new_context(viewport={"width": 1280, "height": 900})
     page = admin.new_page()
