@@ -33,6 +33,11 @@ def chinese_vocab() -> list[str]:
     return specials + ascii_chars + punctuation + ideographs
 
 
+def random_model_paths(directory: Path, size: str = "tiny") -> dict[str, Path]:
+    """Where ``save_random_models(directory, size)`` saves each role's model."""
+    return {role: Path(directory) / f"random-{size}-{role}" for role in ROLES}
+
+
 def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> dict[str, str]:
     """Random BERT, wav2vec 2.0 and ResNet under ``directory/random-<size>-<role>``, each
     saved once (an existing directory is reused). Returns the path per role."""
@@ -53,7 +58,7 @@ def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> di
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}.")
     tiny = size == "tiny"
     directory = Path(directory)
-    paths = {role: directory / f"random-{size}-{role}" for role in ROLES}
+    paths = random_model_paths(directory, size)
     vocab = chinese_vocab()
     if not (paths["text"] / "config.json").is_file():
         paths["text"].mkdir(parents=True, exist_ok=True)
