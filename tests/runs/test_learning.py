@@ -22,7 +22,7 @@ from labeling.services.exports import create_export, run_export
 from labeling.services.simulation import simulate
 from training.features.random_models import save_random_models
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 UTTERANCES = 80
 CORPUS = "learning corpus"

@@ -207,7 +207,9 @@ class Command(BaseCommand):
                 user.is_staff = role == ADMIN
                 user.is_superuser = role == ADMIN
                 user.save()
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(
+                Group.objects.get_or_create(name=role)[0]
+            )  # a flushed database has none
         self.stdout.write(
             f"Demo accounts: admin, reviewer, annotator1..annotator{annotators} "
             f"(password {password!r}; demo only)."
