@@ -24,7 +24,7 @@ from training.features.random_models import save_random_models
 
 pytestmark = pytest.mark.django_db
 
-UTTERANCES = 80
+UTTERANCES = 160
 CORPUS = "learning corpus"
 
 
