@@ -141,11 +141,13 @@ def test_the_dashboard_shows_stuck_jobs_with_the_reason_and_the_fix():
     )
     for annotator in team:
         work_until_done(annotator, campaign)
+    # Both voted on the same modality (the first one handed out is shuffled); the other is stuck.
+    (stuck_modality,) = stuck_jobs(campaign).per_modality
     reviewer = User.objects.create_user("rev", password="pw")
     reviewer.groups.add(Group.objects.get_or_create(name="reviewer")[0])
     page = client_for(reviewer).get(reverse("review-dashboard", args=[campaign.pk]))
     html = page.content.decode()
-    assert 'id="stuck"' in html and 'data-modality="a"' in html
+    assert 'id="stuck"' in html and f'data-modality="{stuck_modality}"' in html
     assert "already seen the utterance in another modality" in html
     assert "1 job still needs votes that nobody left in the pool may give." in html
     assert "Add 2 annotators to the pool, or turn the independence guard off." in html
