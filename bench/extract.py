@@ -69,7 +69,7 @@ def prepare(folder: Path, scale: int) -> None:
         "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters]) + "\n",
         encoding="utf-8",
     )
-    BertTokenizerFast(vocab_file=str(text / "vocab.txt")).save_pretrained(text)
+    BertTokenizerFast(vocab=str(text / "vocab.txt")).save_pretrained(text)
     BertModel(BertConfig()).save_pretrained(text)
     Wav2Vec2Model(Wav2Vec2Config()).save_pretrained(audio)
     Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True).save_pretrained(audio)

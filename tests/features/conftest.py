@@ -28,7 +28,7 @@ def save_tiny_bert(directory: Path, seed: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     vocab_file = directory / "vocab.txt"
     vocab_file.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(vocab_file)).save_pretrained(directory)
+    BertTokenizerFast(vocab=str(vocab_file)).save_pretrained(directory)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(VOCAB),

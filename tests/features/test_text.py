@@ -3,6 +3,7 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 import transformers
 
 from training.features import TextFeatureExtractor
@@ -72,3 +73,38 @@ def test_weights_hash_changes_when_the_weights_change(bert_path, tmp_path):
     original = TextFeatureExtractor(str(bert_path)).describe()["weights_sha256"]
     assert TextFeatureExtractor(str(copy)).describe()["weights_sha256"] == original
     assert TextFeatureExtractor(str(other)).describe()["weights_sha256"] != original
+
+
+def test_a_tokenizer_without_its_vocabulary_is_refused(bert_path, tmp_path):
+    # transformers 5 ignores `vocab_file=`: such a tokenizer knows only the special tokens.
+    from transformers import BertModel, BertTokenizerFast
+
+    broken = tmp_path / "broken"
+    BertModel.from_pretrained(bert_path).save_pretrained(broken)
+    BertTokenizerFast(vocab={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3}).save_pretrained(
+        broken
+    )
+    with pytest.raises(ValueError, match="most words would become \\[UNK\\]"):
+        TextFeatureExtractor(str(broken), device="cpu")
+
+
+def test_the_demo_random_bert_knows_every_character_of_the_synthetic_transcripts(tmp_path):
+    from labeling.synthetic import plan_corpus
+    from training.features.random_models import save_random_models
+
+    path = save_random_models(tmp_path, "tiny")["text"]
+    extractor = TextFeatureExtractor(path, device="cpu")
+    transcripts = [item.transcript for item in plan_corpus(50, seed=1)]
+    ids = extractor.tokenize(transcripts)["input_ids"]
+    assert (ids == extractor.tokenizer.unk_token_id).sum() == 0
+
+
+def test_demo_models_saved_with_a_broken_tokenizer_get_their_vocabulary_back(tmp_path):
+    from transformers import BertTokenizerFast
+
+    from training.features.random_models import chinese_vocab, save_random_models
+
+    path = save_random_models(tmp_path, "tiny")["text"]
+    BertTokenizerFast(vocab={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3}).save_pretrained(path)
+    assert save_random_models(tmp_path, "tiny")["text"] == path
+    assert len(TextFeatureExtractor(path, device="cpu").tokenizer) == len(chinese_vocab())

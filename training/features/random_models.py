@@ -60,11 +60,14 @@ def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> di
     directory = Path(directory)
     paths = random_model_paths(directory, size)
     vocab = chinese_vocab()
-    if not (paths["text"] / "config.json").is_file():
+    if not _has_full_vocabulary(paths["text"], len(vocab)):
+        # Also rewrites tokenizers saved before this was fixed: they held only the 5 special
+        # tokens, so every character became [UNK] and the text carried nothing.
         paths["text"].mkdir(parents=True, exist_ok=True)
         vocab_file = paths["text"] / "vocab.txt"
         vocab_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")
-        BertTokenizerFast(vocab_file=str(vocab_file)).save_pretrained(paths["text"])
+        BertTokenizerFast(vocab=str(vocab_file)).save_pretrained(paths["text"])
+    if not (paths["text"] / "config.json").is_file():
         torch.manual_seed(seed)
         shape = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                      intermediate_size=256) if tiny else {}  # fmt: skip
@@ -95,3 +98,11 @@ def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> di
         if not marker.is_file():
             marker.write_text(f"{RANDOM_NOTE}: features from these carry no knowledge.\n")
     return {role: str(path) for role, path in paths.items()}
+
+
+def _has_full_vocabulary(path: Path, size: int) -> bool:
+    if not (path / "tokenizer.json").is_file():
+        return False
+    from transformers import AutoTokenizer
+
+    return len(AutoTokenizer.from_pretrained(path)) == size

@@ -42,6 +42,13 @@ class TextFeatureExtractor:
         self.model = AutoModel.from_pretrained(model_name_or_path, dtype=torch.float32)
         self.model.to(self.device).eval()
         self.hidden_size = int(self.model.config.hidden_size)
+        vocabulary = getattr(self.model.config, "vocab_size", None)
+        if vocabulary and len(self.tokenizer) < vocabulary // 2:
+            raise ValueError(
+                f"The tokenizer in {model_name_or_path} knows {len(self.tokenizer)} tokens but the "
+                f"model has {vocabulary}: most words would become [UNK]. Save the tokenizer "
+                "with its vocabulary (BertTokenizerFast(vocab=path_to_vocab_txt))."
+            )
         self._description = ModelDescription(model_name_or_path, self.model)
 
     @property
