@@ -26,10 +26,15 @@ SIMS_SENTIMENTS: tuple[str, ...] = (
     "strongly positive",
 )
 
+# CMU-MOSEI's six emotions in the order its releases (and TAILOR's code) number them
+# (SPEC §8); a multi-label label set: any of them may hold at once.
+MOSEI_EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fear")
+
 # Label sets a campaign can start from, by name: (what it is, its labels in key order 1, 2...).
 LABEL_PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cherma": ("CHERMA's 7 emotions", EMOTIONS),
     "ch-sims": ("CH-SIMS's 5 sentiment classes", SIMS_SENTIMENTS),
+    "mosei": ("CMU-MOSEI's 6 emotions (for multi-label campaigns)", MOSEI_EMOTIONS),
 }
 
 

@@ -24,6 +24,15 @@ def default_labels() -> list[dict]:
 
 
 class Campaign(models.Model):
+    class LabelMode(models.TextChoices):
+        SINGLE = "single-label", "single-label (choose one)"
+        MULTI = "multi-label", "multi-label (choose all that apply)"
+
+    class UndecidedPolicy(models.TextChoices):
+        # labeling/multilabel_verdicts.py: what an emotion left 2:2 does to its item.
+        DISCARD = "discard", "discard the item"
+        MARK = "mark", "mark that emotion undecided, keep the rest"
+
     name = models.CharField(max_length=200, unique=True)
     corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="campaigns")
     labels = models.JSONField(
@@ -32,6 +41,22 @@ class Campaign(models.Model):
     )
     modalities = models.CharField(
         max_length=4, default="tavm", help_text="Modalities to collect: any of t, a, v, m."
+    )
+    label_mode = models.CharField(
+        max_length=16,
+        choices=LabelMode.choices,
+        default=LabelMode.SINGLE,
+        help_text="Fixed once the campaign has jobs.",
+    )
+    allow_none = models.BooleanField(
+        default=False, help_text='Multi-label: "none of these" is an answer annotators may give.'
+    )
+    undecided_policy = models.CharField(
+        max_length=16,
+        choices=UndecidedPolicy.choices,
+        default=UndecidedPolicy.DISCARD,
+        help_text="Multi-label: an item whose emotion ends undecided (2:2) is discarded, or "
+        "only that emotion is marked undecided.",
     )
     initial_votes = models.PositiveSmallIntegerField(default=3)
     agreement = models.PositiveSmallIntegerField(default=3, help_text="Votes a label needs.")
@@ -113,6 +138,10 @@ class Campaign(models.Model):
     def label_names(self) -> list[str]:
         return [label["name"] for label in self.labels]
 
+    @property
+    def is_multi_label(self) -> bool:
+        return self.label_mode == self.LabelMode.MULTI
+
 
 class Job(models.Model):
     """One label to collect: an utterance seen through one modality, in one campaign."""
@@ -131,6 +160,16 @@ class Job(models.Model):
     )
     priority = models.PositiveSmallIntegerField(default=Priority.OPEN)
     label = models.CharField(max_length=64, blank=True, help_text="The decided label.")
+    label_set = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Multi-label, decided: the present emotions in the campaign's label order.",
+    )
+    undecided_labels = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Multi-label, policy "mark": emotions left undecided (2:2).',
+    )
     votes_count = models.PositiveSmallIntegerField(default=0)
     turn = models.PositiveIntegerField(
         default=0, help_text="Place in the interleaved hand-out order (labeling/interleave.py)."
@@ -140,6 +179,11 @@ class Job(models.Model):
     )
     override_label = models.CharField(
         max_length=64, blank=True, help_text="A reviewer's label; the automatic verdict stays."
+    )
+    override_label_set = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Multi-label: a reviewer's set of emotions; the automatic verdict stays.",
     )
     excluded = models.BooleanField(default=False, help_text="A reviewer excluded the utterance.")
     source = models.CharField(
@@ -180,6 +224,16 @@ class Job(models.Model):
         if self.excluded:
             return ""
         return self.override_label or (self.label if self.state == State.DECIDED else "")
+
+    @property
+    def final_label_set(self) -> list[str] | None:
+        """Multi-label: the emotions the dataset uses (a reviewer's set, else the decided
+        one); None when the job has none (excluded, discarded, not decided yet)."""
+        if self.excluded:
+            return None
+        if self.override_label_set is not None:
+            return self.override_label_set
+        return self.label_set if self.state == State.DECIDED else None
 
 
 class Lease(models.Model):
@@ -282,7 +336,13 @@ class Vote(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
     )
     lease = models.OneToOneField(Lease, on_delete=models.CASCADE, related_name="vote")
-    label = models.CharField(max_length=64)
+    label = models.CharField(max_length=64, blank=True, help_text="Single-label votes.")
+    label_set = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Multi-label votes: the chosen emotions in the campaign's label order "
+        '([] is "none of these").',
+    )
     seconds_spent = models.FloatField(help_text="From the task being shown to the answer.")
     created_at = models.DateTimeField(auto_now_add=True)
     revised_at = models.DateTimeField(
@@ -291,11 +351,24 @@ class Vote(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["job", "annotator"], name="one_vote_per_job_annotator")
+            models.UniqueConstraint(fields=["job", "annotator"], name="one_vote_per_job_annotator"),
+            # A vote is either one label (single-label) or a set of them (multi-label).
+            models.CheckConstraint(
+                condition=(~models.Q(label="") & models.Q(label_set__isnull=True))
+                | (models.Q(label="") & models.Q(label_set__isnull=False)),
+                name="vote_is_a_label_or_a_label_set",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.annotator} → {self.label} on {self.job}"
+        return f"{self.annotator} → {self.answer} on {self.job}"
+
+    @property
+    def answer(self) -> str:
+        """The vote as people read it: the label, or the set of emotions."""
+        if self.label_set is None:
+            return self.label
+        return ", ".join(self.label_set) if self.label_set else "none of these"
 
 
 class ImportedVote(models.Model):
