@@ -88,7 +88,8 @@ def complete_label_sets(jobs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=list(MODALITIES), dtype=object)
     complete = jobs["final"].where(jobs["undecided"].map(len) == 0, None)
     table = jobs.assign(final=complete).pivot(index="utterance", columns="modality", values="final")
-    return table.reindex(columns=list(MODALITIES)).astype(object).where(table.notna(), None)
+    table = table.reindex(columns=list(MODALITIES)).astype(object)
+    return table.where(table.notna(), None)
 
 
 def vote_sets(campaign: Campaign, jobs: pd.DataFrame | None = None) -> ml.Votes:
