@@ -25,8 +25,36 @@ from labeling.services.assignment import (
 from labeling.services.qualification import next_exam_question, next_training_question, start_exam
 
 
-class SubmitSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=64)
+class AnswerSerializer(serializers.Serializer):
+    """One label (single-label campaigns) or the list of labels that apply (multi-label)."""
+
+    label = serializers.CharField(
+        max_length=64, required=False, help_text="Single-label campaigns: the one label."
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        allow_empty=True,
+        max_length=64,
+        help_text='Multi-label campaigns: every label that applies; [] is "none of these" '
+        "where the campaign allows it.",
+    )
+
+    def validate(self, data):
+        if ("label" in data) == ("labels" in data):
+            raise serializers.ValidationError(
+                'Send either "label" (a single-label campaign) or "labels" (a list, on a '
+                "multi-label campaign), not both or neither."
+            )
+        return data
+
+    @property
+    def answer(self):
+        data = self.validated_data
+        return data["labels"] if "labels" in data else data["label"]
+
+
+class SubmitSerializer(AnswerSerializer):
     seconds_spent = serializers.FloatField(required=False, min_value=0)
 
 
@@ -45,6 +73,14 @@ TaskSerializer = inline_serializer(
         "expires_at": serializers.DateTimeField(),
         "seconds_left": serializers.IntegerField(),
         "labels": serializers.ListField(child=serializers.DictField()),
+        "label_mode": serializers.ChoiceField(
+            choices=Campaign.LabelMode.values,
+            help_text="single-label: answer with one label; multi-label: with every label "
+            "that applies.",
+        ),
+        "allow_none": serializers.BooleanField(
+            help_text='Multi-label: whether "none of these" (labels: []) is an answer.'
+        ),
         "media_kind": serializers.CharField(allow_null=True),
         "media_url": serializers.CharField(allow_null=True),
         "subtitles_url": serializers.CharField(allow_null=True),
@@ -94,7 +130,12 @@ def next_task_view(request, campaign_id: int):
         "Submitted",
         {
             "lease": serializers.IntegerField(),
-            "label": serializers.CharField(),
+            "label": serializers.CharField(help_text='"" on a multi-label campaign.'),
+            "labels": serializers.ListField(
+                child=serializers.CharField(),
+                allow_null=True,
+                help_text="Multi-label: the labels recorded, in the campaign's order.",
+            ),
             "repeated": serializers.BooleanField(),
             "feedback": serializers.DictField(allow_null=True),
         },
@@ -102,7 +143,8 @@ def next_task_view(request, campaign_id: int):
 )
 @api_view(["POST"])
 def submit_view(request, lease_id: int):
-    """Answer your task with one label. Submitting the same answer again changes nothing.
+    """Answer your task: `label` on a single-label campaign, `labels` (every label that
+    applies) on a multi-label one. Submitting the same answer again changes nothing.
 
     `feedback` is set for training questions (the expected label and its explanation) and
     exam questions (how many are answered); it is null for tasks."""
@@ -110,10 +152,7 @@ def submit_view(request, lease_id: int):
     data.is_valid(raise_exception=True)
     try:
         submission = submit_vote(
-            request.user,
-            lease_id,
-            data.validated_data["label"],
-            data.validated_data.get("seconds_spent"),
+            request.user, lease_id, data.answer, data.validated_data.get("seconds_spent")
         )
     except AnnotationError as error:
         return refused(error)
@@ -123,6 +162,7 @@ def submit_view(request, lease_id: int):
         {
             "lease": submission.lease.pk,
             "label": submission.label,
+            "labels": submission.label_set,
             "repeated": submission.repeated,
             "feedback": feedback.as_dict() if feedback else None,
         },
@@ -130,17 +170,14 @@ def submit_view(request, lease_id: int):
     )
 
 
-class ReviseSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=64)
-
-
 @extend_schema(
-    request=ReviseSerializer,
+    request=AnswerSerializer,
     responses=inline_serializer(
         "Revised",
         {
             "lease": serializers.IntegerField(),
             "label": serializers.CharField(),
+            "labels": serializers.ListField(child=serializers.CharField(), allow_null=True),
             "repeated": serializers.BooleanField(),
         },
     ),
@@ -149,14 +186,19 @@ class ReviseSerializer(serializers.Serializer):
 def revise_view(request, lease_id: int):
     """Change your last answer in its campaign while its task is still open (409 once it
     was decided). Training and exam answers cannot be changed."""
-    data = ReviseSerializer(data=request.data)
+    data = AnswerSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     try:
-        revised = revise_answer(request.user, lease_id, data.validated_data["label"])
+        revised = revise_answer(request.user, lease_id, data.answer)
     except AnnotationError as error:
         return refused(error)
     return Response(
-        {"lease": revised.lease.pk, "label": revised.label, "repeated": revised.repeated}
+        {
+            "lease": revised.lease.pk,
+            "label": revised.label,
+            "labels": revised.label_set,
+            "repeated": revised.repeated,
+        }
     )
 
 

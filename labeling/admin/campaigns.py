@@ -29,7 +29,9 @@ from labeling.services.campaigns import (
     add_missing_jobs,
     campaign_warnings,
     check_label_change,
+    check_mode_change,
     check_screeners_unseen,
+    validate_label_mode,
     validate_labels,
 )
 from labeling.services.exports import (
@@ -54,6 +56,7 @@ THRESHOLD_FIELDS = [
 ]
 SCREENING_FIELDS = ["automatic_screening", *THRESHOLD_FIELDS, "human_screening", "screeners"]
 GOLD_FIELDS = ["gold_share", "gold_pause_below", "gold_min_answers"]
+MODE_FIELDS = ["label_mode", "undecided_policy"]
 DEFAULTED_FIELDS = [*THRESHOLD_FIELDS, *GOLD_FIELDS]  # left empty: the model's default
 
 
@@ -133,6 +136,9 @@ class CampaignForm(forms.ModelForm):
             "corpus",
             "label_preset",
             "labels",
+            "label_mode",
+            "allow_none",
+            "undecided_policy",
             "modalities",
             "initial_votes",
             "agreement",
@@ -180,6 +186,9 @@ class CampaignForm(forms.ModelForm):
         for name in DEFAULTED_FIELDS:  # left empty: the default
             self.fields[name].required = False
         self.fields["labels"].required = False  # a preset may give them
+        for name in MODE_FIELDS:  # left empty: single-label, discard
+            if name in self.fields:
+                self.fields[name].required = False
         help_text = POOL_HELP
         if self.instance.pk:
             need = pool_need(
@@ -204,6 +213,7 @@ class CampaignForm(forms.ModelForm):
             Thresholds.of(SimpleNamespace(**data))
             if data["human_screening"] and not data["screeners"]:
                 raise CampaignInvalid("Human screening needs at least one screener.")
+            self.clean_label_mode_settings(data)
             check_screeners_unseen(
                 data["screeners"], data["annotators"], data["independence_guard"]
             )
@@ -211,12 +221,37 @@ class CampaignForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from exc
         return data
 
+    def clean_label_mode_settings(self, data) -> None:
+        """The mode's settings make sense together and, once jobs exist, stay as they were
+        (read-only then, so absent from the form)."""
+        if "label_mode" not in data:
+            return
+        for name in MODE_FIELDS:
+            data[name] = data.get(name) or Campaign._meta.get_field(name).default
+        mode = (data["label_mode"], data["allow_none"], data["undecided_policy"])
+        validate_label_mode(*mode)
+        if self.instance.pk is not None:
+            check_mode_change(Campaign.objects.get(pk=self.instance.pk), *mode)
+        if mode[0] == Campaign.LabelMode.MULTI and data.get("gold_share"):
+            raise CampaignInvalid(
+                "Hidden gold checks have one label, so a multi-label campaign cannot serve "
+                "them yet; set the gold share to 0."
+            )
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
     inlines = [ExamInline]
-    list_display = ("name", "corpus", "modalities", "is_active", "jobs_total", "jobs_final")
+    list_display = (
+        "name",
+        "corpus",
+        "label_mode",
+        "modalities",
+        "is_active",
+        "jobs_total",
+        "jobs_final",
+    )
     filter_horizontal = ("annotators", "screeners")
     actions = ["add_jobs", "export_dataset", "judge_screening", "finish_with_simulated_annotators"]
 
@@ -328,6 +363,8 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The corpus and the rule shape every job and verdict: fixed once jobs exist.
         fixed = ("corpus", "modalities", "initial_votes", "agreement", "max_votes")
+        if obj is not None and obj.jobs.exists():  # answers were collected in this mode
+            fixed += ("label_mode", "allow_none", "undecided_policy")
         return fixed if obj is not None else ()
 
     def get_queryset(self, request):
@@ -409,7 +446,7 @@ class VoteInline(admin.TabularInline):
     model = Vote
     extra = 0
     can_delete = False
-    fields = ("annotator", "label", "seconds_spent", "created_at")
+    fields = ("annotator", "answer", "seconds_spent", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -418,10 +455,20 @@ class VoteInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("utterance", "campaign", "modality", "state", "label", "votes_count")
+    list_display = ("utterance", "campaign", "modality", "state", "verdict", "votes_count")
     list_filter = ("campaign", "modality", "state")
     readonly_fields = [f.name for f in Job._meta.fields]
     inlines = [VoteInline]
+
+    @admin.display(description="verdict")
+    def verdict(self, job: Job) -> str:
+        """The decided label, or a multi-label job's decided emotions and undecided ones."""
+        if job.label_set is None:
+            return job.label
+        shown = ", ".join(job.label_set) or "none of these"
+        if job.undecided_labels:
+            shown += f" (undecided: {', '.join(job.undecided_labels)})"
+        return shown
 
     def has_add_permission(self, request):
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Rendition, Vote
+from labeling.multilabel_verdicts import in_label_order, multilabel_verdict
 from labeling.selectors.qualification import qualified_modalities
 from labeling.services.gold import (
     Feedback,
@@ -20,6 +22,9 @@ from labeling.services.gold import (
     wants_gold_check,
 )
 from labeling.verdicts import State, open_slots, verdict
+
+# One label (single-label campaigns) or a set of them (multi-label: a list, set or tuple).
+Answer = str | Iterable[str]
 
 CANDIDATES = 16
 # The page counts whole seconds and asks for the next task at zero: a lease with less than
@@ -78,10 +83,11 @@ class JobClosed(AnnotationError):
 @dataclass(frozen=True)
 class Submission:
     lease: Lease
-    label: str
-    repeated: bool  # True when this lease had already been submitted with this label
+    label: str  # "" on a multi-label campaign
+    repeated: bool  # True when this lease had already been submitted with this answer
     vote: Vote | None = None  # jobs only: gold answers are never votes
     feedback: Feedback | None = None  # training and exam questions only
+    label_set: list[str] | None = None  # multi-label: the chosen emotions in label order
 
 
 def check_member(annotator, campaign: Campaign) -> None:
@@ -249,20 +255,31 @@ def _candidate_ids(
 
 
 def submit_vote(
-    annotator, lease_id: int, label: str, seconds_spent: float | None = None
+    annotator, lease_id: int, label: Answer, seconds_spent: float | None = None
 ) -> Submission:
     """Record the lease holder's answer, in one transaction: on a job, the vote and the
-    job's new verdict; on a gold item, a GoldAnswer (never a vote) and what follows it."""
+    job's new verdict; on a gold item, a GoldAnswer (never a vote) and what follows it.
+
+    `label` is one label name on a single-label campaign, and a collection of label names
+    (a list, set or tuple; empty for "none of these") on a multi-label one."""
     with transaction.atomic():
         lease = _own_lease(annotator, lease_id)
         campaign = lease.campaign
-        _check_label(campaign, label)
+        label, label_set = read_answer(campaign, label)
+        if lease.kind != Lease.Kind.JOB and label_set is not None:
+            raise InvalidLabel(
+                "Gold questions are single-label; a multi-label campaign has none. "
+                "Press next for a task."
+            )
         if lease.status == Lease.Status.SUBMITTED:
-            answered = lease.vote.label if lease.kind == Lease.Kind.JOB else lease.gold_answer.label
-            if answered != label:
+            if lease.kind == Lease.Kind.JOB:
+                answered, given = lease.vote.answer, Vote(label=label, label_set=label_set).answer
+            else:
+                answered, given = lease.gold_answer.label, label
+            if answered != given:
                 raise LeaseClosed(f"You already answered this task with {answered!r}.")
             vote = lease.vote if lease.kind == Lease.Kind.JOB else None
-            return Submission(lease=lease, label=label, repeated=True, vote=vote)
+            return Submission(lease, label, repeated=True, vote=vote, label_set=label_set)
         if lease.status != Lease.Status.ACTIVE:
             raise LeaseClosed(f"This task was {lease.status}; press next for a new one.")
         # The lease was handed out earlier: the holder may since have been removed from the
@@ -283,13 +300,52 @@ def submit_vote(
         else:
             if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
                 raise JobClosed("This task no longer needs a vote; press next for a new one.")
+            job.campaign = campaign
             vote = Vote.objects.create(
-                job=job, annotator=annotator, lease=lease, label=label, seconds_spent=spent
+                job=job,
+                annotator=annotator,
+                lease=lease,
+                label=label,
+                label_set=label_set,
+                seconds_spent=spent,
             )
             record_verdict(job)
         lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
         lease.save(update_fields=["status", "closed_at"])
-    return Submission(lease=lease, label=label, repeated=False, vote=vote, feedback=feedback)
+    return Submission(lease, label, False, vote=vote, feedback=feedback, label_set=label_set)
+
+
+def read_answer(campaign: Campaign, answer: Answer) -> tuple[str, list[str] | None]:
+    """The answer as a vote stores it, (label, label_set), or InvalidLabel saying why not:
+    (name, None) on a single-label campaign, ("", names in label order) on a multi-label one."""
+    names = campaign.label_names
+    if not campaign.is_multi_label:
+        if not isinstance(answer, str):
+            raise InvalidLabel(
+                'This campaign is single-label: answer with one label ("label": "name"), '
+                "not a set of labels."
+            )
+        _check_label(campaign, answer)
+        return answer, None
+    if isinstance(answer, str):
+        raise InvalidLabel(
+            "This campaign is multi-label: answer with the list of every label that applies "
+            f'("labels": [...], from {", ".join(names)}), not a single label.'
+        )
+    chosen = set(answer)
+    unknown = sorted(str(name) for name in chosen - set(names))
+    if unknown:
+        raise InvalidLabel(
+            f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not "
+            f"{'a label' if len(unknown) == 1 else 'labels'} of this campaign; "
+            f"use any of {', '.join(names)}."
+        )
+    if not chosen and not campaign.allow_none:
+        raise InvalidLabel(
+            'This campaign has no "none of these" answer: choose at least one label that '
+            "applies, or skip the task."
+        )
+    return "", in_label_order(chosen, names)
 
 
 def _check_label(campaign: Campaign, label: str) -> None:
@@ -298,14 +354,15 @@ def _check_label(campaign: Campaign, label: str) -> None:
         raise InvalidLabel(f"{label!r} is not a label of this campaign; use one of {names}.")
 
 
-def revise_answer(annotator, lease_id: int, label: str) -> Submission:
+def revise_answer(annotator, lease_id: int, label: Answer) -> Submission:
     """Change the annotator's last answer in its campaign while its job is still open: the
     vote and the job's verdict, recomputed, in one transaction under the job's lock. A
-    hidden check's answer is changed the same way, so nothing tells it from a job."""
+    hidden check's answer is changed the same way, so nothing tells it from a job. On a
+    multi-label campaign `label` is the new set of labels."""
     with transaction.atomic():
         lease = _own_lease(annotator, lease_id)
         campaign = lease.campaign
-        _check_label(campaign, label)
+        label, label_set = read_answer(campaign, label)
         check_member(annotator, campaign)
         if lease.kind not in (Lease.Kind.JOB, Lease.Kind.CHECK):
             raise LeaseClosed(f"A {lease.get_kind_display()}'s answer cannot be changed.")
@@ -331,29 +388,53 @@ def revise_answer(annotator, lease_id: int, label: str) -> Submission:
         if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
             raise JobClosed("This task was decided meanwhile, so your answer can no longer change.")
         vote = lease.vote
-        if vote.label == label:
-            return Submission(lease=lease, label=label, repeated=True, vote=vote)
-        vote.label, vote.revised_at = label, timezone.now()
-        vote.save(update_fields=["label", "revised_at"])
+        if (vote.label, vote.label_set) == (label, label_set):
+            return Submission(lease, label, repeated=True, vote=vote, label_set=label_set)
+        vote.label, vote.label_set, vote.revised_at = label, label_set, timezone.now()
+        vote.save(update_fields=["label", "label_set", "revised_at"])
+        job.campaign = campaign
         record_verdict(job)
-    return Submission(lease=lease, label=label, repeated=False, vote=vote)
+    return Submission(lease, label, repeated=False, vote=vote, label_set=label_set)
 
 
 def record_verdict(job: Job) -> None:
-    """Recompute the job's verdict from its votes (the caller holds the job's lock)."""
-    labels = list(job.votes.values_list("label", flat=True))
-    result = verdict(labels, job.rule)
-    job.state = result.state.value
-    job.label = result.label or ""
-    job.votes_count = len(labels)
+    """Recompute the job's verdict from its votes (the caller holds the job's lock): the
+    single-label rule (labeling/verdicts.py), or per emotion on a multi-label campaign
+    (labeling/multilabel_verdicts.py)."""
+    campaign = job.campaign
+    if campaign.is_multi_label:
+        sets = [frozenset(s) for s in job.votes.values_list("label_set", flat=True)]
+        names = campaign.label_names
+        result = multilabel_verdict(sets, names, job.rule, campaign.undecided_policy)
+        decided = result.state == State.DECIDED
+        state, label, cast = result.state, "", len(sets)
+        job.label_set = in_label_order(result.present, names) if decided else None
+        job.undecided_labels = in_label_order(result.undecided, names)
+    else:
+        labels = list(job.votes.values_list("label", flat=True))
+        single = verdict(labels, job.rule)
+        state, label, cast = single.state, single.label or "", len(labels)
+    job.state = state.value
+    job.label = label
+    job.votes_count = cast
     job.priority = (
         Job.Priority.FINAL
         if job.excluded
         else {State.OPEN: Job.Priority.OPEN, State.NEEDS_VOTE: Job.Priority.NEEDS_VOTE}.get(
-            result.state, Job.Priority.FINAL
+            state, Job.Priority.FINAL
         )
     )
-    job.save(update_fields=["state", "label", "votes_count", "priority", "updated_at"])
+    job.save(
+        update_fields=[
+            "state",
+            "label",
+            "label_set",
+            "undecided_labels",
+            "votes_count",
+            "priority",
+            "updated_at",
+        ]
+    )
 
 
 def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:

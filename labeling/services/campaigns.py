@@ -55,6 +55,40 @@ def check_label_change(campaign: Campaign, labels: list[dict]) -> None:
     )
 
 
+def validate_label_mode(label_mode: str, allow_none: bool, undecided_policy: str) -> None:
+    """Refuse a mode, "none of these" or undecided policy that does not exist or does not
+    apply (both belong to multi-label campaigns)."""
+    if label_mode not in Campaign.LabelMode.values:
+        raise CampaignInvalid(
+            f"Unknown label mode {label_mode!r}: use {' or '.join(Campaign.LabelMode.values)}."
+        )
+    if undecided_policy not in Campaign.UndecidedPolicy.values:
+        raise CampaignInvalid(
+            f"Unknown undecided policy {undecided_policy!r}: use discard (drop an item whose "
+            "emotion ends 2:2) or mark (mark that emotion undecided)."
+        )
+    if label_mode == Campaign.LabelMode.SINGLE and (
+        allow_none or undecided_policy != Campaign.UndecidedPolicy.DISCARD
+    ):
+        raise CampaignInvalid(
+            '"None of these" and the undecided policy belong to multi-label campaigns; '
+            "choose the multi-label mode or leave them at their defaults."
+        )
+
+
+def check_mode_change(campaign: Campaign, label_mode: str, allow_none, undecided_policy) -> None:
+    """Refuse changing how answers are read once the campaign has jobs: their votes and
+    verdicts were collected under the old mode."""
+    old = (campaign.label_mode, campaign.allow_none, campaign.undecided_policy)
+    if old == (label_mode, allow_none, undecided_policy) or not campaign.jobs.exists():
+        return
+    raise CampaignInvalid(
+        f"This campaign already has jobs, so its label mode ({campaign.label_mode}), "
+        '"none of these" and undecided policy are fixed; create a new campaign to label '
+        "another way."
+    )
+
+
 def create_campaign(
     *,
     name: str,
@@ -62,6 +96,9 @@ def create_campaign(
     annotators=(),
     labels: list[dict] | None = None,
     modalities: str = "tavm",
+    label_mode: str = Campaign.LabelMode.SINGLE,
+    allow_none: bool = False,
+    undecided_policy: str = Campaign.UndecidedPolicy.DISCARD,
     rule: VotingRule | None = None,
     lease_seconds: int = 600,
     independence_guard: bool = True,
@@ -74,10 +111,14 @@ def create_campaign(
 
     With screening (automatic, human or both) only clips that screening accepted get jobs;
     each clip's ClipScreening is created here (labeling/services/screening.md).
+    `label_mode` multi-label asks annotators for every emotion that applies (with
+    `allow_none`, "none of these" is an answer) and decides each emotion by the rule
+    (labeling/multilabel_verdicts.md; `undecided_policy` says what an emotion left 2:2 does).
     The returned campaign carries `warnings`: sentences about settings that are allowed but
     will hurt, such as a pool too small for the rule (labeling/pool.py); [] when none.
     """
     labels = validate_labels(labels if labels is not None else default_labels())
+    validate_label_mode(label_mode, allow_none, undecided_policy)
     modalities = "".join(m for m in Modality.values if m in set(modalities))
     if not modalities:
         raise CampaignInvalid("Collect at least one modality (t, a, v or m).")
@@ -98,6 +139,9 @@ def create_campaign(
             corpus=corpus,
             labels=labels,
             modalities=modalities,
+            label_mode=label_mode,
+            allow_none=allow_none,
+            undecided_policy=undecided_policy,
             initial_votes=rule.initial_votes,
             agreement=rule.agreement,
             max_votes=rule.max_votes,

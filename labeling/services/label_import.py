@@ -91,6 +91,12 @@ def import_labels(
     progress: Progress | None = None,
 ) -> LabelImportReport:
     """Import the file's labels and raw votes into `campaign`; the report lists refused rows."""
+    if campaign.is_multi_label:
+        raise ManifestError(
+            f"{campaign} is a multi-label campaign, and label import reads one label per "
+            "row: importing sets of labels is not supported yet. Import into a single-label "
+            "campaign, or collect the multi-label votes in this tool."
+        )
     records, _ = read_records(path, None, REQUIRED, OPTIONAL)
     _check_header(path, records)
     report = LabelImportReport()

@@ -204,6 +204,11 @@ def add_gold_item(
 
 def validate_gold_item(campaign: Campaign, utterance, modality: str, purpose: str, label: str):
     """Raise GoldInvalid saying why this cannot be a gold item of the campaign."""
+    if campaign.is_multi_label:
+        raise GoldInvalid(
+            "Gold items have one label, so a multi-label campaign cannot have training, exam "
+            "or hidden check items yet; its annotators need no exam."
+        )
     if label not in campaign.label_names:
         raise GoldInvalid(
             f"{label!r} is not a label of this campaign; use one of "

@@ -1,4 +1,5 @@
-// The annotator's task page: one task at a time, answered with one key.
+// The annotator's task page: one task at a time, answered with one key (single-label) or,
+// on a multi-label campaign, by toggling every label that applies and pressing Enter.
 // It renders only what the server's task payload contains for the task's modality.
 (() => {
   const root = document.getElementById("annotate");
@@ -15,7 +16,10 @@
   let shownAt = 0;
   let busy = false;
   let timer = null;
-  let lastAnswer = null; // {lease, label, labels}: real tasks only, while it may still be changed
+  let lastAnswer = null; // {lease, label, labels, multi, allowNone}: real tasks only, while it may still be changed
+  let picker = null; // the multi-label chooser of the current task
+  let revisePicker = null; // the multi-label chooser of the revise panel
+  const chooseHint = document.getElementById("choose-hint");
   const skipPanel = document.getElementById("skip-reasons");
   const skipOther = document.getElementById("skip-other");
   const revisePanel = document.getElementById("revise-panel");
@@ -36,8 +40,78 @@
     return element;
   }
 
+  const shown = (answer) => (Array.isArray(answer) ? answer.join(", ") || "none of these" : answer);
+  const answerBody = (answer) => (Array.isArray(answer) ? { labels: answer } : { label: answer });
+
+  // Multi-label: a toggle button per label (aria-pressed), "none of these" where allowed, and
+  // a submit button enabled only for a valid answer: some labels, or none of these.
+  function multiPicker(box, labels, allowNone, initial, submitText, onSubmit) {
+    const chosen = new Set(initial || []);
+    let none = Boolean(initial) && initial.length === 0 && allowNone;
+    const noneKey = labels.some((l) => l.key === "0") ? "n" : "0";
+    const buttons = new Map();
+    const button = (key, text, className) => {
+      const element = document.createElement("button");
+      element.type = "button";
+      element.className = className;
+      element.innerHTML = "<kbd></kbd> <span></span>";
+      element.querySelector("kbd").textContent = key;
+      element.querySelector("span").textContent = text;
+      box.append(element);
+      return element;
+    };
+    for (const label of labels) {
+      const element = button(label.key, label.name, "label toggle");
+      element.dataset.label = label.name;
+      element.addEventListener("click", () => toggle(label.name));
+      buttons.set(label.name, element);
+    }
+    const noneButton = allowNone ? button(noneKey, "none of these", "label toggle none") : null;
+    if (noneButton) noneButton.addEventListener("click", () => toggleNone());
+    const send = button("Enter", submitText, "label send");
+    send.dataset.send = "";
+    send.addEventListener("click", () => { if (valid()) onSubmit(answer()); });
+    const valid = () => chosen.size > 0 || none;
+    const answer = () => labels.map((l) => l.name).filter((name) => chosen.has(name));
+    function update() {
+      for (const [name, element] of buttons) {
+        element.setAttribute("aria-pressed", String(chosen.has(name)));
+        element.classList.toggle("pressed", chosen.has(name));
+      }
+      if (noneButton) {
+        noneButton.setAttribute("aria-pressed", String(none));
+        noneButton.classList.toggle("pressed", none);
+      }
+      send.disabled = !valid();
+    }
+    function toggle(name) {
+      if (chosen.has(name)) chosen.delete(name);
+      else chosen.add(name);
+      none = false;
+      update();
+    }
+    function toggleNone() {
+      none = !none;
+      if (none) chosen.clear();
+      update();
+    }
+    update();
+    return {
+      // Handles one key: a label's key toggles it, the none key toggles "none of these",
+      // Enter submits a valid answer. Returns whether the key was the picker's.
+      key(key) {
+        if (key === "Enter") { send.click(); return true; }
+        const label = labels.find((l) => l.key.toLowerCase() === key.toLowerCase());
+        if (label) { toggle(label.name); return true; }
+        if (noneButton && key.toLowerCase() === noneKey) { toggleNone(); return true; }
+        return false;
+      },
+    };
+  }
+
   function render(next) {
     task = next;
+    picker = null;
     skipPanel.hidden = true;
     stage.replaceChildren();
     labelsBox.replaceChildren();
@@ -67,7 +141,12 @@
       video.append(track);
       stage.append(video);
     }
-    for (const label of task.labels) {
+    const multi = task.label_mode === "multi-label";
+    chooseHint.hidden = !multi;
+    if (multi) {
+      picker = multiPicker(labelsBox, task.labels, task.allow_none, null, "Submit", submit);
+    }
+    for (const label of multi ? [] : task.labels) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "label";
@@ -158,12 +237,15 @@
     if (!task || busy) return;
     busy = true;
     const seconds = (performance.now() - shownAt) / 1000;
-    const { ok, data } = await call("POST", url(root.dataset.submitUrl, task.lease), { label, seconds_spent: seconds });
+    const body = { ...answerBody(label), seconds_spent: seconds };
+    const { ok, data } = await call("POST", url(root.dataset.submitUrl, task.lease), body);
     busy = false;
     if (!ok) say(data.detail || "Your answer was not accepted.", "error");
-    else say(mode === "training" ? `Your answer: ${label}` : `Saved: ${label}`, "ok");
+    else say(mode === "training" ? `Your answer: ${shown(label)}` : `Saved: ${shown(label)}`, "ok");
     if (ok && mode === "task") {
-      lastAnswer = { lease: task.lease, label, labels: task.labels };
+      lastAnswer = {
+        lease: task.lease, label, labels: task.labels, multi: Array.isArray(label), allowNone: task.allow_none,
+      };
       reviseButton.hidden = false;
     }
     if (ok && data.feedback && data.feedback.kind === "training") return explain(data.feedback);
@@ -194,10 +276,13 @@
   function openRevise() {
     if (!lastAnswer || busy) return;
     skipPanel.hidden = true;
-    document.getElementById("revise-current").textContent = lastAnswer.label;
+    document.getElementById("revise-current").textContent = shown(lastAnswer.label);
     const box = document.getElementById("revise-labels");
     box.replaceChildren();
-    for (const label of lastAnswer.labels) {
+    revisePicker = lastAnswer.multi
+      ? multiPicker(box, lastAnswer.labels, lastAnswer.allowNone, lastAnswer.label, "Change", revise)
+      : null;
+    for (const label of lastAnswer.multi ? [] : lastAnswer.labels) {
       if (label.name === lastAnswer.label) continue;
       const button = document.createElement("button");
       button.type = "button";
@@ -215,7 +300,7 @@
   async function revise(label) {
     revisePanel.hidden = true;
     busy = true;
-    const { ok, data } = await call("POST", url(root.dataset.reviseUrl, lastAnswer.lease), { label });
+    const { ok, data } = await call("POST", url(root.dataset.reviseUrl, lastAnswer.lease), answerBody(label));
     busy = false;
     if (!ok) {
       say(data.detail || "Your last answer could not be changed.", "error");
@@ -224,7 +309,7 @@
       return;
     }
     lastAnswer.label = label;
-    say(`Changed your last answer to ${label}.`, "ok");
+    say(`Changed your last answer to ${shown(label)}.`, "ok");
   }
 
   function replay() {
@@ -258,6 +343,7 @@
     }
     if (!revisePanel.hidden) {
       if (event.key === "Escape") { event.preventDefault(); revisePanel.hidden = true; return; }
+      if (revisePicker) { if (revisePicker.key(event.key)) event.preventDefault(); return; }
       const choice = [...revisePanel.querySelectorAll("[data-label]")].find(
         (b) => b.querySelector("kbd").textContent.toLowerCase() === event.key.toLowerCase(),
       );
@@ -267,8 +353,9 @@
     const isLabelKey = task && task.labels.some((l) => l.key.toLowerCase() === event.key.toLowerCase());
     if (event.key.toLowerCase() === "c" && lastAnswer && !isLabelKey) { event.preventDefault(); openRevise(); return; }
     if (!task) return;
+    if (picker && picker.key(event.key)) { event.preventDefault(); return; }
     const key = event.key.toLowerCase();
-    const label = task.labels.find((l) => l.key.toLowerCase() === key);
+    const label = picker ? null : task.labels.find((l) => l.key.toLowerCase() === key);
     if (label) { event.preventDefault(); submit(label.name); }
     else if (key === "s") { event.preventDefault(); skip(); }
     else if (key === "r") { event.preventDefault(); replay(); }

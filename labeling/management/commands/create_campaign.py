@@ -1,5 +1,6 @@
 """manage.py create_campaign --corpus NAME --name NAME [--modalities tavm] [--preset cherma |
---labels name:key,...] [--rule 3/3/4] [--no-independence-guard] [--lease-seconds N]
+--labels name:key,...] [--mode single-label | multi-label [--allow-none]
+[--undecided discard | mark]] [--rule 3/3/4] [--no-independence-guard] [--lease-seconds N]
 [--annotators u1,u2] [--annotator-group annotator]"""
 
 from django.contrib.auth import get_user_model
@@ -33,6 +34,25 @@ class Command(BaseCommand):
             "--labels", help='Labels in key order: "positive:1,negative:2" (name:key,...).'
         )
         parser.add_argument(
+            "--mode",
+            choices=Campaign.LabelMode.values,
+            default=Campaign.LabelMode.SINGLE,
+            help="single-label (choose one, default) or multi-label (choose all that apply; "
+            "each emotion decided by the rule).",
+        )
+        parser.add_argument(
+            "--allow-none",
+            action="store_true",
+            help='Multi-label: "none of these" is an answer.',
+        )
+        parser.add_argument(
+            "--undecided",
+            choices=Campaign.UndecidedPolicy.values,
+            default=Campaign.UndecidedPolicy.DISCARD,
+            help="Multi-label: an emotion ending 2:2 discards its item (discard, default) or "
+            "is marked undecided alone (mark).",
+        )
+        parser.add_argument(
             "--rule",
             default="3/3/4",
             help="initial votes / votes a label needs / most votes a job may get (3/3/4).",
@@ -61,6 +81,9 @@ class Command(BaseCommand):
                 annotators=pool(options["annotators"], options["annotator_group"]),
                 labels=labels(options["preset"], options["labels"]),
                 modalities=modalities(options["modalities"]),
+                label_mode=options["mode"],
+                allow_none=options["allow_none"],
+                undecided_policy=options["undecided"],
                 rule=rule(options["rule"]),
                 lease_seconds=options["lease_seconds"],
                 independence_guard=not options["no_independence_guard"],
@@ -68,7 +91,8 @@ class Command(BaseCommand):
         except (CampaignInvalid, IntegrityError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"Created campaign {campaign.name!r} (id {campaign.pk}) over {corpus.name}: "
+            f"Created campaign {campaign.name!r} (id {campaign.pk}, {campaign.label_mode}) "
+            f"over {corpus.name}: "
             f"{campaign.jobs.count()} jobs in {campaign.modalities}, rule "
             f"{campaign.initial_votes}/{campaign.agreement}/{campaign.max_votes}, "
             f"{campaign.annotators.count()} annotators, independence guard "
