@@ -15,6 +15,7 @@ from labeling.models import Campaign
 from labeling.selectors.exports import export_readiness
 from labeling.selectors.multilabel_statistics import final_label_sets, vote_sets
 from labeling.selectors.statistics import annotator_quality, campaign_statistics
+from labeling.selectors.votes import raw_rows
 from labeling.services.assignment import next_task, submit_vote
 from labeling.services.campaigns import create_campaign
 from tests.factories import annotators, rendered_corpus
@@ -182,3 +183,13 @@ def test_dashboard_cherma_stats_and_csv_show_the_multilabel_figures(voted, tmp_p
 def test_readiness_of_a_multilabel_campaign_counts_complete_label_sets(voted):
     readiness = export_readiness(voted)
     assert readiness.total == 3 and readiness.still_open["t"] == 1
+
+
+def test_raw_votes_and_verdicts_of_a_multilabel_campaign_join_the_sets_in_label_order(voted):
+    votes = list(raw_rows(voted, "votes"))
+    assert {row["label"] for row in votes} == {"happy", "happy;sad", "", "sad", "anger"}
+    verdicts = {
+        (row["modality"], row["verdict"], row["final_label"]) for row in raw_rows(voted, "verdicts")
+    }
+    assert ("m", "decided", "happy;sad") in verdicts and ("t", "decided", "") in verdicts
+    assert ("t", "needs_vote", None) in verdicts
