@@ -6,6 +6,8 @@ so there is exactly one spelling of every label.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Ekman's six basic emotions plus neutral, in the order the paper lists them.
 EMOTIONS: tuple[str, ...] = (
     "happiness",
@@ -29,6 +31,25 @@ SIMS_SENTIMENTS: tuple[str, ...] = (
 # CMU-MOSEI's six emotions in the order its releases (and TAILOR's code) number them
 # (SPEC §8); a multi-label label set: any of them may hold at once.
 MOSEI_EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fear")
+
+# CMU-MOSEI's names for CHERMA's emotions (the others are spelled alike; neutrality has none:
+# in a multi-label set it is the absence of every emotion).
+MOSEI_NAMES: dict[str, str] = {"happiness": "happy", "sadness": "sad"}
+
+
+def emotion_label_set(emotion: str, labels: Sequence[str]) -> frozenset[str] | None:
+    """One emotion (a CHERMA name, as synthetic truth gives it) as a multi-label answer over
+    `labels`: {that label} when the label set has it (under its own or CMU-MOSEI's name),
+    {} for neutrality or an emotion the set lacks; None when the label set names none of
+    CHERMA's emotions at all (its labels are about something else, e.g. sentiment)."""
+    names = {name: name for name in EMOTIONS} | {MOSEI_NAMES[n]: n for n in MOSEI_NAMES}
+    covered = {names[label]: label for label in labels if label in names}
+    if not set(covered) - {"neutrality"}:
+        return None
+    if emotion == "neutrality" and "neutrality" not in covered:
+        return frozenset()
+    return frozenset({covered[emotion]}) if emotion in covered else frozenset()
+
 
 # Label sets a campaign can start from, by name: (what it is, its labels in key order 1, 2...).
 LABEL_PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -222,11 +222,13 @@ def job_detail(request, job_id: int):
 @require_POST
 @reviewer_required
 def job_action(request, job_id: int):
-    job = get_object_or_404(Job, pk=job_id)
+    job = get_object_or_404(Job.objects.select_related("campaign"), pk=job_id)
     action, reason = request.POST.get("action"), request.POST.get("reason", "")
     try:
         if action == "reopen":
             review.reopen_job(request.user, job.pk, reason)
+        elif action == "set_label" and job.campaign.is_multi_label:
+            review.set_label_set(request.user, job.pk, request.POST.getlist("labels"), reason)
         elif action == "set_label":
             review.set_label(request.user, job.pk, request.POST.get("label", ""), reason)
         elif action == "exclude":

@@ -463,18 +463,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="verdict")
     def verdict(self, job: Job) -> str:
         """The decided label, or a multi-label job's decided emotions and undecided ones."""
-        if job.label_set is None:
-            return job.label
-        shown = ", ".join(job.label_set) or "none of these"
-        if job.undecided_labels:
-            shown += f" (undecided: {', '.join(job.undecided_labels)})"
-        return shown
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+        return job.verdict_text
 
 
 @admin.register(Lease)

@@ -19,6 +19,11 @@ def new_assignment_seed() -> int:
     return random.SystemRandom().randrange(2**31)
 
 
+def label_set_text(labels: list[str]) -> str:
+    """A set of emotions as people read it."""
+    return ", ".join(labels) if labels else "none of these"
+
+
 def default_labels() -> list[dict]:
     return preset_labels("cherma")
 
@@ -226,6 +231,30 @@ class Job(models.Model):
         return self.override_label or (self.label if self.state == State.DECIDED else "")
 
     @property
+    def verdict_text(self) -> str:
+        """The decided label, or a multi-label job's decided emotions (and undecided ones),
+        as people read them; "" while there is none."""
+        if self.label_set is None:
+            return self.label
+        shown = label_set_text(self.label_set)
+        if self.undecided_labels:
+            shown += f" (undecided: {', '.join(self.undecided_labels)})"
+        return shown
+
+    @property
+    def override_text(self) -> str:
+        """A reviewer's label or set of emotions, as people read it; "" when none."""
+        if self.override_label_set is None:
+            return self.override_label
+        return label_set_text(self.override_label_set)
+
+    @property
+    def final_text(self) -> str:
+        """What the dataset uses, as people read it; "" when nothing."""
+        final = self.final_label_set
+        return self.final_label if final is None else label_set_text(final)
+
+    @property
     def final_label_set(self) -> list[str] | None:
         """Multi-label: the emotions the dataset uses (a reviewer's set, else the decided
         one); None when the job has none (excluded, discarded, not decided yet)."""
@@ -366,9 +395,7 @@ class Vote(models.Model):
     @property
     def answer(self) -> str:
         """The vote as people read it: the label, or the set of emotions."""
-        if self.label_set is None:
-            return self.label
-        return ", ".join(self.label_set) if self.label_set else "none of these"
+        return self.label if self.label_set is None else label_set_text(self.label_set)
 
 
 class ImportedVote(models.Model):

@@ -36,7 +36,9 @@ def labels_in_use(campaign: Campaign) -> bool:
     return (
         Vote.objects.filter(job__campaign=campaign).exists()
         or ImportedVote.objects.filter(job__campaign=campaign).exists()
-        or campaign.jobs.filter(Q(source="imported") | ~Q(override_label="")).exists()
+        or campaign.jobs.filter(
+            Q(source="imported") | ~Q(override_label="") | Q(override_label_set__isnull=False)
+        ).exists()
         or campaign.gold_items.exists()
     )
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction, Utterance
+from labeling.multilabel_verdicts import emotion_votes, in_label_order
 from labeling.services.assignment import AnnotationError, record_verdict
 from labeling.services.pauses import record_pause
 from labeling.verdicts import State
@@ -21,7 +22,7 @@ class ReviewRefused(AnnotationError):
 
 
 def job_snapshot(job: Job) -> dict:
-    return {
+    snapshot = {
         "state": job.state,
         "label": job.label,
         "votes": job.votes_count,
@@ -29,6 +30,13 @@ def job_snapshot(job: Job) -> dict:
         "override_label": job.override_label,
         "excluded": job.excluded,
     }
+    if job.campaign.is_multi_label:
+        snapshot |= {
+            "label_set": job.label_set,
+            "undecided_labels": job.undecided_labels,
+            "override_label_set": job.override_label_set,
+        }
+    return snapshot
 
 
 def _require_reason(reason: str) -> str:
@@ -71,9 +79,9 @@ def reopen_refusal(job: Job) -> str:
             "This job is decided; re-opening only gives discarded jobs more votes. To use "
             "another label, set a label (the automatic verdict stays beside it)."
         )
-    if job.override_label:
+    if job.override_text:
         return (
-            f"This job has a reviewer's label ({job.override_label}), which the dataset uses "
+            f"This job has a reviewer's label ({job.override_text}), which the dataset uses "
             "whatever more votes say; re-opening it would change nothing."
         )
     return ""
@@ -89,14 +97,27 @@ def reopen_job(actor, job_id: int, reason: str) -> Job:
         if refusal:
             raise ReviewRefused(refusal)
         before = job_snapshot(job)
-        labels = list(job.votes.values_list("label", flat=True))
-        top = max((labels.count(label) for label in set(labels)), default=0)
-        needed = job.campaign.agreement - top  # votes the leading label still lacks
-        job.extra_votes += max(1, len(labels) + needed - job.rule.max_votes)
+        job.extra_votes += max(1, _votes_lacking(job) - job.rule.max_votes)
         job.save(update_fields=["extra_votes", "updated_at"])
         record_verdict(job)
         _log(job, ReviewAction.Kind.REOPEN, actor, before, reason)
     return job
+
+
+def _votes_lacking(job: Job) -> int:
+    """How many votes the job would need in all for its leading label to reach the
+    agreement; on a multi-label job, for every emotion's leading side (present or absent)."""
+    campaign = job.campaign
+    if campaign.is_multi_label:
+        sets = [frozenset(s) for s in job.votes.values_list("label_set", flat=True)]
+        questions = [emotion_votes(sets, label) for label in campaign.label_names]
+    else:
+        questions = [list(job.votes.values_list("label", flat=True))]
+    lacking = 0
+    for labels in questions:
+        top = max((labels.count(label) for label in set(labels)), default=0)
+        lacking = max(lacking, len(labels) + campaign.agreement - top)
+    return lacking
 
 
 def record_transcript_edit(actor, utterance: Utterance, before: str) -> list[Job]:
@@ -110,6 +131,7 @@ def record_transcript_edit(actor, utterance: Utterance, before: str) -> list[Job
             | Q(source="imported")
             | Q(imported_votes__isnull=False)
             | ~Q(override_label="")
+            | Q(override_label_set__isnull=False)
         )
         .distinct()
         .select_related("campaign")
@@ -133,6 +155,11 @@ def set_label(actor, job_id: int, label: str, reason: str) -> Job:
     reason = _require_reason(reason)
     with transaction.atomic():
         job = _locked_job(job_id)
+        if job.campaign.is_multi_label:
+            raise ReviewRefused(
+                "This campaign is multi-label: set the set of emotions present instead of "
+                "one label."
+            )
         if label not in job.campaign.label_names:
             names = ", ".join(job.campaign.label_names)
             raise ReviewRefused(f"{label!r} is not a label of this campaign; use one of {names}.")
@@ -143,12 +170,35 @@ def set_label(actor, job_id: int, label: str, reason: str) -> Job:
     return job
 
 
+def set_label_set(actor, job_id: int, labels, reason: str) -> Job:
+    """Multi-label: decide the job's emotions by hand (an empty set: none of them is
+    present); the automatic verdict stays visible beside it."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        campaign = job.campaign
+        if not campaign.is_multi_label:
+            raise ReviewRefused("This campaign is single-label: set one label instead of a set.")
+        unknown = sorted(set(labels) - set(campaign.label_names))
+        if unknown:
+            raise ReviewRefused(
+                f"{', '.join(map(repr, unknown))} not among this campaign's labels; use any of "
+                f"{', '.join(campaign.label_names)}."
+            )
+        before = job_snapshot(job)
+        job.override_label_set = in_label_order(labels, campaign.label_names)
+        job.save(update_fields=["override_label_set", "updated_at"])
+        _log(job, ReviewAction.Kind.SET_LABEL, actor, before, reason)
+    return job
+
+
 def exclude_utterance(actor, campaign: Campaign, utterance_id: int, reason: str) -> int:
     """Take the utterance out of the campaign in every modality; returns how many jobs."""
     reason = _require_reason(reason)
     with transaction.atomic():
         jobs = list(
-            Job.objects.select_for_update()
+            Job.objects.select_for_update(of=("self",))
+            .select_related("campaign")
             .filter(campaign=campaign, utterance_id=utterance_id, excluded=False)
             .order_by("pk")
         )

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from labeling.emotions import MODALITIES
+from labeling.emotions import MODALITIES, emotion_label_set
 from labeling.models import Campaign, Job, Lease, Rendition, SimulationRun, SyntheticTruth
 from labeling.pool import pool_need
 from labeling.roles import ANNOTATOR
@@ -216,6 +216,25 @@ class _Annotator:
         self.qualified = qualified_modalities(user, campaign)
         self.working = True
 
+    def answer_set(self, truth: frozenset[str] | None, modality: str) -> list[str]:
+        """A multi-label answer (simulation.md, "Multi-label answers"): each emotion of the
+        truth is reported with the modality's accuracy, each other one added with
+        probability (1 - accuracy) / |labels|; without truth each label with 1 / |labels|.
+        "None of these" only where the campaign allows it, else one label is chosen."""
+        share = 1 / len(self.labels)
+        if truth is None:
+            chosen = [label for label in self.labels if self.rng.random() < share]
+        else:
+            miss = (1 - self.accuracy[modality]) * share
+            chosen = [
+                label
+                for label in self.labels
+                if self.rng.random() < (self.accuracy[modality] if label in truth else miss)
+            ]
+        if not chosen and not self.campaign.allow_none:
+            chosen = [self.rng.choice(sorted(truth) if truth else self.labels)]
+        return chosen
+
     def answer(self, truth: str | None, modality: str) -> str:
         if truth not in self.labels:  # no truth (or not one of this campaign's labels)
             return self.rng.choice(self.labels)
@@ -267,7 +286,12 @@ class _Annotator:
             else:
                 job = lease.job
                 truth = truths.get(job.utterance_id)
-                label = self.answer(truth.emotion(job.modality) if truth else None, job.modality)
+                emotion = truth.emotion(job.modality) if truth else None
+                if self.campaign.is_multi_label:
+                    truth_set = emotion_label_set(emotion, self.labels) if truth else None
+                    label = self.answer_set(truth_set, job.modality)
+                else:
+                    label = self.answer(emotion, job.modality)
                 submit_vote(self.user, lease.pk, label, 1.0)
                 report.votes += 1
         except CampaignClosed:

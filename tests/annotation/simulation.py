@@ -16,7 +16,12 @@ from collections import Counter
 from django.db import close_old_connections, connection
 
 
-def run(n_annotators: int = 32, n_utterances: int = 12, seed: int = 0) -> dict:
+def run(
+    n_annotators: int = 32, n_utterances: int = 12, seed: int = 0, multi_label: bool = False
+) -> dict:
+    """`multi_label`: a multi-label campaign (CMU-MOSEI's emotions, "none of these" allowed),
+    answered with sets."""
+    from labeling.emotions import preset_labels
     from labeling.models import Lease, Vote
     from labeling.selectors.integrity import campaign_integrity
     from labeling.services.assignment import AnnotationError, next_task, skip_task, submit_vote
@@ -24,11 +29,21 @@ def run(n_annotators: int = 32, n_utterances: int = 12, seed: int = 0) -> dict:
     from tests.factories import annotators, rendered_corpus
 
     team = annotators(n_annotators, prefix=f"sim{seed}-")
+    mode = {"labels": preset_labels("mosei"), "label_mode": "multi-label", "allow_none": True}
     campaign = create_campaign(
-        name=f"simulation {seed}", corpus=rendered_corpus(n_utterances), annotators=team
+        name=f"simulation {seed}",
+        corpus=rendered_corpus(n_utterances),
+        annotators=team,
+        **(mode if multi_label else {}),
     )
     labels = campaign.label_names
-    truth = {job.pk: random.Random(job.pk).choice(labels) for job in campaign.jobs.all()}
+
+    def answer(rng: random.Random):
+        if not multi_label:
+            return rng.choice(labels)
+        return sorted(rng.sample(labels, rng.choice((0, 1, 1, 2))))
+
+    truth = {job.pk: answer(random.Random(job.pk)) for job in campaign.jobs.all()}
     accepted: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -48,7 +63,7 @@ def run(n_annotators: int = 32, n_utterances: int = 12, seed: int = 0) -> dict:
                 if rng.random() < 0.05:
                     skip_task(annotator, lease.pk, reason="simulated skip")
                     continue
-                label = truth[lease.job_id] if rng.random() < 0.75 else rng.choice(labels)
+                label = truth[lease.job_id] if rng.random() < 0.75 else answer(rng)
                 try:
                     submission = submit_vote(annotator, lease.pk, label, seconds_spent=1.0)
                     if rng.random() < 0.1:  # a double click

@@ -1,0 +1,13 @@
+"""Many annotators answering a multi-label campaign at once keep every invariant."""
+
+import pytest
+
+from tests.annotation.simulation import run
+from tests.annotation.test_concurrency import assert_invariants
+
+
+@pytest.mark.django_db(transaction=True)
+def test_16_concurrent_annotators_on_a_multi_label_campaign_keep_every_invariant():
+    report = run(n_annotators=16, n_utterances=6, seed=7, multi_label=True)
+    assert_invariants(report)
+    assert set(report["states"]) <= {"decided", "discarded"}
