@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from training.engine import TrainConfig, TrainingCancelled, train_seeds
-from training.engine.config import OPTIMIZERS, PRECISIONS, SCHEDULES, SELECT_METRICS
+from training.engine.config import LABEL_MODES, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECT_METRICS
 from training.engine.splits import open_splits
 from training.models import MODEL_NAMES
 from training.options import parse_key_value
@@ -31,7 +31,7 @@ _FIELDS = (
     "model", "preset", "epochs", "batch_size", "eval_batch_size", "optimizer", "lr", "momentum",
     "weight_decay", "schedule", "grad_clip", "num_workers", "mixed_precision", "device",
     "audio_len", "audio_how", "checkpoint_every", "max_steps_per_epoch", "select_head",
-    "select_metric", "standardize",
+    "select_metric", "standardize", "label_mode", "threshold",
 )  # fmt: skip
 
 
@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps-per-epoch", type=int)
     p.add_argument("--select-head", choices=("t", "a", "v", "m"))
     p.add_argument("--select-metric", choices=SELECT_METRICS)
+    p.add_argument(
+        "--label-mode", choices=LABEL_MODES, help="default: the dataset's (single-label if unsaid)"
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="multi-label: an emotion is predicted when its sigmoid exceeds this (default 0.35)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the runs in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
