@@ -55,7 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m training",
         description="Train LFMIM or a baseline on an exported dataset over several seeds.",
     )
-    p.add_argument("--dataset", required=True, type=Path, help="an exported dataset directory")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        type=Path,
+        help="an exported dataset directory, or a CMU-MOSEI-style feature file (.pkl/.pt)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output directory of the runs")
     p.add_argument("--config", type=Path, help="a TrainConfig JSON file; flags override it")
     p.add_argument("--model", choices=MODEL_NAMES)
@@ -199,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingCancelled as exc:
         print(f"{exc} (command line: add --resume)", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:  # FeatureFileError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) != 0:
