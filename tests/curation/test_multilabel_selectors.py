@@ -14,8 +14,13 @@ from django.urls import reverse
 from labeling.models import Campaign
 from labeling.selectors.exports import export_readiness
 from labeling.selectors.multilabel_statistics import final_label_sets, vote_sets
-from labeling.selectors.statistics import annotator_quality, campaign_statistics
+from labeling.selectors.statistics import (
+    annotator_quality,
+    campaign_statistics,
+    disagreement_queue,
+)
 from labeling.selectors.votes import raw_rows
+from labeling.services import review
 from labeling.services.assignment import next_task, submit_vote
 from labeling.services.campaigns import create_campaign
 from tests.factories import annotators, rendered_corpus
@@ -193,3 +198,20 @@ def test_raw_votes_and_verdicts_of_a_multilabel_campaign_join_the_sets_in_label_
     }
     assert ("m", "decided", "happy;sad") in verdicts and ("t", "decided", "") in verdicts
     assert ("t", "needs_vote", None) in verdicts
+
+
+def test_a_reviewers_set_is_the_final_set_and_is_counted_as_the_reviewers(voted):
+    job = voted.jobs.get(modality="t", state="needs_vote")  # utterance 2: anger and happy 2:1
+    review.set_label_set(User.objects.create_user("rev"), job.pk, [A], "anger is in the words")
+    stats = campaign_statistics(voted)
+    assert stats["label_sources"]["t"] == {"voted": 2, "imported": 0, "reviewer": 1}
+    # u2 now counts: m says anger, t has it -> 0/1; t vs m: u2's sets are equal.
+    assert stats["per_emotion_inconsistency"]["support"]["t"][A] == 1
+    assert stats["per_emotion_inconsistency"]["values"]["t"][A] == 0.0
+    assert stats["inconsistency"]["pairs"]["t"]["m"] == 3
+    assert stats["inconsistency"]["differ"]["t"]["m"] == pytest.approx(2 / 3)
+
+
+def test_the_disagreement_queue_finds_a_split_emotion_among_the_vote_sets(voted):
+    assert [job.modality for job in disagreement_queue(voted, emotion=A)] == ["t"]
+    assert list(disagreement_queue(voted, emotion=S)) == []
