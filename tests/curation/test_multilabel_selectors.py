@@ -136,6 +136,9 @@ def test_an_emotion_left_undecided_is_counted_and_keeps_the_utterance_out_of_the
     assert stats["inconsistency"]["pairs"]["t"]["m"] == 0  # t's set is not known
     assert stats["per_emotion_inconsistency"]["support"]["t"][S] == 1  # sad is decided in t
     assert stats["progress"]["usable_utterances"] == 0
+    readiness = export_readiness(campaign)
+    assert readiness.undecided == {"t": 1, "a": 0, "v": 0, "m": 0}
+    assert "1 with an emotion undecided in t" in readiness.sentence()
 
 
 def test_annotator_agreement_compares_vote_sets_with_the_final_set(voted):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from django.urls import reverse
 
 from labeling.emotions import MODALITIES, MOSEI_EMOTIONS, preset_labels
 from labeling.models import Campaign, Corpus, Utterance
@@ -66,6 +67,16 @@ def test_selected_records_carry_frozensets_and_the_campaign_has_no_cherma_label_
     first = selection.records[0]
     assert first.labels == {m: frozenset(label_set(0, m)) for m in MODALITIES}
     assert export_readiness(campaign).usable == EXPORTED + 2
+
+
+def test_the_admin_export_page_says_how_a_multilabel_campaign_is_written(
+    media_root, clips, admin_client
+):
+    campaign = multilabel_campaign(clips)
+    page = admin_client.get(reverse("admin:labeling_campaign_export", args=[campaign.pk]))
+    text = page.content.decode()
+    assert 'id="label-mode"' in text and "happy, sad, anger, surprise, disgust, fear" in text
+    assert f"{EXPORTED + 2} of {EXPORTED + 2} utterances have all of t, a, v, m decided" in text
 
 
 def test_a_multilabel_export_writes_multi_hot_labels_in_the_campaign_order(
