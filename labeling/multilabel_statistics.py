@@ -258,14 +258,33 @@ def per_emotion_inconsistency(
 # --- inter-annotator agreement ---------------------------------------------------------------
 
 
-def _votes_of(votes: Votes, modality: str, classes: Sequence[str]) -> dict[Hashable, list]:
-    mine = {uid: list(sets) for (uid, m), sets in votes.items() if m == modality}
+def _jobs_of(votes: Votes, modality: str, classes: Sequence[str]) -> list[list[LabelSet]]:
+    """One modality's jobs, each the list of its votes (label sets) in casting order."""
+    jobs = [[frozenset(s) for s in sets] for (_, m), sets in votes.items() if m == modality]
     _check_known(
-        (s for sets in mine.values() for s in sets),
-        classes,
-        f"Vote labels on modality {modality!r}",
+        (s for sets in jobs for s in sets), classes, f"Vote labels on modality {modality!r}"
     )
-    return mine
+    return jobs
+
+
+def _set_order(s: LabelSet, classes: Sequence[str]) -> tuple[int, list[int]]:
+    return len(s), sorted(classes.index(label) for label in s)
+
+
+def _coincidences(jobs: list[list[int]], values: int) -> np.ndarray:
+    """Krippendorff's coincidence matrix: every ordered pair of two different votes on a job
+    with m votes adds 1/(m − 1) to o[value of one, value of the other]."""
+    o = np.zeros((values, values))
+    by_size: dict[int, list[list[int]]] = {}
+    for job in jobs:
+        by_size.setdefault(len(job), []).append(job)
+    for m, same in by_size.items():
+        table = np.array(same, dtype=np.int64)
+        for p in range(m):
+            for q in range(m):
+                if p != q:
+                    np.add.at(o, (table[:, p], table[:, q]), 1.0 / (m - 1))
+    return o
 
 
 def krippendorff_alpha_masi(
@@ -275,31 +294,31 @@ def krippendorff_alpha_masi(
 ) -> dict[str, tuple[float, int]]:
     """Krippendorff's α of each modality's label sets with MASI distance: {m: (α, n_jobs)}.
 
-    Computed by nltk's `AnnotationTask.alpha` with `masi_distance` (Passonneau 2006): partial
-    agreement ({anger, disgust} against {anger}) counts as partly agreeing. α takes any number
-    of votes per job, so every vote counts; `n_jobs` counts the jobs with at least two votes,
-    the only ones α can use. NaN when no job has two votes or all those votes are the same
-    set (nltk returns 1 there, but α is undefined: no disagreement is expected by chance).
+    MASI (Passonneau 2006, nltk's `masi_distance`): partial agreement ({anger, disgust}
+    against {anger}) counts as partly agreeing. α takes any number of votes per job, so every
+    vote counts; `n_jobs` counts the jobs with at least two votes, the only ones α can use.
+    NaN when no job has two votes or all those votes are the same set (α undefined: no
+    disagreement is expected by chance; nltk returns 1 there).
+
+    The value is nltk's `AnnotationTask(distance=masi_distance).alpha()` (a test checks they
+    agree), computed from the coincidence matrix of the distinct label sets (α = 1 − (n − 1)
+    Σ o·δ / Σ n_c n_k δ) because nltk's per-item Python loop takes ~10 s at CHERMA scale.
     """
     result: dict[str, tuple[float, int]] = {}
     for modality in modalities:
-        mine = _votes_of(votes, modality, classes)
-        usable = {uid: sets for uid, sets in mine.items() if len(sets) >= 2}
-        distinct = {frozenset(s) for sets in usable.values() for s in sets}
+        usable = [sets for sets in _jobs_of(votes, modality, classes) if len(sets) >= 2]
+        distinct = sorted(
+            {s for sets in usable for s in sets}, key=lambda s: _set_order(s, classes)
+        )
         if not usable or len(distinct) < 2:
             result[modality] = (math.nan, len(usable))
             continue
-        from nltk.metrics.agreement import AnnotationTask
-
-        # α does not depend on who cast a vote, only on the votes per job: the vote's
-        # position stands for the coder.
-        triples = [
-            (position, repr(uid), frozenset(s))
-            for uid, sets in usable.items()
-            for position, s in enumerate(sets)
-        ]
-        alpha = AnnotationTask(data=triples, distance=masi_distance).alpha()
-        result[modality] = (float(alpha), len(usable))
+        index = {s: i for i, s in enumerate(distinct)}
+        o = _coincidences([[index[s] for s in sets] for sets in usable], len(distinct))
+        distance = np.array([[masi_distance(a, b) for b in distinct] for a in distinct])
+        n_v = o.sum(axis=0)
+        expected = (np.outer(n_v, n_v) * distance).sum() / (n_v.sum() - 1)
+        result[modality] = (float(1.0 - (o * distance).sum() / expected), len(usable))
     return result
 
 
@@ -308,18 +327,19 @@ def _binary_tables(
 ) -> dict[str, np.ndarray]:
     """Per emotion, a jobs × 2 table of (absent, present) vote counts of one modality's jobs,
     each job's first `first` votes only when given (jobs with fewer left out)."""
-    mine = _votes_of(votes, modality, classes)
-    chosen = [
-        sets[:first] if first is not None else sets
-        for sets in mine.values()
-        if first is None or len(sets) >= first
-    ]
-    tables = {}
-    for y in classes:
-        present = np.array([sum(y in s for s in sets) for sets in chosen], dtype=float)
-        total = np.array([len(sets) for sets in chosen], dtype=float)
-        tables[y] = np.column_stack([total - present, present]).reshape(-1, 2)
-    return tables
+    jobs = _jobs_of(votes, modality, classes)
+    if first is not None:
+        jobs = [sets[:first] for sets in jobs if len(sets) >= first]
+    column = {c: i for i, c in enumerate(classes)}
+    present = np.zeros((len(jobs), len(classes)))
+    chosen = [(j, column[label]) for j, sets in enumerate(jobs) for s in sets for label in s]
+    pairs = np.array(chosen, dtype=np.int64).reshape(-1, 2)
+    np.add.at(present, (pairs[:, 0], pairs[:, 1]), 1)
+    total = np.array([len(sets) for sets in jobs], dtype=float)
+    return {
+        y: np.column_stack([total - present[:, i], present[:, i]]).reshape(-1, 2)
+        for i, y in enumerate(classes)
+    }
 
 
 def fleiss_kappa_per_emotion(

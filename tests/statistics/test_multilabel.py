@@ -197,6 +197,27 @@ def test_krippendorff_alpha_masi_is_nan_when_every_vote_is_the_same_set_or_no_jo
     assert math.isnan(alpha) and n_jobs == 0
 
 
+def test_krippendorff_alpha_masi_equals_nltks_annotation_task_on_random_votes():
+    from nltk.metrics.agreement import AnnotationTask
+
+    rng = np.random.default_rng(11)
+    votes = {}
+    for job in range(80):
+        truth = {c for c in CLASSES if rng.random() < 0.4}
+        votes[(job, "t")] = [
+            s(*(c for c in CLASSES if (c in truth) != (rng.random() < 0.2)))
+            for _ in range(int(rng.integers(1, 5)))
+        ]
+    triples = [
+        (k, job, labels) for (job, _), sets in votes.items() if len(sets) >= 2
+        for k, labels in enumerate(sets)
+    ]  # fmt: skip
+    expected = AnnotationTask(data=triples, distance=masi_distance).alpha()
+    alpha, n_jobs = krippendorff_alpha_masi(votes, CLASSES, modalities=("t",))["t"]
+    assert alpha == pytest.approx(expected, rel=1e-12)
+    assert n_jobs == sum(len(v) >= 2 for v in votes.values())
+
+
 FLEISS_VOTES = {
     ("j1", "t"): [s(A), s(A), s(A)],
     ("j2", "t"): [s(A, D), s(A), s(A)],
