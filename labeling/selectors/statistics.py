@@ -129,9 +129,12 @@ def progress(
         .annotate(n=Count("pk"))
         .order_by()
     )
-    labels = (
-        decided_labels(campaign, final_labels(campaign, utterances)) if labels is None else labels
-    )
+    if labels is None and campaign.is_multi_label:  # complete label sets only
+        from labeling.selectors.multilabel_statistics import complete_label_sets, final_label_sets
+
+        labels = complete_label_sets(final_label_sets(campaign, utterances))
+    elif labels is None:
+        labels = decided_labels(campaign, final_labels(campaign, utterances))
     collected = [m for m in MODALITIES if m in campaign.modalities]
     complete = int(labels[collected].notna().all(axis=1).sum()) if len(labels) else 0
     excluded = _jobs(campaign, utterances).filter(excluded=True).values("utterance_id")

@@ -18,6 +18,7 @@ from labeling.selectors.statistics import (
     annotator_quality,
     campaign_statistics,
     disagreement_queue,
+    progress,
 )
 from labeling.selectors.votes import raw_rows
 from labeling.services import review
@@ -136,6 +137,7 @@ def test_an_emotion_left_undecided_is_counted_and_keeps_the_utterance_out_of_the
     assert stats["inconsistency"]["pairs"]["t"]["m"] == 0  # t's set is not known
     assert stats["per_emotion_inconsistency"]["support"]["t"][S] == 1  # sad is decided in t
     assert stats["progress"]["usable_utterances"] == 0
+    assert progress(campaign)["usable_utterances"] == 0  # as the simulation report reads it
     readiness = export_readiness(campaign)
     assert readiness.undecided == {"t": 1, "a": 0, "v": 0, "m": 0}
     assert "1 with an emotion undecided in t" in readiness.sentence()
