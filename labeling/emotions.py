@@ -6,7 +6,7 @@ so there is exactly one spelling of every label.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 # Ekman's six basic emotions plus neutral, in the order the paper lists them.
 EMOTIONS: tuple[str, ...] = (
@@ -37,18 +37,19 @@ MOSEI_EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust
 MOSEI_NAMES: dict[str, str] = {"happiness": "happy", "sadness": "sad"}
 
 
-def emotion_label_set(emotion: str, labels: Sequence[str]) -> frozenset[str] | None:
-    """One emotion (a CHERMA name, as synthetic truth gives it) as a multi-label answer over
-    `labels`: {that label} when the label set has it (under its own or CMU-MOSEI's name),
-    {} for neutrality or an emotion the set lacks; None when the label set names none of
-    CHERMA's emotions at all (its labels are about something else, e.g. sentiment)."""
+def emotion_label_set(
+    emotions: str | Iterable[str], labels: Sequence[str]
+) -> frozenset[str] | None:
+    """Emotions (CHERMA names, as synthetic truth gives them) as a multi-label answer over
+    `labels`: the labels the set has of them (under their own or CMU-MOSEI's names); {} for
+    neutrality or emotions the set lacks; None when the label set names none of CHERMA's
+    emotions at all (its labels are about something else, e.g. sentiment)."""
+    emotions = [emotions] if isinstance(emotions, str) else list(emotions)
     names = {name: name for name in EMOTIONS} | {MOSEI_NAMES[n]: n for n in MOSEI_NAMES}
     covered = {names[label]: label for label in labels if label in names}
     if not set(covered) - {"neutrality"}:
         return None
-    if emotion == "neutrality" and "neutrality" not in covered:
-        return frozenset()
-    return frozenset({covered[emotion]}) if emotion in covered else frozenset()
+    return frozenset(covered[emotion] for emotion in emotions if emotion in covered)
 
 
 # Label sets a campaign can start from, by name: (what it is, its labels in key order 1, 2...).

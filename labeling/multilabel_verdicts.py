@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from labeling.verdicts import PAPER_RULE, State, Verdict, VotingRule, verdict
+from labeling.verdicts import PAPER_RULE, Settles, State, Verdict, VotingRule, verdict
 
 PRESENT, ABSENT = "present", "absent"
 
@@ -36,18 +36,10 @@ class UndecidedPolicy(StrEnum):
 
 
 @dataclass(frozen=True)
-class MultiLabelVerdict:
+class MultiLabelVerdict(Settles):
     state: State
     present: frozenset[str] = frozenset()  # decided present (only when decided)
     undecided: frozenset[str] = frozenset()  # marked undecided ("mark" policy, decided only)
-
-    @property
-    def is_final(self) -> bool:
-        return self.state in (State.DECIDED, State.DISCARDED)
-
-    @property
-    def wants_votes(self) -> bool:
-        return not self.is_final
 
 
 def emotion_votes(votes: Iterable[frozenset[str]], label: str) -> list[str]:

@@ -6,6 +6,13 @@ samples), and where the truth is known. Each planned utterance has an underlying
 `m` label); each of `t`, `a`, `v` shows it with probability 1 - inconsistency, otherwise a
 different emotion. Everything is synthetic and labelled so: programmes are called "合成剧 N".
 
+Multi-label corpora (`co_occurrence` > 0): a modality may also express a second emotion, as
+a compound expression: the face's and the voice's parameters are the mean of the two
+emotions' (compound facial expressions combine both emotions' action units), and the
+transcript adds a sentence of the second emotion. So each modality's content carries the
+signal of its own set of emotions. With `co_occurrence` 0 every plan and clip is exactly as
+before.
+
 Pure Python, no Django. Deterministic for a seed.
 """
 
@@ -15,7 +22,7 @@ import math
 import os
 import random
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,17 +55,35 @@ class SyntheticUtterance:
     programme: str  # e.g. "合成剧 1" — clearly synthetic
     scenario: str  # household, hospital, restaurant, office, outdoor, telephone
     seed: int
+    # Multi-label corpora: a second emotion the modality expresses as well ("" when none).
+    underlying_also: str = ""
+    text_also: str = ""
+    voice_also: str = ""
+    face_also: str = ""
+
+    def emotions(self, modality: str) -> tuple[str, ...]:
+        """Every emotion the modality was made to express (m: the underlying ones)."""
+        field = {"t": "text", "a": "voice", "v": "face", "m": "underlying"}[modality]
+        first = getattr(self, "underlying" if modality == "m" else f"{field}_emotion")
+        second = getattr(self, f"{field}_also")
+        return (first, second) if second else (first,)
 
 
 # --------------------------------------------------------------------------------------------
 # Planning
 
 
-def plan_corpus(n: int, *, inconsistency: float = 0.35, seed: int = 0) -> list[SyntheticUtterance]:
+def plan_corpus(
+    n: int, *, inconsistency: float = 0.35, seed: int = 0, co_occurrence: float = 0.0
+) -> list[SyntheticUtterance]:
     """Plan `n` utterances; each of t, a, v deviates from the underlying emotion with
-    probability `inconsistency` (to a uniformly chosen other emotion). Deterministic."""
+    probability `inconsistency` (to a uniformly chosen other emotion). With `co_occurrence`
+    an utterance also has a second emotion with that probability (`_add_second_emotions`).
+    Deterministic."""
     if not 0.0 <= inconsistency <= 1.0:
         raise ValueError(f"inconsistency must be between 0 and 1, got {inconsistency}.")
+    if not 0.0 <= co_occurrence <= 1.0:
+        raise ValueError(f"co_occurrence must be between 0 and 1, got {co_occurrence}.")
     rng = random.Random(seed)
     items = []
     for _ in range(n):
@@ -82,7 +107,58 @@ def plan_corpus(n: int, *, inconsistency: float = 0.35, seed: int = 0) -> list[S
                 seed=item_seed,
             )
         )
+    if co_occurrence:
+        second = random.Random(f"{seed}:co-occurrence")  # the single-label plan stays as it is
+        items = [_add_second_emotions(i, second, inconsistency, co_occurrence) for i in items]
     return items
+
+
+def _add_second_emotions(
+    item: SyntheticUtterance, rng: random.Random, inconsistency: float, co_occurrence: float
+) -> SyntheticUtterance:
+    """The underlying second emotion comes with probability `co_occurrence`; each of t, a, v
+    shows it with probability 1 - inconsistency, else (with `co_occurrence`) another one.
+    Neutrality is never half of a pair, and a second emotion differs from the first."""
+
+    def other(first: str) -> str:
+        return rng.choice([e for e in EMOTIONS if e not in (first, "neutrality")])
+
+    def usable(first: str, second: str) -> str:
+        return second if "neutrality" not in (first, second) and second != first else ""
+
+    underlying = (
+        usable(item.underlying, other(item.underlying)) if rng.random() < co_occurrence else ""
+    )
+    shown = []
+    for first in (item.text_emotion, item.voice_emotion, item.face_emotion):
+        if rng.random() >= inconsistency:
+            second = underlying
+        else:
+            second = other(first) if rng.random() < co_occurrence else ""
+        shown.append(usable(first, second))
+    transcript = item.transcript
+    if shown[0]:
+        transcript = _with_sentence_of(transcript, shown[0], item.scenario, item.seed)
+        shown[0] = shown[0] if transcript != item.transcript else ""
+    planned = replace(
+        item,
+        transcript=transcript,
+        underlying_also=underlying,
+        text_also=shown[0],
+        voice_also=shown[1],
+        face_also=shown[2],
+    )
+    return replace(planned, seconds=_timeline(transcript, _voice_of(planned), item.seed)[1])
+
+
+def _with_sentence_of(text: str, emotion: str, scenario: str, seed: int) -> str:
+    """`text` followed by a sentence expressing `emotion`, if one fits in MAX_CHARS."""
+    rng = random.Random(seed ^ 0x5EC0)
+    slots = {name: rng.choice(words) for name, words in _SLOTS.items()}
+    slots["place"] = rng.choice(_PLACES[scenario])
+    sentences = [template.format(**slots) for template in _TEMPLATES[emotion]]
+    fitting = [s for s in sentences if len(text) + len(s) <= MAX_CHARS]
+    return text + rng.choice(fitting) if fitting else text
 
 
 def _maybe_deviate(rng: random.Random, emotion: str, inconsistency: float) -> str:
@@ -245,10 +321,22 @@ _PAUSES = {"，": 0.22, "、": 0.18, "。": 0.35, "！": 0.35, "？": 0.35, "…
 _LEAD = 0.3  # silence before and after speech, seconds
 
 
-def _timeline(transcript: str, voice_emotion: str, seed: int) -> tuple[list, float]:
+def _blend(kind, first: str, second: str, table: dict):
+    """The compound of two emotions' parameters (their mean), or the first's alone."""
+    if not second:
+        return table[first]
+    pairs = zip(astuple(table[first]), astuple(table[second]), strict=True)
+    return kind(*((x + y) / 2 for x, y in pairs))
+
+
+def _voice_of(item: SyntheticUtterance) -> _Voice:
+    return _blend(_Voice, item.voice_emotion, item.voice_also, _VOICES)
+
+
+def _timeline(transcript: str, voice: str | _Voice, seed: int) -> tuple[list, float]:
     """Syllable (start, duration) pairs in seconds and the clip length, fixed by the seed."""
     rng = random.Random(seed ^ 0x5EED)
-    mean = 1.0 / _VOICES[voice_emotion].rate
+    mean = 1.0 / (_VOICES[voice] if isinstance(voice, str) else voice).rate
     t, syllables = _LEAD, []
     for char in transcript:
         if char in _PAUSES:
@@ -262,9 +350,9 @@ def _timeline(transcript: str, voice_emotion: str, seed: int) -> tuple[list, flo
 
 def _voice_signal(item: SyntheticUtterance, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """Mono float32 samples in [-1, 1] and the amplitude envelope (0..1) per sample."""
-    voice = _VOICES[item.voice_emotion]
+    voice = _voice_of(item)
     rng = np.random.default_rng(item.seed)
-    syllables, natural = _timeline(item.transcript, item.voice_emotion, item.seed)
+    syllables, natural = _timeline(item.transcript, voice, item.seed)
     seconds = item.seconds  # honour the planned length; stretch the speech to fit if edited
     stretch = seconds / natural
     syllables = [(start * stretch, duration * stretch) for start, duration in syllables]
@@ -350,7 +438,7 @@ class _FacePainter:
     def __init__(self, item: SyntheticUtterance, width: int, height: int) -> None:
         rng = random.Random(item.seed ^ 0xFACE)
         self.w, self.h = width, height
-        self.face = _FACES[item.face_emotion]
+        self.face = _blend(_Face, item.face_emotion, item.face_also, _FACES)
         self.skin = rng.choice(_SKINS)
         self.hair = (130, 128, 125) if item.age_group == "old" else rng.choice(_HAIR)
         self.long_hair = item.speaker_gender == "female"

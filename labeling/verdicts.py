@@ -59,10 +59,10 @@ def require_majority(rule: VotingRule) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Settles:
+    """What a verdict's state says about more votes (shared with multi-label verdicts)."""
+
     state: State
-    label: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -71,6 +71,12 @@ class Verdict:
     @property
     def wants_votes(self) -> bool:
         return not self.is_final
+
+
+@dataclass(frozen=True)
+class Verdict(Settles):
+    state: State
+    label: str | None = None
 
 
 def verdict(votes: Iterable[str], rule: VotingRule = PAPER_RULE) -> Verdict:

@@ -12,6 +12,15 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="synthetictruth",
+            name="also",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='Multi-label corpora: a second emotion per modality, {"t": "fear", ...}.',
+            ),
+        ),
+        migrations.AddField(
             model_name="campaign",
             name="allow_none",
             field=models.BooleanField(

@@ -212,9 +212,19 @@ class SyntheticTruth(models.Model):
     voice_emotion = models.CharField(max_length=32)
     face_emotion = models.CharField(max_length=32)
     seed = models.BigIntegerField()
+    also = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Multi-label corpora: a second emotion per modality, {"t": "fear", ...}.',
+    )
 
     def __str__(self) -> str:
         return f"synthetic truth of {self.utterance}"
+
+    def emotions(self, modality: str) -> tuple[str, ...]:
+        """Every emotion the modality was made to express: the first, and any second one."""
+        second = self.also.get(modality, "")
+        return (self.emotion(modality), second) if second else (self.emotion(modality),)
 
     def emotion(self, modality: str) -> str:
         """What the utterance was made to express in this modality (m: the underlying one)."""

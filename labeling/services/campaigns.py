@@ -79,13 +79,16 @@ def validate_label_mode(label_mode: str, allow_none: bool, undecided_policy: str
 
 
 def check_mode_change(campaign: Campaign, label_mode: str, allow_none, undecided_policy) -> None:
-    """Refuse changing how answers are read once the campaign has jobs: their votes and
-    verdicts were collected under the old mode."""
+    """Refuse changing how answers are read once the campaign has jobs (their votes and
+    verdicts were collected under the old mode) or gold items (they have one label)."""
     old = (campaign.label_mode, campaign.allow_none, campaign.undecided_policy)
-    if old == (label_mode, allow_none, undecided_policy) or not campaign.jobs.exists():
+    if old == (label_mode, allow_none, undecided_policy) or not (
+        campaign.jobs.exists() or campaign.gold_items.exists()
+    ):
         return
     raise CampaignInvalid(
-        f"This campaign already has jobs, so its label mode ({campaign.label_mode}), "
+        f"This campaign already has jobs or gold items, so its label mode "
+        f"({campaign.label_mode}), "
         '"none of these" and undecided policy are fixed; create a new campaign to label '
         "another way."
     )

@@ -286,11 +286,12 @@ class _Annotator:
             else:
                 job = lease.job
                 truth = truths.get(job.utterance_id)
-                emotion = truth.emotion(job.modality) if truth else None
-                if self.campaign.is_multi_label:
-                    truth_set = emotion_label_set(emotion, self.labels) if truth else None
+                if self.campaign.is_multi_label:  # every emotion the modality shows
+                    shown = truth.emotions(job.modality) if truth else None
+                    truth_set = emotion_label_set(shown, self.labels) if truth else None
                     label = self.answer_set(truth_set, job.modality)
                 else:
+                    emotion = truth.emotion(job.modality) if truth else None
                     label = self.answer(emotion, job.modality)
                 submit_vote(self.user, lease.pk, label, 1.0)
                 report.votes += 1

@@ -15,13 +15,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TRANSCRIPT = "这件事让我非常生气"
 
 
-@pytest.fixture
-def campaign(media_root, clip_dir, make_clip):
-    make_clip("a.mp4", seconds=2.0)
+def one_clip_corpus(clip_dir, make_clip, seconds: float) -> Corpus:
+    """A corpus of one imported and rendered clip whose transcript is TRANSCRIPT."""
+    make_clip("a.mp4", seconds=seconds)
     (clip_dir / "m.csv").write_text(f"media,transcript\na.mp4,{TRANSCRIPT}\n", encoding="utf-8")
     corpus = Corpus.objects.create(name="browser")
     import_manifest(corpus=corpus, manifest_path=clip_dir / "m.csv", media_root=clip_dir)
     render_utterance(Utterance.objects.get().pk)
+    return corpus
+
+
+@pytest.fixture
+def campaign(media_root, clip_dir, make_clip):
+    corpus = one_clip_corpus(clip_dir, make_clip, seconds=2.0)
     # Without the guard one annotator meets all four modalities of the one utterance; the
     # tests walk them in the paper's order rather than the campaign's shuffled one.
     campaign = create_campaign(

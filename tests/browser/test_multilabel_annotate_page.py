@@ -4,12 +4,10 @@ Enter; each task still shows only its modality."""
 import pytest
 
 from labeling.emotions import preset_labels
-from labeling.models import Campaign, Corpus, Utterance, Vote
+from labeling.models import Campaign, Vote
 from labeling.services.campaigns import create_campaign
-from labeling.services.imports import import_manifest
-from labeling.services.renditions import render_utterance
 from tests.browser.conftest import log_in
-from tests.browser.test_annotate_page import TRANSCRIPT, wait_for_task
+from tests.browser.test_annotate_page import TRANSCRIPT, one_clip_corpus, wait_for_task
 from tests.factories import annotators
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,14 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def campaign(media_root, clip_dir, make_clip):
-    make_clip("a.mp4", seconds=1.0)
-    (clip_dir / "m.csv").write_text(f"media,transcript\na.mp4,{TRANSCRIPT}\n", encoding="utf-8")
-    corpus = Corpus.objects.create(name="browser")
-    import_manifest(corpus=corpus, manifest_path=clip_dir / "m.csv", media_root=clip_dir)
-    render_utterance(Utterance.objects.get().pk)
     campaign = create_campaign(
         name="multi-label campaign",
-        corpus=corpus,
+        corpus=one_clip_corpus(clip_dir, make_clip, seconds=1.0),
         annotators=annotators(1),
         labels=preset_labels("mosei"),
         modalities="ta",

@@ -161,7 +161,7 @@ def test_mode_settings_that_do_not_apply_or_exist_are_refused():
 
 def test_the_mode_is_fixed_once_the_campaign_has_jobs():
     campaign = multi_campaign(annotators(1))
-    with pytest.raises(CampaignInvalid, match="already has jobs, so its label mode"):
+    with pytest.raises(CampaignInvalid, match="already has jobs or gold items, so its label mode"):
         check_mode_change(campaign, Campaign.LabelMode.SINGLE, False, "discard")
     with pytest.raises(CampaignInvalid, match="already has jobs"):
         check_mode_change(campaign, Campaign.LabelMode.MULTI, True, "discard")

@@ -12,8 +12,9 @@ from django.db import transaction
 from tqdm import tqdm
 
 from labeling import synthetic
+from labeling.emotions import MODALITIES, preset_labels
 from labeling.management.commands.import_utterances import render_with_progress
-from labeling.models import Corpus, Exam, SyntheticTruth, Utterance
+from labeling.models import Campaign, Corpus, Exam, SyntheticTruth, Utterance
 from labeling.roles import ADMIN, ANNOTATOR, REVIEWER
 from labeling.services.campaigns import create_campaign
 from labeling.services.imports import import_manifest
@@ -42,6 +43,14 @@ class Command(BaseCommand):
             default=0.35,
             help="Chance that a uni-modal emotion differs from the utterance's.",
         )
+        parser.add_argument(
+            "--co-occurrence",
+            type=float,
+            default=0.0,
+            help="Multi-label demo: chance that an utterance (and, mostly, each of its "
+            "modalities) also expresses a second emotion, shown as a compound expression; "
+            "above 0 a multi-label campaign (CMU-MOSEI's emotions) is created too.",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--annotators",
@@ -64,6 +73,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not 0.0 <= options["inconsistency"] <= 1.0:
             raise CommandError("--inconsistency must be between 0 and 1.")
+        if not 0.0 <= options["co_occurrence"] <= 1.0:
+            raise CommandError("--co-occurrence must be between 0 and 1.")
         self._make_accounts(options["annotators"], options["password"])
         corpus, _ = Corpus.objects.get_or_create(
             name=options["corpus"],
@@ -93,6 +104,8 @@ class Command(BaseCommand):
         )
         self._make_campaign(corpus, options["annotators"])
         self._make_qualified_campaign(corpus, options["annotators"])
+        if options["co_occurrence"]:
+            self._make_multilabel_campaign(corpus, options["annotators"])
 
     def _pool(self, annotators: int):
         usernames = [f"annotator{i}" for i in range(1, annotators + 1)]
@@ -107,6 +120,24 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Campaign {campaign.name!r}: {campaign.jobs.count()} jobs "
             f"for {pool.count()} annotators."
+        )
+
+    def _make_multilabel_campaign(self, corpus: Corpus, annotators: int) -> None:
+        name = f"{corpus.name}: all emotions that apply"
+        if corpus.campaigns.filter(name=name).exists():
+            return
+        pool = self._pool(annotators)
+        campaign = create_campaign(
+            name=name,
+            corpus=corpus,
+            annotators=pool,
+            labels=preset_labels("mosei"),
+            label_mode=Campaign.LabelMode.MULTI,
+            allow_none=True,
+        )
+        self.stdout.write(
+            f"Multi-label campaign {campaign.name!r} (CMU-MOSEI's six emotions, none of "
+            f"these allowed): {campaign.jobs.count()} jobs for {pool.count()} annotators."
         )
 
     @transaction.atomic
@@ -145,7 +176,10 @@ class Command(BaseCommand):
 
     def _make_corpus(self, corpus: Corpus, options) -> None:
         plan = synthetic.plan_corpus(
-            options["utterances"], inconsistency=options["inconsistency"], seed=options["seed"]
+            options["utterances"],
+            inconsistency=options["inconsistency"],
+            seed=options["seed"],
+            co_occurrence=options["co_occurrence"],
         )
         Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=settings.MEDIA_ROOT, prefix=".demo-") as workdir:
@@ -187,6 +221,9 @@ class Command(BaseCommand):
                         voice_emotion=item.voice_emotion,
                         face_emotion=item.face_emotion,
                         seed=item.seed,
+                        also={
+                            m: item.emotions(m)[1] for m in MODALITIES if len(item.emotions(m)) > 1
+                        },
                     )
                     for row, item in zip(rows, plan, strict=True)
                 ]
