@@ -20,7 +20,7 @@ from .tiny import TINY_LENS, padded_batch, tiny_model
 ALIGNED = {"t": 6, "a": 6, "v": 6}
 
 
-def _targets(batch: int, classes: int = 7, seed: int = 0) -> dict[str, torch.Tensor]:
+def _targets(batch: int, classes: int = 6, seed: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return {"m": (torch.rand(batch, classes, generator=g) < 0.4).float()}
 
