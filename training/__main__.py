@@ -1,11 +1,14 @@
 """Train on an exported dataset from the command line, over several seeds.
 
     python -m training --dataset DIR --model lfmim --preset paper --seeds 5 --out OUT
+    python -m training --dataset mosei.pkl --model tailor --optimizer adamw --lr 5e-5 ...
     torchrun --nproc-per-node 4 -m training --dataset DIR --model lfmim --preset released ...
 
-Seed s trains in OUT/seed-<s>; OUT/summary.json and OUT/report.txt hold the mean ± std over
-seeds. Ctrl-C stops cleanly after the current step (saved; `--resume` continues); a second
-Ctrl-C aborts at once. Pure PyTorch: no Django is imported.
+DIR is an exported dataset, or a CMU-MOSEI-style feature file (training/DATASET.md);
+multi-label data train with BCE and are decided at --threshold. Seed s trains in
+OUT/seed-<s>; OUT/summary.json and OUT/report.txt hold the mean ± std over seeds. Ctrl-C
+stops cleanly after the current step (saved; `--resume` continues); a second Ctrl-C aborts at
+once. Pure PyTorch: no Django is imported.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ def _beta(text: str) -> dict[str, float]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m training",
-        description="Train LFMIM or a baseline on an exported dataset over several seeds.",
+        description="Train LFMIM, a baseline or TAILOR on an exported dataset (or a CMU-MOSEI-"
+        "style feature file) over several seeds.",
     )
     p.add_argument(
         "--dataset",

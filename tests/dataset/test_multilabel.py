@@ -48,6 +48,7 @@ def multi_export(tmp_path_factory, multi_records, session_extractors):
         shard_size=5,
         classes=MOSEI,
         label_mode="multi-label",
+        stratify=True,  # by the whole m label set
     )
     return out
 
@@ -91,6 +92,7 @@ def test_multi_label_datasheet_counts_each_emotion_and_empty_sets(multi_export, 
     text = (multi_export / "DATASHEET.md").read_text(encoding="utf-8")
     assert "label mode `multi-label`" in text and "## Label frequencies (multi-label)" in text
     assert "| (none) |" in text and "## Label distribution" not in text
+    assert "stratified by the multimodal label set `m`" in text
 
 
 def test_multi_label_split_reads_float_multi_hot_labels(multi_export, multi_records):

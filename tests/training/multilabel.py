@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from tests.trainer.synthetic import SyntheticSplit
 from training.metrics import multilabel_report
 
 EMOTIONS = ["happy", "sad", "anger", "surprise"]
@@ -25,11 +25,12 @@ def prototypes(seed: int = 3) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     }
 
 
-class MultiLabelSplit(Dataset):
+class MultiLabelSplit(SyntheticSplit):
     """y_m: each emotion present with probability 0.4; y_u: y_m with each emotion flipped with
     probability `flip` (modalities disagree, as annotators of one modality do). Modality u
     shows Σ of its own present emotions' directions strongly and y_m's weakly, plus noise, at
-    every real position; padded at random. `labels` (n, 4, C) may be given."""
+    every real position; padded at random. `labels` (n, 4, C) may be given. Items as the
+    single-label SyntheticSplit's (ids u0, u1, ...)."""
 
     label_mode = "multi-label"
     classes = EMOTIONS
@@ -65,15 +66,6 @@ class MultiLabelSplit(Dataset):
             mask = torch.arange(lens[u]).unsqueeze(0) < real.unsqueeze(1)
             self.fields[_NAMES[u]] = x.masked_fill(~mask.unsqueeze(-1), 0.0)
             self.fields[_NAMES[u] + "_mask"] = mask
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict:
-        item = {k: v[i] for k, v in self.fields.items()}
-        item["labels"] = self.labels[i]
-        item["utterance_id"] = f"u{i:03d}"
-        return item
 
 
 def chance(train_labels: np.ndarray, test_labels: np.ndarray) -> dict[str, float]:

@@ -20,7 +20,7 @@ from .tiny import TINY_LENS, padded_batch, tiny_model
 ALIGNED = {"t": 6, "a": 6, "v": 6}
 
 
-def _targets(batch: int, classes: int = 7, seed: int = 0) -> dict[str, torch.Tensor]:
+def _targets(batch: int, classes: int = 6, seed: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return {"m": (torch.rand(batch, classes, generator=g) < 0.4).float()}
 
@@ -146,3 +146,27 @@ def test_auxiliary_losses_are_the_released_weights_times_their_terms():
     torch.testing.assert_close(aux["common"], expected)
     with pytest.raises(ValueError, match="ModelOutput"):
         model.auxiliary_losses({"m": out["m"]}, targets, _bce)
+
+
+def test_released_preset_has_the_parameter_count_counted_by_hand():
+    from training.models import count_parameters
+
+    d, labels = 256, 6
+
+    def linear(n_in: int, n_out: int) -> int:
+        return n_in * n_out + n_out
+
+    block = linear(d, 3 * d) + linear(d, d) + 2 * linear(d, d) + 2 * 2 * d  # ffn_mult 1
+    encoders = sum(
+        2 * width + linear(width, d) + 2 * d + layers * block + 2 * d
+        for width, layers in ((300, 6), (74, 4), (35, 4))
+    )
+    extractors = 3 * linear(d, d) + linear(d, d)  # three private, one common
+    discriminator = linear(d, d // 2) + linear(d // 2, 3)
+    stages = 3 * (2 * d + 2 * block + 2 * d)  # segment embeddings, two blocks, final norm
+    decoder = 3 * 2 * d + 2 * (linear(d, 3 * d) + linear(d, d)) + 2 * d + 2 * linear(d, d)
+    rest = linear(d, labels) + labels * d + 2 * d + 2 * d + linear(d, 1)
+    expected = encoders + extractors + discriminator + stages + decoder + rest
+    with torch.device("meta"):
+        model = build_model("tailor")
+    assert count_parameters(model) == expected == 8_988_732  # README: 8.99 M

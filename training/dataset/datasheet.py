@@ -51,7 +51,7 @@ def render_markdown(sheet: dict) -> str:
         "## Splits",
         f"Shuffled with seed `{sheet['seed']}` and split train/validation/test "
         f"{' : '.join(f'{r:g}' for r in sheet['split_ratio'])}"
-        + (", stratified by the multimodal label `m`" if sheet["stratified"] else "")
+        + (f", stratified by the multimodal label {_m_label(sheet)}" if sheet["stratified"] else "")
         + (
             " to exact sizes: utterances may move between splits if the corpus grows."
             if sheet.get("exact_sizes")
@@ -125,15 +125,7 @@ def _label_distribution(sheet: dict) -> list[str]:
     out = ["", "## Label distribution", ""]
     if "label_mode" in sheet:
         out += ["Single-label: every utterance has exactly one label per modality.", ""]
-    distribution = sheet["label_distribution"]
-    for m in MODALITIES:
-        out += [f"### {m} ({MODALITY_NAMES[m]})", ""]
-        out += ["| label | " + " | ".join(SPLITS) + " | all |", "|---|" + "---|" * 4]
-        for name in sheet["classes"]:
-            counts = [distribution[s][m][name] for s in SPLITS]
-            out.append(f"| {name} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
-        out.append("")
-    return out
+    return out + _count_tables(sheet["classes"], sheet["label_distribution"])
 
 
 def _label_frequencies(sheet: dict) -> list[str]:
@@ -147,17 +139,30 @@ def _label_frequencies(sheet: dict) -> list[str]:
         "split's size; `(none)` counts utterances with an empty set.",
         "",
     ]
-    frequencies, empty = sheet["label_frequencies"], sheet["empty_label_sets"]
+    return out + _count_tables(
+        sheet["classes"], sheet["label_frequencies"], empty=sheet["empty_label_sets"]
+    )
+
+
+def _count_tables(classes: Sequence[str], counts: dict, empty: dict | None = None) -> list[str]:
+    """One table per modality: a row per label (and `(none)`), a column per split."""
+    out: list[str] = []
+
+    def row(name: str, values: list[int]) -> str:
+        return f"| {name} | " + " | ".join(map(str, values)) + f" | {sum(values)} |"
+
     for m in MODALITIES:
         out += [f"### {m} ({MODALITY_NAMES[m]})", ""]
         out += ["| label | " + " | ".join(SPLITS) + " | all |", "|---|" + "---|" * 4]
-        for name in sheet["classes"]:
-            counts = [frequencies[s][m][name] for s in SPLITS]
-            out.append(f"| {name} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
-        counts = [empty[s][m] for s in SPLITS]
-        out.append("| (none) | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
+        out += [row(name, [counts[s][m][name] for s in SPLITS]) for name in classes]
+        if empty is not None:
+            out.append(row("(none)", [empty[s][m] for s in SPLITS]))
         out.append("")
     return out
+
+
+def _m_label(sheet: dict) -> str:
+    return "set `m`" if sheet.get("label_mode") == "multi-label" else "`m`"
 
 
 def _cell(text: str) -> str:

@@ -150,7 +150,7 @@ def check_records(
         if set(record.labels) != set(MODALITIES):
             raise ExportError(
                 f"Utterance {uid} has labels for {sorted(record.labels)}; an exported utterance "
-                "needs exactly one decided label for each of t, a, v and m."
+                "needs exactly one decided label (or label set) for each of t, a, v and m."
             )
         for m, label in record.labels.items():
             _check_mode(uid, m, label, label_mode)

@@ -49,13 +49,7 @@ def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
         statistics = feature_statistics(splits["train"])
         for split in splits.values():
             split.standardize = statistics
-    return Splits(
-        train=splits["train"],
-        validation=splits["validation"] if len(splits["validation"]) else None,
-        test=splits["test"] if len(splits["test"]) else None,
-        classes=list(dataset.classes),
-        datasheet=dataset.datasheet,
-    )
+    return _splits(splits, dataset.classes, dataset.datasheet)
 
 
 def _feature_file_splits(path: str | Path, config: TrainConfig) -> Splits:
@@ -66,10 +60,15 @@ def _feature_file_splits(path: str | Path, config: TrainConfig) -> Splits:
     if config.standardize:
         statistics = feature_file_statistics(splits["train"])
         splits = {name: FeatureSplit(source, name, standardize=statistics) for name in splits}
+    return _splits(splits, source.classes, source.datasheet)
+
+
+def _splits(splits: dict[str, Any], classes, datasheet: dict[str, Any]) -> Splits:
+    """Splits with an empty validation or test split as None."""
     return Splits(
         train=splits["train"],
         validation=splits["validation"] if len(splits["validation"]) else None,
         test=splits["test"] if len(splits["test"]) else None,
-        classes=list(source.classes),
-        datasheet=source.datasheet,
+        classes=list(classes),
+        datasheet=datasheet,
     )

@@ -67,7 +67,7 @@ def build_config(
     name: str,
     *,
     preset: str | None = None,
-    num_classes: int = 7,
+    num_classes: int | None = None,
     feature_dims: Mapping[str, int] | None = None,
     **overrides: Any,
 ) -> ModelConfig:
@@ -85,7 +85,9 @@ def build_config(
         raise ValueError(
             f"Model {name!r} has no setting(s) {unknown}; valid settings are {sorted(valid)}."
         )
-    values: dict[str, Any] = {**entry.fixed, "num_classes": num_classes}
+    values: dict[str, Any] = dict(entry.fixed)
+    if num_classes is not None:  # else the preset's own (7 emotions; TAILOR: 6)
+        values["num_classes"] = num_classes
     if feature_dims is not None:
         values["feature_dims"] = dict(feature_dims)
     values.update(overrides)
@@ -96,7 +98,7 @@ def build_model(
     name: str,
     *,
     preset: str | None = None,
-    num_classes: int = 7,
+    num_classes: int | None = None,
     feature_dims: Mapping[str, int] | None = None,
     **overrides: Any,
 ) -> EmotionModel:
