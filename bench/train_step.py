@@ -12,6 +12,11 @@ machine's peak.
     .venv/bin/python bench/train_step.py --batch-sizes 32,64   # every model at both sizes
     .venv/bin/python bench/train_step.py --quick    # LFMIM only, batch 32
     .venv/bin/python bench/train_step.py --quick --compile lfmim   # + torch.compile
+    .venv/bin/python bench/train_step.py --models tailor   # TAILOR alone (released shapes)
+
+TAILOR runs at its released shapes instead (CMU-MOSEI aligned: text 60 × 300, audio 60 × 74,
+vision 60 × 35, 6 labels; hidden 256, 8 heads): multi-hot labels, BCE plus its adversarial,
+orthogonality and common-classifier terms, Adam as released (`tailor_rows` below).
 
 Peak memory: on CUDA, `torch.cuda.max_memory_allocated` above what was allocated before the
 model was built; on CPU, the peak resident set size (VmHWM, reset through
@@ -256,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     models = ["lfmim"] if args.quick else [m for m in args.models.split(",") if m]
+    with_tailor, models = "tailor" in models, [m for m in models if m != "tailor"]
     given = [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else None
     precisions = args.precisions.split(",")
     compile_for = args.compile or ("none" if cpu else "all")
@@ -297,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     results[name, batch, precision, mode] = row
                     print(_row(name, batch, precision, mode, row), flush=True)
+    if with_tailor:
+        tailor_rows(device, given or [32] if cpu else given or [32, 64], precisions, warmup, steps)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if "lfmim" in models:
         _flop_report(results, device, sorted({b for (m, b, *_) in results if m == "lfmim"}))
@@ -357,6 +365,101 @@ def _cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
     return f"{os.cpu_count()} CPUs"
+
+
+# --- TAILOR at its released shapes ----------------------------------------------------------
+
+
+def tailor_batch(batch: int, device: torch.device) -> tuple[ModalityInputs, torch.Tensor]:
+    """Random CMU-MOSEI-shaped features (60 aligned steps) and (B, 4, 6) multi-hot labels."""
+    from training.models.tailor import MOSEI_FEATURE_DIMS, MOSEI_SEQ_LENS
+
+    g = torch.Generator().manual_seed(0)
+    x = {
+        u: torch.randn(batch, MOSEI_SEQ_LENS[u], MOSEI_FEATURE_DIMS[u], generator=g) for u in "tav"
+    }
+    inputs = ModalityInputs.unpadded(x["t"], x["a"], x["v"]).to(device)
+    labels = (torch.rand(batch, 4, 6, generator=g) < 0.3).float().to(device)
+    return inputs, labels
+
+
+class TailorStep(Step):
+    """The trainer's multi-label step for TAILOR: BCE + its auxiliary terms, Adam (lr 5e-5)."""
+
+    def __init__(self, device: torch.device, bf16: bool, compile_model: bool):
+        torch.manual_seed(0)
+        self.model = build_model("tailor", preset="released").to(device).train()
+        self.targets = self.model.label_targets
+        self.forward = torch.compile(self.model) if compile_model else self.model
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=5e-5)
+        self.autocast = (
+            torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+            if bf16
+            else contextlib.nullcontext()
+        )
+
+    def __call__(self, inputs: ModalityInputs, labels: torch.Tensor) -> float:
+        from training.engine.loss import head_targets, label_loss
+
+        with self.autocast:
+            out = self.forward(inputs)
+        total, _ = multi_head_loss(out, labels, self.targets, BETA, "multi-label")
+        aux = self.model.auxiliary_losses(
+            out,
+            head_targets(labels, self.targets),
+            lambda z, y: label_loss(z, y, "multi-label"),
+        )
+        total = total + sum(aux.values())
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+        return float(total.detach())
+
+
+def tailor_rows(
+    device: torch.device, batches: list[int], precisions: list[str], warmup: int, steps: int
+) -> dict:
+    """TAILOR's rows of the table (eager only), with its parameter count."""
+    from training.models import count_parameters
+
+    with torch.device("meta"):
+        parameters = count_parameters(build_model("tailor", preset="released"))
+    print(
+        f"\nTAILOR, released shapes (text 60 × 300, audio 60 × 74, vision 60 × 35, 6 labels, "
+        f"hidden 256, 8 heads; {parameters / 1e6:.2f} M parameters); BCE + auxiliary terms, Adam"
+    )
+    results = {}
+    for batch in batches:
+        for precision in precisions:
+            row = _bench_tailor(device, batch, precision == "bf16", warmup, steps)
+            results["tailor", batch, precision, "eager"] = row
+            print(_row("tailor", batch, precision, "eager", row), flush=True)
+    return results
+
+
+def _bench_tailor(device: torch.device, batch: int, bf16: bool, warmup: int, steps: int) -> dict:
+    try:
+        with PeakMemory(device) as memory:
+            inputs, labels = tailor_batch(batch, device)
+            step = TailorStep(device, bf16, compile_model=False)
+            began = time.perf_counter()
+            for _ in range(warmup):
+                step(inputs, labels)
+            first = time.perf_counter() - began
+            times = []
+            for _ in range(steps):
+                began = time.perf_counter()
+                step(inputs, labels)
+                times.append(time.perf_counter() - began)
+    except Exception as exc:  # noqa: BLE001 - report and go on, as bench_one does
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"}
+    seconds = statistics.median(times)
+    return {
+        "seconds": seconds,
+        "samples_per_s": batch / seconds,
+        "peak": memory.peak,
+        "warmup": first,
+    }
 
 
 if __name__ == "__main__":

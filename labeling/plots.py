@@ -54,12 +54,12 @@ STYLE = {
 }
 
 
-def _modality_label(modality: str) -> str:
+def modality_label(modality: str) -> str:
     name = MODALITY_NAMES.get(modality)
     return f"{name} ({modality})" if name else str(modality)
 
 
-def _colour(modality: str, position: int) -> str:
+def modality_colour(modality: str, position: int) -> str:
     spare = [c for c in OKABE_ITO.values() if c not in MODALITY_COLOURS.values()]
     return MODALITY_COLOURS.get(modality, spare[position % len(spare)])
 
@@ -71,7 +71,7 @@ def new_figure(size: tuple[float, float]) -> Figure:
     return fig
 
 
-def _grouped_bars(
+def grouped_bars(
     ax,
     categories: Sequence[str],
     series: Mapping[str, Sequence[float]],
@@ -108,12 +108,12 @@ def plot_label_distribution(
     fig = new_figure((max(6.0, 1.1 * len(classes) + 1.5), 4.2))
     with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
-        _grouped_bars(
+        grouped_bars(
             ax,
             classes,
             {u: [distribution[u].get(c, 0) for c in classes] for u in modalities},
-            [_colour(u, i) for i, u in enumerate(modalities)],
-            [_modality_label(u) for u in modalities],
+            [modality_colour(u, i) for i, u in enumerate(modalities)],
+            [modality_label(u) for u in modalities],
         )
         ax.set_ylabel("utterances")
         ax.set_title(title)
@@ -138,32 +138,48 @@ def plot_inconsistency_matrix(
         matrix, pairs = inconsistency.matrix, inconsistency.pairs
     else:
         matrix = inconsistency
-    values = matrix.to_numpy(dtype=float)
     rows, cols = list(matrix.index), list(matrix.columns)
     fig = new_figure((1.1 * len(cols) + 2.2, 1.0 * len(rows) + 1.4))
     with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
-        cmap = matplotlib.colormaps[HEATMAP].with_extremes(bad=MISSING_COLOUR)
-        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0.0, vmax=1.0)
-        for i in range(len(rows)):
-            for j in range(len(cols)):
-                v = values[i, j]
-                if math.isnan(v):
-                    text, colour = "n/a", "#333333"
-                else:
-                    text = f"{v:.2f}"
-                    colour = "white" if v < 0.6 else "black"  # cividis is dark at the low end
-                if pairs is not None and i != j:
-                    text += f"\nn={int(pairs.iloc[i, j]):,}"
-                ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=9)
-        ax.set_xticks(range(len(cols)), [_modality_label(c) for c in cols])
-        ax.set_yticks(range(len(rows)), [_modality_label(r) for r in rows])
-        ax.tick_params(length=0)
-        for side in ("top", "right", "bottom", "left"):
-            ax.spines[side].set_visible(False)
+        image = draw_heatmap(ax, matrix, pairs, modality_label)
         fig.colorbar(image, ax=ax, label="inconsistency", shrink=0.85)
         ax.set_title(title)
     return fig
+
+
+def draw_heatmap(
+    ax,
+    matrix: pd.DataFrame,
+    pairs: pd.DataFrame | None = None,
+    tick_label=str,
+    vmax: float = 1.0,
+    digits: int = 2,
+):
+    """`matrix` as a cividis heatmap on `ax` (scale 0–`vmax`), each cell annotated with its
+    value (and, off the diagonal, its n from `pairs`); NaN cells grey, marked "n/a". Returns
+    the image, for a colour bar."""
+    values = matrix.to_numpy(dtype=float)
+    rows, cols = list(matrix.index), list(matrix.columns)
+    cmap = matplotlib.colormaps[HEATMAP].with_extremes(bad=MISSING_COLOUR)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0.0, vmax=vmax)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            v = values[i, j]
+            if math.isnan(v):
+                text, colour = "n/a", "#333333"
+            else:
+                text = f"{v:.{digits}f}"
+                colour = "white" if v < 0.6 * vmax else "black"  # cividis is dark at the low end
+            if pairs is not None and i != j:
+                text += f"\nn={int(pairs.iloc[i, j]):,}"
+            ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=9)
+    ax.set_xticks(range(len(cols)), [tick_label(c) for c in cols])
+    ax.set_yticks(range(len(rows)), [tick_label(r) for r in rows])
+    ax.tick_params(length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    return image
 
 
 def plot_per_emotion_inconsistency(
@@ -181,12 +197,12 @@ def plot_per_emotion_inconsistency(
     fig = new_figure((max(6.0, 1.1 * len(classes) + 1.5), 4.2))
     with matplotlib.rc_context(STYLE):
         ax = fig.add_subplot()
-        _grouped_bars(
+        grouped_bars(
             ax,
             classes,
             {u: table.loc[u].to_numpy(dtype=float) for u in modalities},
-            [_colour(u, i) for i, u in enumerate(modalities)],
-            [f"{_modality_label(u)} vs {against}" for u in modalities],
+            [modality_colour(u, i) for i, u in enumerate(modalities)],
+            [f"{modality_label(u)} vs {against}" for u in modalities],
         )
         ax.set_ylim(0, 1)
         ax.set_ylabel(f"Incon(u, {against}; y)")
@@ -218,7 +234,7 @@ def plot_agreement(
         series = {
             name: [m.get(u, (math.nan, 0))[0] for u in modalities] for name, m in measures.items()
         }
-        _grouped_bars(ax, [_modality_label(u) for u in modalities], series, colours, list(series))
+        grouped_bars(ax, [modality_label(u) for u in modalities], series, colours, list(series))
         width = 0.8 / len(measures)
         for i, m in enumerate(measures.values()):
             for j, u in enumerate(modalities):

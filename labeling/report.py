@@ -21,9 +21,42 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FIGURES = ("label_distribution", "inconsistency", "per_emotion_inconsistency", "agreement")
+# A multi-label campaign's figures (labeling/multilabel_plots.py).
+MULTILABEL_FIGURES = (
+    "label_frequencies",
+    "co_occurrence",
+    "inconsistency",
+    "per_emotion_inconsistency",
+    "agreement",
+)
+
+
+def is_multi_label(stats: dict) -> bool:
+    return stats["campaign"].get("label_mode") == "multi-label"
+
+
+def figures_of(stats: dict) -> tuple[str, ...]:
+    """The names of the figures these statistics have (single- or multi-label)."""
+    return MULTILABEL_FIGURES if is_multi_label(stats) else FIGURES
+
+
+def _table(data: dict) -> pd.DataFrame:
+    """A JSON {row: {column: value}} back as a DataFrame (null as NaN)."""
+    return pd.DataFrame.from_dict(data, orient="index").astype(float)
+
+
+def _with_nan(pairs: dict) -> dict:
+    """JSON (value, n) pairs with null as NaN, as the plots want them."""
+    return {key: (math.nan if v is None else v, n) for key, (v, n) in pairs.items()}
 
 
 def flatten_statistics(stats: dict) -> Iterator[tuple[str, str, str, object]]:
+    """Every number of the statistics as (figure, row, column, value) rows."""
+    yield from (_flatten_multilabel if is_multi_label(stats) else _flatten_single)(stats)
+    yield from _flatten_dataset(stats)
+
+
+def _flatten_single(stats: dict) -> Iterator[tuple[str, str, str, object]]:
     for figure in ("label_distribution", "per_emotion_inconsistency", "label_sources"):
         for row, values in stats[figure].items():
             for column, value in values.items():
@@ -36,6 +69,34 @@ def flatten_statistics(stats: dict) -> Iterator[tuple[str, str, str, object]]:
         for modality, (value, n_jobs) in stats[figure].items():
             yield figure, modality, "value", value
             yield figure, modality, "jobs", n_jobs
+
+
+def _flatten_multilabel(stats: dict) -> Iterator[tuple[str, str, str, object]]:
+    tables = {
+        "label_frequencies": stats["label_frequencies"],
+        "label_set_sizes": stats["label_set_sizes"],
+        "undecided_emotions": stats["undecided_emotions"],
+        "label_sources": stats["label_sources"],
+        **{f"co_occurrence_{m}": table for m, table in stats["co_occurrence"].items()},
+        **{f"inconsistency_{part}": table for part, table in stats["inconsistency"].items()},
+        "per_emotion_inconsistency": stats["per_emotion_inconsistency"]["values"],
+        "per_emotion_support": stats["per_emotion_inconsistency"]["support"],
+    }
+    for figure, table in tables.items():
+        for row, values in table.items():
+            for column, value in values.items():
+                yield figure, row, str(column), value
+    for modality, (value, n_jobs) in stats["krippendorff_alpha_masi"].items():
+        yield "krippendorff_alpha_masi", modality, "value", value
+        yield "krippendorff_alpha_masi", modality, "jobs", n_jobs
+    for figure in ("fleiss_kappa_per_emotion", "krippendorff_alpha_per_emotion"):
+        for modality, per_emotion in stats[figure].items():
+            for emotion, (value, n_jobs) in per_emotion.items():
+                yield figure, modality, emotion, value
+                yield f"{figure}_jobs", modality, emotion, n_jobs
+
+
+def _flatten_dataset(stats: dict) -> Iterator[tuple[str, str, str, object]]:
     for key, value in stats["dataset"].items():
         if isinstance(value, dict):
             for column, count in value.items():
@@ -48,6 +109,8 @@ def figure_from_statistics(stats: dict, name: str) -> Figure:
     """One of the dashboard's matplotlib figures from the JSON-able statistics."""
     from labeling import plots  # matplotlib only when a figure is drawn, not at web start-up
 
+    if is_multi_label(stats):
+        return _multilabel_figure(stats, name)
     if name == "label_distribution":
         return plots.plot_label_distribution(stats["label_distribution"])
     if name == "inconsistency":
@@ -59,11 +122,36 @@ def figure_from_statistics(stats: dict, name: str) -> Figure:
         return plots.plot_per_emotion_inconsistency(table)
     if name == "agreement":
         # JSON has null where a measure is undefined; the plot wants NaN there.
-        as_pairs = {
-            key: {m: (math.nan if v is None else v, n) for m, (v, n) in stats[key].items()}
-            for key in ("fleiss_kappa", "krippendorff_alpha")
-        }
-        return plots.plot_agreement(as_pairs["fleiss_kappa"], as_pairs["krippendorff_alpha"])
+        return plots.plot_agreement(
+            _with_nan(stats["fleiss_kappa"]), _with_nan(stats["krippendorff_alpha"])
+        )
+    raise KeyError(name)
+
+
+def _multilabel_figure(stats: dict, name: str) -> Figure:
+    from labeling import multilabel_plots
+    from labeling.multilabel_statistics import SetInconsistency
+
+    if name == "label_frequencies":
+        return multilabel_plots.plot_label_frequencies(stats["label_frequencies"])
+    if name == "co_occurrence":
+        return multilabel_plots.plot_co_occurrence(
+            {m: _table(table) for m, table in stats["co_occurrence"].items()}
+        )
+    if name == "inconsistency":
+        parts = {part: _table(table) for part, table in stats["inconsistency"].items()}
+        return multilabel_plots.plot_set_inconsistency(
+            SetInconsistency(parts["differ"], parts["jaccard"], parts["pairs"].astype(int))
+        )
+    if name == "per_emotion_inconsistency":
+        return multilabel_plots.plot_per_emotion_inconsistency(
+            _table(stats["per_emotion_inconsistency"]["values"])
+        )
+    if name == "agreement":
+        return multilabel_plots.plot_agreement(
+            _with_nan(stats["krippendorff_alpha_masi"]),
+            {m: _with_nan(per) for m, per in stats["fleiss_kappa_per_emotion"].items()},
+        )
     raise KeyError(name)
 
 

@@ -21,7 +21,9 @@ from labeling.models import Campaign, Job
 from labeling.report import (
     FIGURES,
     FORMATS,
+    MULTILABEL_FIGURES,
     figure_from_statistics,
+    figures_of,
     flatten_statistics,
     table_lines,
 )
@@ -62,8 +64,11 @@ def dashboard(request, campaign_id: int):
         {
             "campaign": campaign,
             "stats": stats,
-            "figures": FIGURES,
-            "matrix_rows": _matrix_rows(stats),
+            "figures": figures_of(stats),
+            "matrix_rows": _matrix_rows(
+                stats["inconsistency"]["differ" if campaign.is_multi_label else "matrix"]
+            ),
+            "multilabel": _multilabel_tables(stats) if campaign.is_multi_label else None,
             "annotators": annotator_quality(campaign),
             "screening": status_table(campaign),
             "pool": pool_check(campaign, members),
@@ -72,9 +77,41 @@ def dashboard(request, campaign_id: int):
     )
 
 
-def _matrix_rows(stats: dict) -> list[tuple[str, list]]:
-    matrix = stats["inconsistency"]["matrix"]
+def _matrix_rows(matrix: dict) -> list[tuple[str, list]]:
     return [(row, list(values.values())) for row, values in matrix.items()]
+
+
+def _multilabel_tables(stats: dict) -> dict:
+    """A multi-label campaign's tables as rows the template loops over."""
+    classes = stats["campaign"]["classes"]
+    frequencies, sizes = stats["label_frequencies"], stats["label_set_sizes"]
+    per_emotion = stats["per_emotion_inconsistency"]
+    kappa, alpha = stats["fleiss_kappa_per_emotion"], stats["krippendorff_alpha_per_emotion"]
+    return {
+        "modalities": list(frequencies),
+        "frequencies": [(label, [frequencies[m][label] for m in frequencies]) for label in classes]
+        + [("none of these", [sizes[m]["0"] for m in frequencies])],
+        "undecided": [
+            (label, [stats["undecided_emotions"].get(m, {}).get(label, 0) for m in frequencies])
+            for label in classes
+        ],
+        "jaccard_rows": _matrix_rows(stats["inconsistency"]["jaccard"]),
+        "against": list(per_emotion["values"]),
+        "per_emotion": [
+            (
+                label,
+                [
+                    (per_emotion["values"][u][label], per_emotion["support"][u][label])
+                    for u in per_emotion["values"]
+                ],
+            )
+            for label in classes
+        ],
+        "alpha_masi": [(m, value, n) for m, (value, n) in stats["krippendorff_alpha_masi"].items()],
+        "per_emotion_agreement": [
+            (m, label, *kappa[m][label], *alpha[m][label]) for m in kappa for label in classes
+        ],
+    }
 
 
 @reviewer_required
@@ -130,9 +167,12 @@ def raw_table(request, campaign_id: int, table: str, fmt: str):
 @reviewer_required
 def figure_svg(request, campaign_id: int, name: str):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    if name not in FIGURES:
+    if name not in (*FIGURES, *MULTILABEL_FIGURES):
         raise PermissionDenied("No such figure.")
-    figure = figure_from_statistics(campaign_statistics(campaign), name)
+    stats = campaign_statistics(campaign)
+    if name not in figures_of(stats):
+        raise Http404("This campaign has no such figure (it is single- or multi-label).")
+    figure = figure_from_statistics(stats, name)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")

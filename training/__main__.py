@@ -1,11 +1,14 @@
 """Train on an exported dataset from the command line, over several seeds.
 
     python -m training --dataset DIR --model lfmim --preset paper --seeds 5 --out OUT
+    python -m training --dataset mosei.pkl --model tailor --optimizer adamw --lr 5e-5 ...
     torchrun --nproc-per-node 4 -m training --dataset DIR --model lfmim --preset released ...
 
-Seed s trains in OUT/seed-<s>; OUT/summary.json and OUT/report.txt hold the mean ± std over
-seeds. Ctrl-C stops cleanly after the current step (saved; `--resume` continues); a second
-Ctrl-C aborts at once. Pure PyTorch: no Django is imported.
+DIR is an exported dataset, or a CMU-MOSEI-style feature file (training/DATASET.md);
+multi-label data train with BCE and are decided at --threshold. Seed s trains in
+OUT/seed-<s>; OUT/summary.json and OUT/report.txt hold the mean ± std over seeds. Ctrl-C
+stops cleanly after the current step (saved; `--resume` continues); a second Ctrl-C aborts at
+once. Pure PyTorch: no Django is imported.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from training.engine import TrainConfig, TrainingCancelled, train_seeds
-from training.engine.config import OPTIMIZERS, PRECISIONS, SCHEDULES, SELECT_METRICS
+from training.engine.config import LABEL_MODES, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECT_METRICS
 from training.engine.splits import open_splits
 from training.models import MODEL_NAMES
 from training.options import parse_key_value
@@ -31,7 +34,7 @@ _FIELDS = (
     "model", "preset", "epochs", "batch_size", "eval_batch_size", "optimizer", "lr", "momentum",
     "weight_decay", "schedule", "grad_clip", "num_workers", "mixed_precision", "device",
     "audio_len", "audio_how", "checkpoint_every", "max_steps_per_epoch", "select_head",
-    "select_metric", "standardize",
+    "select_metric", "standardize", "label_mode", "threshold",
 )  # fmt: skip
 
 
@@ -53,9 +56,15 @@ def _beta(text: str) -> dict[str, float]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m training",
-        description="Train LFMIM or a baseline on an exported dataset over several seeds.",
+        description="Train LFMIM, a baseline or TAILOR on an exported dataset (or a CMU-MOSEI-"
+        "style feature file) over several seeds.",
     )
-    p.add_argument("--dataset", required=True, type=Path, help="an exported dataset directory")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        type=Path,
+        help="an exported dataset directory, or a CMU-MOSEI-style feature file (.pkl/.pt)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output directory of the runs")
     p.add_argument("--config", type=Path, help="a TrainConfig JSON file; flags override it")
     p.add_argument("--model", choices=MODEL_NAMES)
@@ -96,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps-per-epoch", type=int)
     p.add_argument("--select-head", choices=("t", "a", "v", "m"))
     p.add_argument("--select-metric", choices=SELECT_METRICS)
+    p.add_argument(
+        "--label-mode", choices=LABEL_MODES, help="default: the dataset's (single-label if unsaid)"
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="multi-label: an emotion is predicted when its sigmoid exceeds this (default 0.35)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the runs in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
@@ -191,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingCancelled as exc:
         print(f"{exc} (command line: add --resume)", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:  # FeatureFileError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) != 0:

@@ -1,7 +1,8 @@
 """Reads for an export: which utterances a campaign can export, and the datasheet's numbers.
 
-An utterance is exported when its t, a, v and m labels are all final (``Job.final_label``)
-and it has media to extract features from.
+An utterance is exported when its t, a, v and m labels are all final (``Job.final_label``;
+multi-label campaigns: ``Job.final_label_set`` with no emotion left undecided) and it has
+media to extract features from.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from labeling import statistics
 from labeling.emotions import EMOTIONS, MODALITIES
 from labeling.models import Campaign, ExportJob, Job
 from labeling.roles import reviewable_campaigns
+from labeling.selectors.multilabel_statistics import (
+    FIGURE_KEYS,
+    complete_label_sets,
+    final_label_sets,
+)
 from labeling.selectors.statistics import campaign_statistics, decided_labels
 from labeling.storage import media_path
 from labeling.verdicts import State
@@ -24,13 +30,16 @@ from training.dataset.records import ExportError, ExportRecord
 
 
 def check_exportable(campaign: Campaign) -> None:
-    """An export needs the four CHERMA labels (t, a, v, m) from the seven emotions."""
+    """An export needs the four CHERMA labels (t, a, v, m); single-label, from the seven
+    emotions; multi-label, from the campaign's own label set (exported in its order)."""
     missing = [m for m in MODALITIES if m not in campaign.modalities]
     if missing:
         raise ExportError(
             f"Campaign {campaign.name!r} does not collect {', '.join(missing)}; an exported "
             "utterance needs a decided label for each of t, a, v and m."
         )
+    if campaign.is_multi_label:
+        return
     unknown = [name for name in campaign.label_names if name not in EMOTIONS]
     if unknown:
         raise ExportError(
@@ -52,16 +61,27 @@ def utterance_id(external_id: str, pk: int) -> str:
     return external_id or f"u{pk}"
 
 
+def final_labels_table(campaign: Campaign) -> pd.DataFrame:
+    """One row per utterance, columns t a v m: its final label (single-label), or its complete
+    final label set, a frozenset (multi-label); None where there is none."""
+    if campaign.is_multi_label:
+        return complete_label_sets(final_label_sets(campaign))
+    return decided_labels(campaign)
+
+
 def select_export_records(campaign: Campaign) -> Selection:
     """The utterances whose t, a, v and m labels are all final, as ``ExportRecord``s.
 
     A label is final as ``Job.final_label`` says (a reviewer's override, else the decided
     verdict; excluded utterances have none), read for the whole campaign at once by
-    ``decided_labels``. Features are extracted from the stored original (the source file,
-    with its sound and picture), not from a rendition.
+    ``decided_labels``. Multi-label: the final label set (``Job.final_label_set``) as a
+    frozenset, only when no emotion of it is left undecided (a multi-hot vector has no
+    "unknown"). Features are extracted from the stored original (the source file, with its
+    sound and picture), not from a rendition.
     """
     check_exportable(campaign)
-    labels = decided_labels(campaign)
+    labels = final_labels_table(campaign)
+    as_label = frozenset if campaign.is_multi_label else str
     complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
     final = {int(pk): row for pk, row in complete.iterrows()}
     rows = campaign.corpus.utterances.order_by("pk").values_list(
@@ -93,7 +113,7 @@ def select_export_records(campaign: Campaign) -> Selection:
         records.append(
             ExportRecord(
                 utterance_id=uid,
-                labels={m: str(final[pk][m]) for m in MODALITIES},
+                labels={m: as_label(final[pk][m]) for m in MODALITIES},
                 transcript=transcript,
                 media_path=media_path(source),
                 duration_seconds=seconds,
@@ -138,6 +158,8 @@ class Readiness:
     without_job: dict[str, int] = field(default_factory=dict)  # screened out or added later
     excluded: int = 0  # excluded by a reviewer
     without_media: int = 0  # decided, but imported as labels only
+    # multi-label, "mark" policy: decided with an emotion left undecided (2:2), per modality
+    undecided: dict[str, int] = field(default_factory=dict)
 
     def sentence(self) -> str:
         """E.g. "0 of 40 utterances have all of t, a, v, m decided: 40 still open in v, …"."""
@@ -145,6 +167,7 @@ class Readiness:
             *(f"{n} still open in {m}" for m, n in self.still_open.items() if n),
             *(f"{n} discarded in {m}" for m, n in self.discarded.items() if n),
             *(f"{n} without a {m} job" for m, n in self.without_job.items() if n),
+            *(f"{n} with an emotion undecided in {m}" for m, n in self.undecided.items() if n),
         ]
         if self.excluded:
             reasons.append(f"{self.excluded} excluded")
@@ -170,7 +193,7 @@ def export_readiness(campaign: Campaign) -> Readiness:
     excluded_ids = set(
         Job.objects.filter(campaign=campaign, excluded=True).values_list("utterance_id", flat=True)
     )
-    labels = decided_labels(campaign)
+    labels = final_labels_table(campaign)
     complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
     decided = {int(pk) for pk in complete.index} - excluded_ids
     with_media = set(
@@ -178,7 +201,9 @@ def export_readiness(campaign: Campaign) -> Readiness:
     )
     # Jobs whose label is not final: neither decided nor set by a reviewer.
     unsettled = (
-        Job.objects.filter(campaign=campaign, excluded=False, override_label="")
+        Job.objects.filter(
+            campaign=campaign, excluded=False, override_label="", override_label_set__isnull=True
+        )
         .exclude(state=State.DECIDED.value)
         .values("modality", "state")
         .annotate(n=Count("pk"))
@@ -204,7 +229,26 @@ def export_readiness(campaign: Campaign) -> Readiness:
         without_job={m: max(kept - jobs.get(m, 0), 0) for m in MODALITIES},
         excluded=len(excluded_ids),
         without_media=len(decided - with_media),
+        undecided=_undecided_jobs(campaign) if campaign.is_multi_label else {},
     )
+
+
+def _undecided_jobs(campaign: Campaign) -> dict[str, int]:
+    """Per modality, decided multi-label jobs with an emotion left undecided and no
+    reviewer's set (which would settle them)."""
+    counts = dict(
+        Job.objects.filter(
+            campaign=campaign,
+            excluded=False,
+            state=State.DECIDED.value,
+            override_label_set__isnull=True,
+        )
+        .exclude(undecided_labels=[])
+        .values("modality")
+        .annotate(n=Count("pk"))
+        .values_list("modality", "n")
+    )
+    return {m: counts.get(m, 0) for m in MODALITIES}
 
 
 # --- the datasheet's curation statistics -----------------------------------------------------
@@ -220,6 +264,14 @@ CAMPAIGN_KEYS = (
     "krippendorff_alpha",
     "dataset",
 )
+MULTILABEL_CAMPAIGN_KEYS = (
+    "campaign",
+    "progress",
+    "label_sources",
+    *FIGURE_KEYS,
+    "undecided_emotions",
+    "dataset",
+)
 
 
 def datasheet_statistics(
@@ -230,8 +282,9 @@ def datasheet_statistics(
     exporter knows once media was read); what was left out is counted in ``left_out``."""
     figures = campaign_statistics(campaign, utterances=[selection.pks[uid] for uid in exported])
     records = [r for r in selection.records if r.utterance_id in exported]
+    keys = MULTILABEL_CAMPAIGN_KEYS if campaign.is_multi_label else CAMPAIGN_KEYS
     return {
-        **{key: figures[key] for key in CAMPAIGN_KEYS},
+        **{key: figures[key] for key in keys},
         "dataset_by_split": statistics.to_jsonable(
             statistics.dataset_table_by_split(_with_splits(records, exported))
         ),

@@ -100,16 +100,16 @@ def utterances_frame(campaign: Campaign, utterances: Utterances = None) -> pd.Da
 
 def label_sources(campaign: Campaign, utterances: Utterances = None) -> dict[str, dict[str, int]]:
     """Per modality, how many labels were voted here, imported, or set by a reviewer."""
+    # A reviewer's label (single-label) or set of emotions (multi-label).
+    overridden = ~Q(override_label="") | Q(override_label_set__isnull=False)
     counts = (
         _jobs(campaign, utterances)
         .filter(excluded=False)
         .values("modality")
         .annotate(
-            voted=Count(
-                "pk", filter=Q(source="votes", state=State.DECIDED.value, override_label="")
-            ),
-            imported=Count("pk", filter=Q(source="imported", override_label="")),
-            reviewer=Count("pk", filter=~Q(override_label="")),
+            voted=Count("pk", filter=Q(source="votes", state=State.DECIDED.value) & ~overridden),
+            imported=Count("pk", filter=Q(source="imported") & ~overridden),
+            reviewer=Count("pk", filter=overridden),
         )
     )
     result = {m: {"voted": 0, "imported": 0, "reviewer": 0} for m in campaign.modalities}
@@ -129,9 +129,12 @@ def progress(
         .annotate(n=Count("pk"))
         .order_by()
     )
-    labels = (
-        decided_labels(campaign, final_labels(campaign, utterances)) if labels is None else labels
-    )
+    if labels is None and campaign.is_multi_label:  # complete label sets only
+        from labeling.selectors.multilabel_statistics import complete_label_sets, final_label_sets
+
+        labels = complete_label_sets(final_label_sets(campaign, utterances))
+    elif labels is None:
+        labels = decided_labels(campaign, final_labels(campaign, utterances))
     collected = [m for m in MODALITIES if m in campaign.modalities]
     complete = int(labels[collected].notna().all(axis=1).sum()) if len(labels) else 0
     excluded = _jobs(campaign, utterances).filter(excluded=True).values("utterance_id")
@@ -149,8 +152,13 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
     """Every figure of the dashboard and of `cherma_stats`, as JSON-able data.
 
     `utterances` (pks) limits every figure to those utterances (a datasheet covers what was
-    exported); None covers the whole campaign.
+    exported); None covers the whole campaign. A multi-label campaign has its own figures
+    (`selectors.multilabel_statistics`).
     """
+    if campaign.is_multi_label:
+        from labeling.selectors.multilabel_statistics import multilabel_campaign_statistics
+
+        return multilabel_campaign_statistics(campaign, utterances)
     classes = campaign.label_names
     jobs = final_labels(campaign, utterances)
     labels = decided_labels(campaign, jobs)
@@ -185,9 +193,11 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
     """Per annotator: volume, agreement with the final labels, median time, skip rate,
     outlier flag, and accuracy on hidden gold checks per modality."""
     votes = Vote.objects.filter(job__campaign=campaign).values_list(
-        "annotator_id", "annotator__username", "job_id", "label", "seconds_spent"
+        "annotator_id", "annotator__username", "job_id", "label", "label_set", "seconds_spent"
     )
-    frame = pd.DataFrame(list(votes), columns=["annotator", "username", "job", "label", "seconds"])
+    frame = pd.DataFrame(
+        list(votes), columns=["annotator", "username", "job", "label", "label_set", "seconds"]
+    )
     leases = dict(
         Lease.objects.filter(job__campaign=campaign)
         .values_list("annotator_id")
@@ -200,7 +210,13 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
     )
     paused = set(campaign.pauses.values_list("annotator_id", flat=True))
     gold = gold_accuracy_table(campaign)
-    finals = final_labels(campaign)[["job", "final"]]
+    if campaign.is_multi_label:  # a vote agrees when it names exactly the final set
+        from labeling.selectors.multilabel_statistics import final_label_sets
+
+        finals = final_label_sets(campaign)[["job", "final"]]
+        frame["label"] = frame["label_set"].map(lambda s: None if s is None else frozenset(s))
+    else:
+        finals = final_labels(campaign)[["job", "final"]]
     frame = frame.merge(finals, on="job", how="left")
     frame["judged"] = frame["final"].notna()
     frame["agrees"] = frame["judged"] & (frame["label"] == frame["final"])
@@ -264,8 +280,9 @@ def disagreement_queue(
     )
     if modality:
         jobs = jobs.filter(modality=modality)
-    if emotion:
-        jobs = jobs.filter(votes__label=emotion).distinct()
+    if emotion:  # a vote for it: its label, or (multi-label) among its set
+        named = Q(votes__label=emotion) | Q(votes__label_set__contains=[emotion])
+        jobs = jobs.filter(named).distinct()
     if annotator:
         jobs = jobs.filter(votes__annotator_id=annotator).distinct()
     return jobs

@@ -4,6 +4,9 @@ Annotators appear under a pseudonym, never their username: a keyed hash of the c
 and the user, the same in every download of that campaign (so tables can be joined) and
 different in another campaign. Imported raw votes keep the rater name their file gave.
 Rows are streamed (`iterator`), so a CHERMA-sized campaign (380k votes) is not held in memory.
+In a multi-label campaign a label cell holds a set of emotions as their names joined by ";" in
+the campaign's label order ("" = none of them), as an export's manifest writes them; the
+verdict column says whether a verdict's cell means "none" or "not decided".
 """
 
 from __future__ import annotations
@@ -54,13 +57,18 @@ def pseudonym(campaign: Campaign, user_id: int) -> str:
     return f"annotator-{digest[:10]}"
 
 
-def _job_columns(job: Job) -> dict:
+def joined(label_set: list[str] | None) -> str | None:
+    """A multi-label cell: the names joined by ";" (stored in label order); None for none."""
+    return None if label_set is None else ";".join(label_set)
+
+
+def _job_columns(job: Job, multi: bool = False) -> dict:
     return {
         "utterance_id": utterance_id(job.utterance.external_id, job.utterance_id),
         "modality": job.modality,
         "verdict": job.state,
-        "verdict_label": job.label,
-        "final_label": job.final_label,
+        "verdict_label": joined(job.label_set) if multi else job.label,
+        "final_label": joined(job.final_label_set) if multi else job.final_label,
     }
 
 
@@ -72,13 +80,13 @@ def vote_rows(campaign: Campaign) -> Iterator[dict]:
         .order_by("job_id", "created_at", "pk")
     )
     for vote in votes.iterator(chunk_size=CHUNK):
-        job = _job_columns(vote.job)
+        job = _job_columns(vote.job, campaign.is_multi_label)
         yield {
             "utterance_id": job["utterance_id"],
             "modality": job["modality"],
             "annotator": pseudonym(campaign, vote.annotator_id),
             "source": "votes",
-            "label": vote.label,
+            "label": vote.label if vote.label_set is None else joined(vote.label_set),
             "seconds_spent": vote.seconds_spent,
             "leased_at": vote.lease.created_at,
             "lease_expires_at": vote.lease.expires_at,
@@ -91,7 +99,7 @@ def vote_rows(campaign: Campaign) -> Iterator[dict]:
         .order_by("job_id", "pk")
     )
     for vote in imported.iterator(chunk_size=CHUNK):
-        job = _job_columns(vote.job)
+        job = _job_columns(vote.job, campaign.is_multi_label)
         yield {
             "utterance_id": job["utterance_id"],
             "modality": job["modality"],
@@ -111,10 +119,14 @@ def verdict_rows(campaign: Campaign) -> Iterator[dict]:
     jobs = campaign.jobs.select_related("utterance").order_by("utterance_id", "pk")
     for job in jobs.iterator(chunk_size=CHUNK):
         yield {
-            **_job_columns(job),
+            **_job_columns(job, campaign.is_multi_label),
             "votes": job.votes_count,
             "extra_votes": job.extra_votes,
-            "override_label": job.override_label,
+            "override_label": (
+                job.override_label
+                if job.override_label_set is None
+                else joined(job.override_label_set)
+            ),
             "excluded": job.excluded,
             "source": job.source,
         }

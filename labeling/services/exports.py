@@ -163,6 +163,11 @@ def create_export(
     if not readiness.usable:
         raise ExportError(readiness.refusal())
     options = export_options(**(options or {}))
+    if campaign.is_multi_label and options["released_layout"]:
+        raise ExportError(
+            f"Campaign {campaign.name!r} is multi-label; the released LFMIM layout holds one "
+            "label per modality. Export it without released_layout."
+        )
     out_dir = Path(out_dir).expanduser().absolute()
     if out_dir.exists() and not options["overwrite"]:  # the exporter checks again at the end
         raise ExportError(f"{out_dir} already exists; choose another directory or overwrite it.")
@@ -247,6 +252,9 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
             seed=options["seed"],
             name=options["name"] or job.campaign.name,
             class_order=options["class_order"],
+            # A multi-label campaign's own label set, in its order, is the class order.
+            classes=job.campaign.label_names if job.campaign.is_multi_label else None,
+            label_mode=job.campaign.label_mode,
             dtype=options["dtype"],
             shard_size=options["shard_size"],
             stratify=options["stratify"],

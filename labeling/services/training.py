@@ -30,6 +30,7 @@ from django.utils import timezone
 from labeling.models import TrainingEpoch, TrainingRun
 from labeling.services import long_jobs
 from training.dataset.checksums import verify_checksums
+from training.dataset.mosei import MOSEI_EMOTIONS, is_feature_file
 from training.hashing import sha256_file
 from training.models.names import ALL_HEADS
 
@@ -107,8 +108,13 @@ def make_config(
 
 def dataset_digest(dataset_path: str | Path) -> str:
     """sha256 of the dataset's SHA256SUMS: which export this is. Cheap (one small file), so
-    starting a run from a web request never reads a whole dataset."""
+    starting a run from a web request never reads a whole dataset. A CMU-MOSEI-style feature
+    file (`training.dataset.mosei`) has no SHA256SUMS: its identity is its own sha256."""
     path = Path(dataset_path)
+    if is_feature_file(path):
+        if not path.is_file():
+            raise RunRefused(f"{path} does not exist; give an export folder or a feature file.")
+        return sha256_file(path)
     if not path.is_dir():
         raise RunRefused(
             f"{path} is not a directory; give the folder an export wrote (it holds SHA256SUMS)."
@@ -124,6 +130,8 @@ def dataset_checksum(dataset_path: str | Path) -> str:
     before training). Refuses (RunRefused) a dataset whose files changed."""
     digest = dataset_digest(dataset_path)
     path = Path(dataset_path)
+    if is_feature_file(path):
+        return digest  # the file's own hash: any change to it shows as a different digest
     try:
         bad = verify_checksums(path)
     except FileNotFoundError as exc:
@@ -171,7 +179,9 @@ def start_run(
     try:
         from training.dataset import open_dataset
 
-        classes = open_dataset(dataset).classes
+        # A feature file is read (and checked) by the worker: loading it here would hold a
+        # web request for the whole file.
+        classes = MOSEI_EMOTIONS if is_feature_file(dataset) else open_dataset(dataset).classes
     except (OSError, ValueError, KeyError) as exc:
         raise RunRefused(f"{dataset} cannot be read as an exported dataset: {exc}") from exc
     seed_list = _seed_list(seeds)

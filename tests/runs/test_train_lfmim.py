@@ -67,3 +67,25 @@ def test_cancel_flag_cancels_a_queued_run(exported, capsys):
 def test_broken_dataset_is_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="is not a directory"):
         call_command("train_lfmim", "--dataset", str(tmp_path / "nowhere"), "--local")
+
+
+def test_local_run_trains_tailor_on_a_cmu_mosei_style_feature_file(tmp_path, capsys):
+    from tests.dataset.mosei_files import write_tailor_file
+
+    path = write_tailor_file(tmp_path)
+    call_command(
+        "train_lfmim", "--dataset", str(path), "--model", "tailor", "--seeds", "1",
+        "--epochs", "1", "--local", "--no-progress", "--set", "batch_size=8",
+        "--set", "d_model=16", "--set", "num_heads=2", "--set", "cross_layers=1",
+        "--set", 'encoder_layers={"t": 1, "a": 1, "v": 1}',
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    run = TrainingRun.objects.get()
+    assert run.status == TrainingRun.Status.DONE, run.error
+    assert run.dataset_checksum == runs.sha256_file(path)
+    assert run.report["classes"] == ["happy", "sad", "anger", "surprise", "disgust", "fear"]
+    assert run.report["runs"]["0"]["label_mode"] == "multi-label"
+    assert "f1_micro" in run.report["summary"]["m"]
+    assert "micro F1" in out
+    epoch = TrainingEpoch.objects.get(run=run)
+    assert {"loss", "accuracy", "f1_micro"} <= set(epoch.metrics["validation"]["heads"]["m"])

@@ -26,7 +26,7 @@ def test_every_model_returns_finite_logits_of_shape_batch_by_classes_per_head(na
     assert tuple(out) == model.heads
     assert "m" in model.heads
     for logits in out.values():
-        assert logits.shape == (3, 7)
+        assert logits.shape == (3, model.config.num_classes)  # 7 emotions; TAILOR: 6
         assert torch.isfinite(logits).all()
 
 
@@ -81,8 +81,14 @@ def test_weighted_pooling_rejects_sequences_not_padded_to_the_configured_length(
 
 @pytest.mark.parametrize(("name", "preset"), ALL_PRESETS)
 def test_every_parameter_gets_a_gradient_so_ddp_needs_no_unused_parameter_search(name, preset):
+    # The trainer's loss: every head's, plus the model's own terms (TAILOR's discriminator and
+    # common classifier learn only from those).
     model = tiny_model(name, preset).train()
     out = model(padded_batch())
     labels = torch.tensor([0, 1, 2, 3])
-    sum(torch.nn.functional.cross_entropy(logits, labels) for logits in out.values()).backward()
+    ce = torch.nn.functional.cross_entropy
+    loss = sum(ce(logits, labels) for logits in out.values())
+    targets = {h: labels for h in model.heads}
+    loss = loss + sum(model.auxiliary_losses(out, targets, ce).values())
+    loss.backward()
     assert [n for n, p in model.named_parameters() if p.grad is None] == []

@@ -27,8 +27,10 @@ from .tiny import ALL_PRESETS, padded_batch, tiny_model
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_registry_names_lfmim_its_ablation_and_the_six_baselines():
-    assert set(MODEL_NAMES) == {"lfmim", "lfmim-ml", "pmr", "tfn", "lmf", "eft", "lft", "mult"}
+def test_registry_names_lfmim_its_ablation_the_six_baselines_and_tailor():
+    assert set(MODEL_NAMES) == {
+        "lfmim", "lfmim-ml", "pmr", "tfn", "lmf", "eft", "lft", "mult", "tailor"
+    }  # fmt: skip
 
 
 def test_lfmim_offers_paper_and_released_presets_with_paper_as_default():

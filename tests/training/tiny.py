@@ -28,6 +28,14 @@ TINY_OVERRIDES: dict[tuple[str, str], dict] = {
     ("eft", "paper"): _TRANSFORMER_TINY,
     ("lft", "paper"): _TRANSFORMER_TINY,
     ("mult", "paper"): dict(_TRANSFORMER_TINY, self_layers=2),
+    ("tailor", "released"): dict(
+        d_model=16,
+        num_heads=2,
+        ffn_mult=2,
+        encoder_layers={"t": 2, "a": 1, "v": 1},
+        cross_layers=1,
+        decoder_layers=1,
+    ),
 }
 
 ALL_PRESETS: list[tuple[str, str]] = [(n, p) for n in MODEL_NAMES for p in presets(n)]

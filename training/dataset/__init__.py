@@ -2,7 +2,8 @@
 
 Pure Python, NumPy and PyTorch; no Django. The Django side selects decided utterances, turns
 them into ``ExportRecord``s and calls ``export_dataset``; the trainer reads with
-``open_dataset`` / ``CHERMASplit``.
+``open_dataset`` / ``CHERMASplit``. CMU-MOSEI-style feature files (MulT/TAILOR layout) are
+read with ``open_feature_file`` (``mosei.py``).
 """
 
 from training._lazy import lazy_exports
@@ -13,6 +14,10 @@ _EXPORTS = {
     "CHERMASplit": ".reader",
     "collate": ".reader",
     "open_dataset": ".reader",
+    "FeatureFileError": ".mosei",
+    "MOSEI_EMOTIONS": ".mosei",
+    "is_feature_file": ".mosei",
+    "open_feature_file": ".mosei",
     "CLASS_ORDERS": ".records",
     "ExportCancelled": ".records",
     "ExportError": ".records",

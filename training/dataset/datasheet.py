@@ -24,6 +24,22 @@ def label_distribution(rows: Sequence[dict], classes: Sequence[str]) -> dict:
     return table
 
 
+def label_frequencies(rows: Sequence[dict], classes: Sequence[str], separator: str) -> dict:
+    """Multi-label datasheet keys: ``label_frequencies`` {split: {modality: {label: n}}}, the
+    utterances (with features) carrying each label, and ``empty_label_sets`` {split:
+    {modality: n}}, those carrying none. An utterance counts once for every label it has."""
+    table = {s: {m: dict.fromkeys(classes, 0) for m in MODALITIES} for s in SPLITS}
+    empty = {s: dict.fromkeys(MODALITIES, 0) for s in SPLITS}
+    for row in rows:
+        if row["status"] == "ok":
+            for m in MODALITIES:
+                names = [n for n in row[f"label_{m}"].split(separator) if n]
+                for name in names:
+                    table[row["split"]][m][name] += 1
+                empty[row["split"]][m] += not names
+    return {"label_frequencies": table, "empty_label_sets": empty}
+
+
 def render_markdown(sheet: dict) -> str:
     """DATASHEET.md: the datasheet as tables a person can read."""
     out: list[str] = [f"# Datasheet: {sheet['name']}", ""]
@@ -35,7 +51,7 @@ def render_markdown(sheet: dict) -> str:
         "## Splits",
         f"Shuffled with seed `{sheet['seed']}` and split train/validation/test "
         f"{' : '.join(f'{r:g}' for r in sheet['split_ratio'])}"
-        + (", stratified by the multimodal label `m`" if sheet["stratified"] else "")
+        + (f", stratified by the multimodal label {_m_label(sheet)}" if sheet["stratified"] else "")
         + (
             " to exact sizes: utterances may move between splits if the corpus grows."
             if sheet.get("exact_sizes")
@@ -62,21 +78,17 @@ def render_markdown(sheet: dict) -> str:
         out += [f"| {f['utterance_id']} | {_cell(f['error'])} |" for f in failed]
     else:
         out.append("None: every selected utterance has features.")
-    out += ["", "## Classes", f"Class order `{sheet['class_order']}`:", ""]
+    mode = f", label mode `{sheet['label_mode']}`" if "label_mode" in sheet else ""
+    out += ["", "## Classes", f"Class order `{sheet['class_order']}`{mode}:", ""]
     out += ["| id | label | 中文 |", "|---|---|---|"]
     out += [
         f"| {i} | {name} | {CHINESE_NAMES.get(name, '')} |"
         for i, name in enumerate(sheet["classes"])
     ]
-    out += ["", "## Label distribution", ""]
-    distribution = sheet["label_distribution"]
-    for m in MODALITIES:
-        out += [f"### {m} ({MODALITY_NAMES[m]})", ""]
-        out += ["| label | " + " | ".join(SPLITS) + " | all |", "|---|" + "---|" * 4]
-        for name in sheet["classes"]:
-            counts = [distribution[s][m][name] for s in SPLITS]
-            out.append(f"| {name} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
-        out.append("")
+    if sheet.get("label_mode") == "multi-label":
+        out += _label_frequencies(sheet)
+    else:
+        out += _label_distribution(sheet)
     out += ["## Features", ""]
     out += [
         f"Stored as `{sheet['dtype']}` in shards of up to {sheet['shard_size']} utterances "
@@ -107,6 +119,50 @@ def render_markdown(sheet: dict) -> str:
         out += ["", "## Curation statistics", "", "```json"]
         out += [json.dumps(sheet["statistics"], ensure_ascii=False, indent=2), "```"]
     return "\n".join(out) + "\n"
+
+
+def _label_distribution(sheet: dict) -> list[str]:
+    out = ["", "## Label distribution", ""]
+    if "label_mode" in sheet:
+        out += ["Single-label: every utterance has exactly one label per modality.", ""]
+    return out + _count_tables(sheet["classes"], sheet["label_distribution"])
+
+
+def _label_frequencies(sheet: dict) -> list[str]:
+    out = [
+        "",
+        "## Label frequencies (multi-label)",
+        "",
+        "Multi-label: each utterance has a set of labels per modality (several, one or none), "
+        "stored multi-hot in `labels.npy` (manifest rows × t, a, v, m × classes). Each count is "
+        "the number of utterances carrying that label, so a column may sum to more than the "
+        "split's size; `(none)` counts utterances with an empty set.",
+        "",
+    ]
+    return out + _count_tables(
+        sheet["classes"], sheet["label_frequencies"], empty=sheet["empty_label_sets"]
+    )
+
+
+def _count_tables(classes: Sequence[str], counts: dict, empty: dict | None = None) -> list[str]:
+    """One table per modality: a row per label (and `(none)`), a column per split."""
+    out: list[str] = []
+
+    def row(name: str, values: list[int]) -> str:
+        return f"| {name} | " + " | ".join(map(str, values)) + f" | {sum(values)} |"
+
+    for m in MODALITIES:
+        out += [f"### {m} ({MODALITY_NAMES[m]})", ""]
+        out += ["| label | " + " | ".join(SPLITS) + " | all |", "|---|" + "---|" * 4]
+        out += [row(name, [counts[s][m][name] for s in SPLITS]) for name in classes]
+        if empty is not None:
+            out.append(row("(none)", [empty[s][m] for s in SPLITS]))
+        out.append("")
+    return out
+
+
+def _m_label(sheet: dict) -> str:
+    return "set `m`" if sheet.get("label_mode") == "multi-label" else "`m`"
 
 
 def _cell(text: str) -> str:

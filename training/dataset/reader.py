@@ -26,6 +26,35 @@ from .shards import shard_paths
 from .split import SPLITS
 
 LABEL_ID_COLUMNS = [f"label_{m}_id" for m in MODALITIES]
+LABEL_MODES = ("single-label", "multi-label")
+LABELS_FILE = "labels.npy"  # multi-label: (manifest rows, 4, C) uint8 multi-hot
+
+
+def _label_mode(root: Path, sheet: dict) -> str:
+    """The datasheet's label mode (exports written before multi-label are single-label)."""
+    mode = sheet.get("label_mode", "single-label")
+    if mode not in LABEL_MODES:
+        raise ValueError(
+            f"{root} has label_mode {mode!r}; this code reads 'single-label' or 'multi-label'."
+        )
+    return mode
+
+
+def _multi_hot(root: Path, rows: int, classes: Sequence[str]) -> np.ndarray:
+    """labels.npy of a multi-label export, checked against the manifest and classes."""
+    path = root / LABELS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{root} is a multi-label export without {LABELS_FILE}; re-export it."
+        )
+    labels = np.load(path, mmap_mode="r")
+    wanted = (rows, len(MODALITIES), len(classes))
+    if labels.shape != wanted:
+        raise ValueError(
+            f"{path} has shape {labels.shape}, not {wanted} (manifest rows, t/a/v/m, classes); "
+            "the export is inconsistent: re-export it."
+        )
+    return labels
 
 
 def _read_datasheet(root: Path) -> dict:
@@ -51,6 +80,7 @@ class CHERMADataset:
         self.datasheet = _read_datasheet(self.path)
         self.classes: tuple[str, ...] = tuple(self.datasheet["classes"])
         self.class_order: str = self.datasheet["class_order"]
+        self.label_mode: str = _label_mode(self.path, self.datasheet)
         self.manifest: pd.DataFrame = pd.read_parquet(self.path / "manifest.parquet")
 
     @property
@@ -74,7 +104,8 @@ def open_dataset(directory: str | Path) -> CHERMADataset:
 
 
 class CHERMASplit(Dataset):
-    """One split as items of float32 tensors and masks (True = real), labels in t, a, v, m order.
+    """One split as items of float32 tensors and masks (True = real), labels in t, a, v, m order:
+    int64 (4,) class ids (single-label) or float32 (4, C) multi-hot (multi-label).
 
     ``text_len``: cut or zero-pad the token sequence (None: as stored, L_t).
     ``audio_len``: fixed-length audio view (``fixed_length``: ``audio_how="sample"`` samples
@@ -112,13 +143,19 @@ class CHERMASplit(Dataset):
         self.standardize = standardize
         self.datasheet = _read_datasheet(self.path)
         self.classes: tuple[str, ...] = tuple(self.datasheet["classes"])
+        self.label_mode: str = _label_mode(self.path, self.datasheet)
         columns = ["utterance_id", "split", "shard", "index", "status", *LABEL_ID_COLUMNS]
         manifest = pd.read_parquet(self.path / "manifest.parquet", columns=columns)
-        rows = manifest[(manifest["split"] == split) & (manifest["status"] == "ok")]
+        chosen = ((manifest["split"] == split) & (manifest["status"] == "ok")).to_numpy()
+        rows = manifest[chosen]
         self.utterance_ids: list[str] = rows["utterance_id"].tolist()
         self.shards = rows["shard"].to_numpy(np.int64)
         self.rows = rows["index"].to_numpy(np.int64)
-        self.labels = rows[LABEL_ID_COLUMNS].to_numpy(np.int64)  # (N, 4): t, a, v, m
+        if self.label_mode == "multi-label":  # (N, 4, C) float32 multi-hot: t, a, v, m
+            hot = _multi_hot(self.path, len(manifest), self.classes)
+            self.labels = np.asarray(hot[np.flatnonzero(chosen)], dtype=np.float32)
+        else:
+            self.labels = rows[LABEL_ID_COLUMNS].to_numpy(np.int64)  # (N, 4): t, a, v, m
         self._arrays: dict[int, dict[str, np.ndarray]] = {}
         self._pid: int | None = None
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,16 +24,19 @@ from labeling.emotions import MODALITIES
 from training.features import MediaDecodeError, load_audio
 
 from .checksums import write_sha256sums
-from .datasheet import FORMAT_VERSION, label_distribution, render_markdown
+from .datasheet import FORMAT_VERSION, label_distribution, label_frequencies, render_markdown
 from .records import (
+    MULTI_LABEL,
+    SINGLE_LABEL,
     ExportCancelled,
     ExportError,
     ExportLocked,
     ExportRecord,
     ExportResult,
     Extractors,
+    check_label_mode,
     check_records,
-    class_names,
+    resolve_classes,
 )
 from .released import check_released_names, write_released
 from .shards import (
@@ -48,6 +51,8 @@ from .shards import (
 from .split import PAPER_RATIO, SPLITS, split_utterances
 
 DTYPES = ("float16", "float32")
+LABELS_FILE = "labels.npy"  # multi-label exports: (manifest rows, 4, C) uint8 multi-hot
+LABEL_SEPARATOR = ";"  # multi-label manifest: label_<m> = present names joined, in class order
 MANIFEST_COLUMNS = (
     "utterance_id",
     "split",
@@ -80,6 +85,8 @@ def export_dataset(
     seed: int,
     name: str,
     class_order: str = "paper",
+    classes: Sequence[str] | None = None,
+    label_mode: str = SINGLE_LABEL,
     dtype: str = "float16",
     shard_size: int = 512,
     stratify: bool = False,
@@ -100,11 +107,21 @@ def export_dataset(
     cover exactly what was exported. ``progress(done, total)`` is called per utterance;
     ``should_stop()`` is asked before each shard and raises ``ExportCancelled`` when it
     returns True.
+    ``classes`` (names in id order, e.g. a campaign's own label set) overrides
+    ``class_order``. ``label_mode="multi-label"``: every label is a frozenset of names; they
+    are written as multi-hot ``labels.npy`` (manifest rows, 4, C) uint8, t, a, v, m order.
     """
     out_dir = Path(out_dir)
     records = list(records)
-    classes = class_names(class_order)
-    check_records(records, classes)
+    check_label_mode(label_mode)
+    classes, class_order = resolve_classes(class_order, classes)
+    check_records(records, classes, label_mode)
+    multi = label_mode == MULTI_LABEL
+    if multi and released_layout:
+        raise ExportError(
+            "The released LFMIM layout holds one label per modality; export multi-label data "
+            "without released_layout."
+        )
     if dtype not in DTYPES:
         raise ExportError(f"dtype must be 'float16' or 'float32', not {dtype!r}.")
     if shard_size < 1:
@@ -117,7 +134,9 @@ def export_dataset(
         )
 
     by_id = {r.utterance_id: r for r in records}
-    strata = {uid: r.labels["m"] for uid, r in by_id.items()} if stratify else None
+    strata = (
+        {uid: _label_key(r.labels["m"], classes) for uid, r in by_id.items()} if stratify else None
+    )
     exact_sizes = exact_sizes or stratify
     splits = split_utterances(by_id, seed=seed, stratify_by=strata, exact_sizes=exact_sizes)
     order = sorted(by_id, key=lambda uid: (SPLITS.index(splits[uid]), uid))
@@ -172,6 +191,8 @@ def export_dataset(
         _remove_strays(partial, len(plan))
         known = {path: digest for done in shards for path, digest in done["files"].items()}
         _write_manifest(partial, rows)
+        if multi:
+            known[LABELS_FILE] = save_npy(partial / LABELS_FILE, _multi_hot(rows, by_id, classes))
         if released_layout:
             known.update(write_released(partial, rows, _ShardReader(partial)))
         sizes = {s: sum(r["status"] == "ok" and r["split"] == s for r in rows) for s in SPLITS}
@@ -185,12 +206,17 @@ def export_dataset(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "classes": list(classes),
             "class_order": class_order,
+            "label_mode": label_mode,
             "seed": seed,
             "split_ratio": list(PAPER_RATIO),
             "stratified": bool(stratify),
             "exact_sizes": exact_sizes,
             "sizes": sizes,
-            "label_distribution": label_distribution(rows, classes),
+            **(
+                label_frequencies(rows, classes, LABEL_SEPARATOR)
+                if multi
+                else {"label_distribution": label_distribution(rows, classes)}
+            ),
             "failed": failed,
             "extractors": descriptions,
             "shapes": shapes,
@@ -356,9 +382,10 @@ def _manifest_rows(
             row = {"utterance_id": uid, "split": splits[uid]}
             row["shard"], row["index"] = (k, index[uid]) if uid in index else (-1, -1)
             for m in MODALITIES:
-                row[f"label_{m}"] = record.labels[m]
-            for m in MODALITIES:
-                row[f"label_{m}_id"] = classes.index(record.labels[m])
+                row[f"label_{m}"] = _label_text(record.labels[m], classes)
+            for m in MODALITIES:  # multi-label: no single id (-1); labels.npy has the sets
+                label = record.labels[m]
+                row[f"label_{m}_id"] = classes.index(label) if isinstance(label, str) else -1
             row.update(
                 transcript=record.transcript,
                 duration_seconds=float(record.duration_seconds),
@@ -371,6 +398,29 @@ def _manifest_rows(
             )
             rows.append(row)
     return rows
+
+
+def _label_key(label: str | frozenset[str], classes: tuple[str, ...]) -> str | tuple[str, ...]:
+    """A label as a stable, sortable value: the name, or the set's names in class order."""
+    return label if isinstance(label, str) else tuple(c for c in classes if c in label)
+
+
+def _label_text(label: str | frozenset[str], classes: tuple[str, ...]) -> str:
+    key = _label_key(label, classes)
+    return key if isinstance(key, str) else LABEL_SEPARATOR.join(key)
+
+
+def _multi_hot(
+    rows: list[dict], by_id: dict[str, ExportRecord], classes: tuple[str, ...]
+) -> np.ndarray:
+    """(rows, 4, C) uint8 in manifest row order: 1 where the emotion is present."""
+    hot = np.zeros((len(rows), len(MODALITIES), len(classes)), dtype=np.uint8)
+    column = {name: c for c, name in enumerate(classes)}
+    for i, row in enumerate(rows):
+        labels = by_id[row["utterance_id"]].labels
+        for j, m in enumerate(MODALITIES):
+            hot[i, j, [column[name] for name in labels[m]]] = 1
+    return hot
 
 
 def _write_manifest(root: Path, rows: list[dict]) -> None:

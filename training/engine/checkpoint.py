@@ -9,7 +9,8 @@ written atomically (temporary file, then rename), so a kill never leaves half a 
 Best epoch: highest validation weighted F1 of the m head by default — the paper's headline
 number (SPEC §6 "overall") on the label LFMIM is judged on; ties keep the earlier epoch.
 `select_metric="loss"` picks the lowest validation loss instead. Without a validation set the
-last epoch is the best.
+last epoch is the best. The best epoch's weights are written to `best.pt` when that epoch
+ends (serialised then, never kept by reference), and the test set is scored with them.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class BestSelection:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric != "loss"
+        return self.metric not in ("loss", "hamming_loss")
 
     def value(self, record: dict[str, Any]) -> float | None:
         """The deciding number of an epoch record, or None without validation metrics."""

@@ -16,7 +16,12 @@ from training.models import ALL_HEADS, MODEL_NAMES, presets
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("lambda", "none")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
-SELECT_METRICS = ("f1_weighted", "f1_macro", "accuracy", "loss")
+SELECT_METRICS = (
+    "f1_weighted", "f1_macro", "accuracy", "loss", "f1_micro", "hamming_loss"
+)  # fmt: skip
+# Selection metrics that exist only for multi-label runs.
+MULTILABEL_ONLY_METRICS = frozenset({"f1_micro", "hamming_loss"})
+LABEL_MODES = ("single-label", "multi-label")
 
 # Fields that may differ between a run and its resumption: they change speed or length, not
 # the arithmetic of the epochs already done.
@@ -62,6 +67,10 @@ class TrainConfig:
     # best.pt keeps the epoch with the best validation `select_metric` of head `select_head`.
     select_head: str = "m"
     select_metric: str = "f1_weighted"
+    # "single-label" (CE, argmax) or "multi-label" (BCE per emotion, sigmoid > threshold);
+    # None: the training set's `label_mode` (single-label when it has none).
+    label_mode: str | None = None
+    threshold: float = 0.35  # multi-label decision threshold on sigmoid outputs (TAILOR's)
 
     def __post_init__(self) -> None:
         beta = {h: 1.0 for h in ALL_HEADS}
@@ -100,6 +109,20 @@ class TrainConfig:
             f"audio_how must be 'sample' or 'cut', not {self.audio_how!r}.",
         )
         require(self.select_head in ALL_HEADS, "select_head must be one of t, a, v, m.")
+        require(
+            self.label_mode is None or self.label_mode in LABEL_MODES,
+            f"label_mode must be single-label or multi-label (or None), not {self.label_mode!r}.",
+        )
+        require(
+            0.0 < self.threshold < 1.0,
+            f"threshold must lie strictly between 0 and 1, not {self.threshold!r}.",
+        )
+        require(
+            not (
+                self.label_mode == "single-label" and self.select_metric in MULTILABEL_ONLY_METRICS
+            ),
+            f"select_metric {self.select_metric} exists only for multi-label runs.",
+        )
         for name in ("epochs", "batch_size", "audio_len", "checkpoint_every"):
             require(getattr(self, name) >= 1, f"{name} must be at least 1.")
         for name in ("eval_batch_size", "max_steps_per_epoch"):

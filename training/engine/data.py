@@ -1,8 +1,9 @@
 """From dataset items to model batches, and the order the trainer visits them in.
 
 An item is a dict: `text (L_t, D_t)`, `text_mask (L_t,)`, `audio`, `audio_mask`, `vision`,
-`vision_mask` (tensors or arrays; masks True = real position), `labels (4,)` class ids in
-t, a, v, m order, and optionally `utterance_id` (str). Any map-style torch Dataset of such
+`vision_mask` (tensors or arrays; masks True = real position), `labels` in t, a, v, m order —
+`(4,)` class ids (single-label) or `(4, C)` multi-hot floats (multi-label) — and optionally
+`utterance_id` (str). Any map-style torch Dataset of such
 items works; `training.dataset.CHERMASplit` is the one for exported datasets.
 
 Training order is a pure function of (seed, epoch): the permutation DistributedSampler draws
@@ -31,7 +32,7 @@ _MODALITY_OF = {"text": "t", "audio": "a", "vision": "v"}
 @dataclass
 class Batch:
     inputs: ModalityInputs
-    labels: torch.Tensor  # (B, 4) long, t, a, v, m
+    labels: torch.Tensor  # (B, 4) long ids, or (B, 4, C) float multi-hot; t, a, v, m
     utterance_ids: list[str] | None
 
     def __len__(self) -> int:
@@ -45,7 +46,8 @@ def collate_for(dataset: Dataset) -> Callable[[list[dict[str, Any]]], dict[str, 
 
 
 def to_batch(collated: dict[str, Any], device: torch.device) -> Batch:
-    """A collated dict on `device`: float32 features, bool masks, long labels."""
+    """A collated dict on `device`: float32 features, bool masks, long labels (float32 when
+    multi-hot, i.e. (B, 4, C))."""
     non_blocking = device.type == "cuda"
     fields = {}
     for name in _FEATURES:
@@ -55,9 +57,30 @@ def to_batch(collated: dict[str, Any], device: torch.device) -> Batch:
         fields[name + "_mask"] = torch.as_tensor(collated[name + "_mask"]).to(
             device, dtype=torch.bool, non_blocking=non_blocking
         )
-    labels = torch.as_tensor(collated["labels"]).to(device, dtype=torch.long)
+    labels = torch.as_tensor(collated["labels"])
+    labels = labels.to(device, dtype=torch.float32 if labels.dim() == 3 else torch.long)
     ids = collated.get("utterance_id")
     return Batch(ModalityInputs(**fields), labels, list(ids) if ids is not None else None)
+
+
+def infer_label_mode(dataset: Dataset, num_classes: int, wanted: str | None) -> str:
+    """The run's label mode: `wanted` (the config's) or the dataset's `label_mode` (items of
+    (4, C) labels mean multi-label), checked against the first item's labels."""
+    labels = torch.as_tensor(dataset[0]["labels"])
+    found = "multi-label" if labels.dim() == 2 else "single-label"
+    declared = getattr(dataset, "label_mode", found)
+    mode = wanted or declared
+    if mode != found or declared != found:
+        raise ValueError(
+            f"The training set's labels are {found} (shape {tuple(labels.shape)}) but the run "
+            f"asks for {mode}; set label_mode to {found} or train on a {mode} dataset."
+        )
+    if found == "multi-label" and labels.shape != (4, num_classes):
+        raise ValueError(
+            f"Multi-label items need labels of shape (4, {num_classes}) (t, a, v, m × one "
+            f"column per class); got {tuple(labels.shape)}."
+        )
+    return mode
 
 
 def infer_shapes(dataset: Dataset) -> tuple[dict[str, int], dict[str, int]]:

@@ -3,10 +3,13 @@
 Each head u is scored against y_target(u) (`model.label_targets`): its own label for LFMIM
 (Table 4's per-head F1), y_m for every head of LFMIM-ML. Under torchrun each process predicts
 a shard; the predictions are gathered so every process holds, and scores, the whole set.
+Multi-label: an emotion is predicted present when sigmoid(logit) > threshold (0.35 by
+default, as TAILOR's released code), and heads are scored with `multilabel_report`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +20,20 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from training.metrics import classification_report
+from training.metrics import MULTILABEL_METRICS, classification_report, multilabel_report
 
 from .data import eval_loader, to_batch
 from .distributed import DistContext, gather_objects
-from .loss import LABEL_COLUMN
+from .loss import LABEL_COLUMN, MULTI_LABEL, SINGLE_LABEL, label_loss
 from .precision import Precision, resolve_precision
 
 EPOCH_METRICS = ("loss", "accuracy", "f1_weighted", "f1_macro")
+MULTILABEL_EPOCH_METRICS = ("loss", *MULTILABEL_METRICS)
+
+
+def epoch_metrics(label_mode: str) -> tuple[str, ...]:
+    """The per-head numbers every validation record holds, for a label mode."""
+    return MULTILABEL_EPOCH_METRICS if label_mode == MULTI_LABEL else EPOCH_METRICS
 
 
 @dataclass
@@ -32,10 +41,17 @@ class Predictions:
     """Logits of every head for every sample, in dataset order."""
 
     logits: dict[str, np.ndarray]  # head -> (N, C) float32
-    labels: np.ndarray  # (N, 4) int64, t, a, v, m
+    labels: np.ndarray  # (N, 4) int64 class ids, or (N, 4, C) multi-hot; t, a, v, m
     utterance_ids: list[str] | None
+    label_mode: str = SINGLE_LABEL
+    threshold: float = 0.35  # multi-label: present when sigmoid(logit) > threshold
 
     def predicted(self, head: str) -> np.ndarray:
+        """(N,) class ids, or (N, C) 0/1 multi-label decisions."""
+        if self.label_mode == MULTI_LABEL:
+            # sigmoid(z) > p  <=>  z > log(p / (1 - p)): no overflow for large |z|
+            cut = math.log(self.threshold / (1.0 - self.threshold))
+            return (self.logits[head] > cut).astype(np.int64)
         return self.logits[head].argmax(axis=1)
 
     def target(self, label: str) -> np.ndarray:
@@ -55,8 +71,11 @@ def predict(
     num_workers: int = 0,
     ctx: DistContext | None = None,
     precision: Precision | None = None,
+    label_mode: str = SINGLE_LABEL,
+    threshold: float = 0.35,
 ) -> Predictions:
-    """Every head's logits on `dataset` (on all samples, also under torchrun)."""
+    """Every head's logits on `dataset` (on all samples, in order, also under torchrun): the
+    loader never shuffles nor drops a last partial batch."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
     device = next(model.parameters()).device
     ctx = ctx or _single_process(device)
@@ -70,8 +89,8 @@ def predict(
         batch = to_batch(collated, ctx.device)
         with precision.autocast():
             out = model(batch.inputs)
-        for head, z in out.items():
-            logits.setdefault(head, []).append(z.float().cpu().numpy())
+        for head in getattr(model, "heads", tuple(out)):
+            logits.setdefault(head, []).append(out[head].float().cpu().numpy())
         labels.append(batch.labels.cpu().numpy())
         ids.extend(batch.utterance_ids or [])
     model.train(was_training)
@@ -82,7 +101,7 @@ def predict(
             h: np.concatenate(logits[h]) if logits.get(h) else np.zeros((0, 0), np.float32)
             for h in heads
         },
-        np.concatenate(labels) if labels else np.zeros((0, 4), np.int64),
+        np.concatenate(labels) if labels else np.zeros((0, 4), np.float32),
         ids,
     )
     shards = [s for s in gather_objects(shard, ctx) if len(s[0])]
@@ -92,6 +111,8 @@ def predict(
         logits={h: np.concatenate([s[1][h] for s in shards])[order] for h in heads},
         labels=np.concatenate([s[2] for s in shards])[order],
         utterance_ids=[all_ids[i] for i in order] if len(all_ids) == len(order) else None,
+        label_mode=label_mode,
+        threshold=threshold,
     )
 
 
@@ -103,16 +124,22 @@ def score(
     *,
     full: bool = False,
 ) -> dict[str, Any]:
-    """{"loss": Σ_u β_u CE_u, "heads": {head: {"loss", "accuracy", "f1_weighted", "f1_macro",
-    and with `full` the per-class F1, support and confusion matrix}}}."""
+    """{"loss": Σ_u β_u L_u, "heads": {head: {"loss", "accuracy", "f1_weighted", "f1_macro",
+    and with `full` the per-class F1, support and confusion matrix}}}; multi-label heads carry
+    `multilabel_report`'s numbers instead (BCE loss, decisions at the threshold)."""
     heads: dict[str, Any] = {}
     total = 0.0
+    mode = predictions.label_mode
     for head, logits in predictions.logits.items():
         target = predictions.target(label_targets[head])
-        loss = float(F.cross_entropy(torch.from_numpy(logits).double(), torch.from_numpy(target)))
-        report = classification_report(target, logits.argmax(axis=1), classes)
+        z, y = torch.from_numpy(logits).double(), torch.from_numpy(target)
+        loss = float(label_loss(z, y, mode) if mode == MULTI_LABEL else F.cross_entropy(z, y))
+        if mode == MULTI_LABEL:
+            report = multilabel_report(target, predictions.predicted(head), classes)
+        else:
+            report = classification_report(target, logits.argmax(axis=1), classes)
         if not full:
-            report = {k: report[k] for k in EPOCH_METRICS if k in report}
+            report = {k: report[k] for k in epoch_metrics(mode) if k in report}
         heads[head] = {"loss": loss, **report}
         total += beta[head] * loss
     return {"loss": total, "heads": heads}

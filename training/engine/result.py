@@ -45,6 +45,10 @@ class RunResult:
         or None}. "loss" at the top of a split is Σ_u β_u CE_u.
     test: {head: classification_report + "loss"} of the best checkpoint, or None without a
         test set; each head is scored against the label it is trained on.
+    Multi-label runs hold `multilabel_report` numbers instead (validation records too: loss,
+        accuracy = example-based, f1_micro, precision_micro, recall_micro, f1_macro,
+        f1_weighted, hamming_loss, subset_accuracy); train records' "accuracy" is then the
+        example-based accuracy, so loss and accuracy curves read the same way.
     """
 
     out_dir: str
@@ -59,6 +63,8 @@ class RunResult:
     test_loss: float | None
     global_step: int
     world_size: int
+    label_mode: str = "single-label"  # multi-label: metrics are `multilabel_report`'s
+    threshold: float | None = None  # multi-label decision threshold; None for single-label
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

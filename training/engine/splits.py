@@ -1,4 +1,5 @@
-"""The three splits of an exported dataset (training/DATASET.md), read as a run's config says.
+"""The three splits of an exported dataset (training/DATASET.md), read as a run's config says,
+or of a CMU-MOSEI-style feature file (`training.dataset.mosei`: `.pkl`/`.pt`).
 
 For the CLI and the Django side alike: `open_splits(directory, config)` then
 `train(config, splits.train, splits.validation, splits.test, out, classes=splits.classes)`.
@@ -26,7 +27,12 @@ class Splits:
 
 def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
     """CHERMASplit train/validation/test with `config.audio_len` and `config.audio_how`; with
-    `config.standardize`, every split standardised with the training split's statistics."""
+    `config.standardize`, every split standardised with the training split's statistics.
+    A feature file (aligned, fixed length) is read as it is: audio settings do not apply."""
+    from training.dataset.mosei import is_feature_file
+
+    if is_feature_file(directory):
+        return _feature_file_splits(directory, config)
     from training.dataset import CHERMASplit, open_dataset  # pandas/pyarrow only when needed
     from training.dataset.reader import feature_statistics
 
@@ -43,10 +49,26 @@ def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
         statistics = feature_statistics(splits["train"])
         for split in splits.values():
             split.standardize = statistics
+    return _splits(splits, dataset.classes, dataset.datasheet)
+
+
+def _feature_file_splits(path: str | Path, config: TrainConfig) -> Splits:
+    from training.dataset.mosei import FeatureSplit, feature_file_statistics, open_feature_file
+
+    source = open_feature_file(path)
+    splits = {name: FeatureSplit(source, name) for name in ("train", "validation", "test")}
+    if config.standardize:
+        statistics = feature_file_statistics(splits["train"])
+        splits = {name: FeatureSplit(source, name, standardize=statistics) for name in splits}
+    return _splits(splits, source.classes, source.datasheet)
+
+
+def _splits(splits: dict[str, Any], classes, datasheet: dict[str, Any]) -> Splits:
+    """Splits with an empty validation or test split as None."""
     return Splits(
         train=splits["train"],
         validation=splits["validation"] if len(splits["validation"]) else None,
         test=splits["test"] if len(splits["test"]) else None,
-        classes=list(dataset.classes),
-        datasheet=dataset.datasheet,
+        classes=list(classes),
+        datasheet=datasheet,
     )

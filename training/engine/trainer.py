@@ -26,7 +26,7 @@ from training.models import build_model, model_to_dict
 
 from .checkpoint import BEST, LAST, BestSelection, load_checkpoint, save_checkpoint
 from .config import RESUMABLE_CHANGES, TrainConfig
-from .data import infer_shapes, steps_per_epoch, to_batch, train_loader
+from .data import infer_label_mode, infer_shapes, steps_per_epoch, to_batch, train_loader
 from .distributed import (
     DistContext,
     all_reduce_sum,
@@ -36,8 +36,8 @@ from .distributed import (
     distributed_context,
     gather_objects,
 )
-from .evaluate import Predictions, predict, score
-from .loss import LABEL_ORDER, head_targets, multi_head_loss
+from .evaluate import Predictions, epoch_metrics, predict, score
+from .loss import LABEL_ORDER, MULTI_LABEL, head_targets, label_loss, multi_head_loss
 from .optim import build_optimizer, build_scheduler
 from .precision import resolve_precision
 from .randomness import capture_rng, derive_seed, restore_rng, seed_everything
@@ -96,7 +96,14 @@ class _Run:
             torch.backends.cudnn.benchmark = False
         self.precision = resolve_precision(config.mixed_precision, ctx.device)
         self.model = self._build_model()
+        self.label_mode = infer_label_mode(train_set, len(self.classes), config.label_mode)
+        if config.select_metric not in epoch_metrics(self.label_mode):
+            raise ValueError(
+                f"select_metric {config.select_metric!r} is not scored for {self.label_mode} "
+                f"runs; choose one of {', '.join(epoch_metrics(self.label_mode))}."
+            )
         self.heads = tuple(self.model.heads)
+        self.aux_terms = tuple(self.model.auxiliary_terms)
         self.targets = dict(self.model.label_targets)
         self.beta = {h: config.beta[h] for h in self.heads}
         self.optimizer = build_optimizer(self.model, config)
@@ -162,6 +169,7 @@ class _Run:
             "config": self.config.to_dict(),
             "model": model_to_dict(self.model),
             "classes": self.classes,
+            "label_mode": self.label_mode,
             "world_size": self.ctx.world_size,
             "device": str(self.ctx.device),
             "precision": self.precision.name,
@@ -220,8 +228,10 @@ class _Run:
         started = time.monotonic()
         self.model.train()
         # Running sums over this epoch's samples: count, weighted loss, then per head its loss
-        # and its number of correct predictions (dropout on, weights changing: a rough guide).
-        sums = torch.zeros(2 + 2 * len(self.heads), dtype=torch.float64, device=ctx.device)
+        # and its accuracy (dropout on, weights changing: a rough guide), then each auxiliary
+        # term (weighted, as added to the loss).
+        width = 2 + 2 * len(self.heads) + len(self.aux_terms)
+        sums = torch.zeros(width, dtype=torch.float64, device=ctx.device)
         if self.resume_state is not None:  # cancelled mid-epoch: continue where it stopped
             restore_rng(self.resume_state["rng"])
             sums += self.resume_state["sums"].to(ctx.device)
@@ -250,7 +260,13 @@ class _Run:
             batch = to_batch(next(loader), ctx.device)
             with self.precision.autocast():
                 logits = self.ddp_model(batch.inputs)
-            total, per_head = multi_head_loss(logits, batch.labels, self.targets, self.beta)
+            total, per_head = multi_head_loss(
+                logits, batch.labels, self.targets, self.beta, self.label_mode
+            )
+            targets = head_targets(batch.labels, self.targets)
+            aux = self._auxiliary(logits, targets)
+            if aux:
+                total = total + sum(aux.values())
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(total).backward()
             if config.grad_clip is not None:
@@ -260,12 +276,12 @@ class _Run:
             self.scaler.update()
             self.global_step += 1
             n = len(batch)
-            targets = head_targets(batch.labels, self.targets)
             parts = [
                 torch.ones((), device=ctx.device),
                 total.detach(),
                 *(per_head[h].detach() for h in self.heads),
-                *((logits[h].detach().argmax(1) == targets[h]).float().mean() for h in self.heads),
+                *(self._batch_accuracy(logits[h].detach(), targets[h]) for h in self.heads),
+                *(aux[name].detach().float() for name in self.aux_terms),
             ]
             sums += torch.stack(parts).double() * n
             if on_step:
@@ -283,6 +299,9 @@ class _Run:
                 for i, h in enumerate(self.heads)
             },
         }
+        if self.aux_terms:
+            start = 2 + 2 * heads
+            train["auxiliary"] = {t: means[start + i] for i, t in enumerate(self.aux_terms)}
         validation = self._evaluate(self.val_set) if self.val_set is not None else None
         record = {
             "epoch": index + 1,
@@ -296,6 +315,33 @@ class _Run:
         self._end_epoch(record)
         return record
 
+    def _auxiliary(
+        self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """The model's own weighted loss terms (TAILOR's), checked against its declared names."""
+        if not self.aux_terms:
+            return {}
+        aux = self.model.auxiliary_losses(
+            outputs, targets, lambda z, y: label_loss(z, y, self.label_mode)
+        )
+        if tuple(aux) != self.aux_terms:
+            raise ValueError(
+                f"{self.config.model}.auxiliary_losses returned {sorted(aux)}, not the terms "
+                f"it declares ({', '.join(self.aux_terms)})."
+            )
+        return aux
+
+    def _batch_accuracy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Share of right argmax predictions, or (multi-label) mean |y∩ŷ|/|y∪ŷ| per sample
+        at the threshold (a sample with both sets empty counts 1, as in `multilabel_report`)."""
+        if self.label_mode != MULTI_LABEL:
+            return (logits.argmax(1) == target).float().mean()
+        predicted = torch.sigmoid(logits.float()) > self.config.threshold
+        present = target > 0.5
+        inter = (predicted & present).sum(1).float()
+        union = (predicted | present).sum(1).float()
+        return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union)).mean()
+
     def _evaluate(self, dataset: Dataset, *, full: bool = False) -> dict[str, Any]:
         predictions = self._predict(dataset)
         return score(predictions, self.targets, self.classes, self.beta, full=full)
@@ -308,6 +354,8 @@ class _Run:
             num_workers=self.config.num_workers,
             ctx=self.ctx,
             precision=self.precision,
+            label_mode=self.label_mode,
+            threshold=self.config.threshold,
         )
 
     def _end_epoch(self, record: dict[str, Any]) -> None:
@@ -338,7 +386,11 @@ class _Run:
                 epoch,
                 self.config.epochs,
                 record["train"]["loss"],
-                ", ".join(f"{h} wF1 {m['f1_weighted']:.4f}" for h, m in heads.items()) or "none",
+                ", ".join(
+                    f"{h} {self.selection.metric} {m[self.selection.metric]:.4f}"
+                    for h, m in heads.items()
+                )
+                or "none",
             )
 
     def _identity(self) -> dict[str, Any]:
@@ -401,6 +453,8 @@ class _Run:
             test_loss=test_loss,
             global_step=self.global_step,
             world_size=self.ctx.world_size,
+            label_mode=self.label_mode,
+            threshold=self.config.threshold if self.label_mode == MULTI_LABEL else None,
         )
         if self.ctx.is_main:
             result.save(self.out_dir / "result.json")
@@ -412,8 +466,15 @@ class _Run:
         return result
 
     def _write_predictions(self, predictions: Predictions) -> None:
-        """test_predictions.csv: utterance, its four labels and every head's prediction."""
-        names = self.classes
+        """test_predictions.csv: utterance, its four labels and every head's prediction
+        (multi-label: the present names joined by ';' in class order, "" for none)."""
+        classes = self.classes
+
+        def names(value) -> str:
+            if self.label_mode != MULTI_LABEL:
+                return classes[value]
+            return ";".join(c for c, on in zip(classes, value, strict=True) if on > 0.5)
+
         with open(self.out_dir / "test_predictions.csv", "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(
@@ -429,7 +490,7 @@ class _Run:
                 writer.writerow(
                     [
                         uid,
-                        *(names[y] for y in predictions.labels[i]),
-                        *(names[predicted[h][i]] for h in self.heads),
+                        *(names(y) for y in predictions.labels[i]),
+                        *(names(predicted[h][i]) for h in self.heads),
                     ]
                 )

@@ -3,12 +3,18 @@
 Conventions used throughout `training.models`:
 - modalities are `t` (text), `a` (audio), `v` (vision); `m` names the multi-modal head;
 - a feature tensor is `(B, T, D)`; its mask is `(B, T)` bool with True = real position;
-- a model maps `ModalityInputs` to `{head: logits (B, num_classes)}`.
+- a model maps `ModalityInputs` to `{head: logits (B, num_classes)}`: one score per class
+  (single-label: softmax over them; multi-label: one sigmoid per emotion — the same heads,
+  only the trainer's loss and decision differ);
+- a model with objectives of its own (TAILOR) returns a `ModelOutput` (that dict plus
+  `.extras`, the tensors its losses need) and implements `auxiliary_losses`, whose weighted
+  terms the trainer adds to Σ_u β_u L_u.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -138,6 +144,20 @@ class ModelConfig:
         return cls(**data)
 
 
+class ModelOutput(dict):
+    """`{head: logits}` as every model returns, plus `extras`: named intermediate tensors a
+    model's `auxiliary_losses` needs (never logits of a head). Code that only wants the
+    heads' logits treats it as the plain dict it is."""
+
+    def __init__(self, logits: Mapping[str, Tensor], extras: Mapping[str, Any] | None = None):
+        super().__init__(logits)
+        self.extras: dict[str, Any] = dict(extras or {})
+
+
+# The trainer's per-head loss: (logits (B, C), target (B,) ids or (B, C) multi-hot) -> scalar.
+LabelLoss = Callable[[Tensor, Tensor], Tensor]
+
+
 class EmotionModel(nn.Module):
     """Base of every model: `forward(ModalityInputs) -> {head: logits (B, num_classes)}`."""
 
@@ -155,6 +175,24 @@ class EmotionModel(nn.Module):
     def label_targets(self) -> dict[str, str]:
         """Head -> which label (t, a, v or m) the trainer supervises it with."""
         return {h: h for h in self.heads}
+
+    @property
+    def auxiliary_terms(self) -> tuple[str, ...]:
+        """Names of the terms `auxiliary_losses` returns, in order (none for most models)."""
+        return ()
+
+    def auxiliary_losses(
+        self,
+        outputs: Mapping[str, Tensor],
+        targets: Mapping[str, Tensor],
+        label_loss: LabelLoss,
+    ) -> dict[str, Tensor]:
+        """Weighted auxiliary loss terms {name: scalar} the trainer adds to the head losses.
+
+        `outputs`: what `forward` returned for the batch; `targets`: {head: its targets};
+        `label_loss`: the run's per-head loss (CE or BCE), for terms on label predictions.
+        """
+        return {}
 
 
 def zero_padding(x: Tensor, mask: Tensor) -> Tensor:

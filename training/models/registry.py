@@ -14,6 +14,7 @@ from .lfmim import LFMIM, LFMIM_PRESETS
 from .mult import MulT, mult_paper_config
 from .names import ALL_HEADS, MODEL_NAMES
 from .pmr import PMR, PMR_PRESETS
+from .tailor import TAILOR, tailor_released_config
 from .tensor_fusion import LMF, TFN, lmf_paper_config, tfn_paper_config
 from .transformer_fusion import EFTransformer, LFTransformer, eft_paper_config, lft_paper_config
 
@@ -38,6 +39,8 @@ _REGISTRY: dict[str, _Entry] = {
     "eft": _Entry(EFTransformer, {"paper": eft_paper_config}),
     "lft": _Entry(LFTransformer, {"paper": lft_paper_config}),
     "mult": _Entry(MulT, {"paper": mult_paper_config}),
+    # TAILOR (multi-label, SPEC §8): the released code's CMU-MOSEI shapes.
+    "tailor": _Entry(TAILOR, {"released": tailor_released_config}, default_preset="released"),
 }
 
 assert tuple(_REGISTRY) == MODEL_NAMES, "names.MODEL_NAMES must list the registry's models"
@@ -64,7 +67,7 @@ def build_config(
     name: str,
     *,
     preset: str | None = None,
-    num_classes: int = 7,
+    num_classes: int | None = None,
     feature_dims: Mapping[str, int] | None = None,
     **overrides: Any,
 ) -> ModelConfig:
@@ -82,7 +85,9 @@ def build_config(
         raise ValueError(
             f"Model {name!r} has no setting(s) {unknown}; valid settings are {sorted(valid)}."
         )
-    values: dict[str, Any] = {**entry.fixed, "num_classes": num_classes}
+    values: dict[str, Any] = dict(entry.fixed)
+    if num_classes is not None:  # else the preset's own (7 emotions; TAILOR: 6)
+        values["num_classes"] = num_classes
     if feature_dims is not None:
         values["feature_dims"] = dict(feature_dims)
     values.update(overrides)
@@ -93,7 +98,7 @@ def build_model(
     name: str,
     *,
     preset: str | None = None,
-    num_classes: int = 7,
+    num_classes: int | None = None,
     feature_dims: Mapping[str, int] | None = None,
     **overrides: Any,
 ) -> EmotionModel:

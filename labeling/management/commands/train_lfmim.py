@@ -28,7 +28,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dataset", help="an exported dataset directory")
+        parser.add_argument(
+            "--dataset",
+            help="an exported dataset directory, or a CMU-MOSEI-style feature file (.pkl/.pt: "
+            "aligned text, vision, audio and emotion labels per split, e.g. to train TAILOR)",
+        )
         parser.add_argument("--model", choices=MODEL_NAMES, default="lfmim")
         parser.add_argument("--preset", help="model preset (lfmim: paper or released)")
         parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
@@ -82,7 +86,10 @@ class Command(BaseCommand):
 
     def _start(self, options) -> TrainingRun:
         if not options["dataset"]:
-            raise CommandError("Give --dataset DIR (an exported dataset), or --cancel/--resume.")
+            raise CommandError(
+                "Give --dataset DIR (an exported dataset) or FILE (a CMU-MOSEI-style feature "
+                "file), or --cancel/--resume."
+            )
         config = runs.make_config(
             options["model"],
             preset=options["preset"],
