@@ -1,10 +1,11 @@
 """Dropout whose CPU mask costs one 64-bit random draw per four elements.
 
-Why (training/models/README.md, "Speed"): on CPU, `torch.nn.functional.dropout` draws one Mersenne-Twister number
-per element in a serial loop (`bernoulli_`), then divides and multiplies in two more passes;
-in the paper preset's training step that was a fifth of the CPU time. Here one full-range
-64-bit draw gives four uniform 16-bit integers, an element is kept when its integer is at least
-a threshold, and the kept values are scaled in the same pass that zeroes the dropped ones.
+Why (training/models/README.md, "Speed"): on CPU, `torch.nn.functional.dropout` draws one
+Mersenne-Twister number per element in a serial loop (`bernoulli_`), then divides and
+multiplies in two more passes; in the paper preset's training step that was a fifth of the CPU
+time. Here one full-range 64-bit draw gives four uniform 16-bit integers, an element is kept
+when its integer is at least a threshold, and one `where` zeroes the dropped ones before an
+in-place scale (torch: three passes plus the serial draws).
 
 The distribution: each element is dropped independently with probability p̂ = round(p·2¹⁶)/2¹⁶
 (|p̂ − p| ≤ 2⁻¹⁷; p̂ = p for 0.25, 0.5, …) and kept values are multiplied by 1/(1 − p̂), so the
