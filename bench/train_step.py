@@ -13,10 +13,21 @@ machine's peak.
     .venv/bin/python bench/train_step.py --quick    # LFMIM only, batch 32
     .venv/bin/python bench/train_step.py --quick --compile lfmim   # + torch.compile
     .venv/bin/python bench/train_step.py --models tailor   # TAILOR alone (released shapes)
+    .venv/bin/python bench/train_step.py --released-code ../LFMIM --rounds 2   # see below
 
 TAILOR runs at its released shapes instead (CMU-MOSEI aligned: text 60 × 300, audio 60 × 74,
 vision 60 × 35, 6 labels; hidden 256, 8 heads): multi-hot labels, BCE plus its adversarial,
 orthogonality and common-classifier terms, Adam as released (`tailor_rows` below).
+
+
+Released shapes (`--released-code PATH`, a checkout of https://github.com/sunjunaimer/LFMIM or
+its LFMIM0723v2 folder): the released code's model (`LFMIMv2.MultiUniTransformer`, imported
+from PATH, never copied here, with its own `initialize_parameters` and its Trainer's loss, the
+sum of the four cross-entropies) side by side with the `released` preset of LFMIM, at the
+released code's shapes (text 80 × 1024, audio 50 × 1024, vision 16 × 2048, batch 32), SGD lr
+0.005 for both. The variants run one after another within a round and `--rounds` repeats the
+round, so both see the same load; each round prints the preset's speed-up over the released
+code in that round. Without the option that section is skipped.
 
 Peak memory: on CUDA, `torch.cuda.max_memory_allocated` above what was allocated before the
 model was built; on CPU, the peak resident set size (VmHWM, reset through
@@ -35,10 +46,13 @@ import argparse
 import contextlib
 import ctypes
 import gc
+import importlib
+import importlib.util
 import os
 import statistics
 import sys
 import time
+import types
 from pathlib import Path
 
 import torch
@@ -47,10 +61,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from training.engine.loss import multi_head_loss  # noqa: E402
+from training.engine.precision import cpu_has_fast_bf16  # noqa: E402
 from training.models import MODEL_NAMES, build_model  # noqa: E402
 from training.models.common import (  # noqa: E402
     PAPER_FEATURE_DIMS,
     PAPER_SEQ_LENS,
+    RELEASED_FEATURE_DIMS,
+    RELEASED_SEQ_LENS,
     ModalityInputs,
 )
 
@@ -60,11 +77,20 @@ BETA = {h: 1.0 for h in ("t", "a", "v", "m")}
 # --- inputs and one step ---------------------------------------------------------------------
 
 
-def random_batch(batch: int, device: torch.device) -> tuple[ModalityInputs, torch.Tensor]:
+SHAPES = {
+    "paper": (PAPER_SEQ_LENS, PAPER_FEATURE_DIMS),
+    "released": (RELEASED_SEQ_LENS, RELEASED_FEATURE_DIMS),
+}
+
+
+def random_batch(
+    batch: int, device: torch.device, shapes: str = "paper"
+) -> tuple[ModalityInputs, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
+    lengths, dims = SHAPES[shapes]
 
     def features(u: str) -> torch.Tensor:
-        shape = (batch, PAPER_SEQ_LENS[u], PAPER_FEATURE_DIMS[u])
+        shape = (batch, lengths[u], dims[u])
         return torch.randn(shape, generator=g).to(device)
 
     inputs = ModalityInputs.unpadded(features("t"), features("a"), features("v")).to(device)
@@ -75,9 +101,16 @@ def random_batch(batch: int, device: torch.device) -> tuple[ModalityInputs, torc
 class Step:
     """The trainer's optimisation step (training.engine.trainer) without data loading."""
 
-    def __init__(self, name: str, device: torch.device, bf16: bool, compile_model: bool):
+    def __init__(
+        self,
+        name: str,
+        device: torch.device,
+        bf16: bool,
+        compile_model: bool,
+        preset: str = "paper",
+    ):
         torch.manual_seed(0)
-        self.model = build_model(name, preset="paper").to(device).train()
+        self.model = build_model(name, preset=preset).to(device).train()
         self.targets = self.model.label_targets
         self.forward = torch.compile(self.model) if compile_model else self.model
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.005)
@@ -95,6 +128,54 @@ class Step:
         total.backward()
         self.optimizer.step()
         return float(total.detach())  # waits for the device
+
+
+def load_released_code(path: Path, device: torch.device) -> types.ModuleType:
+    """The released code's `LFMIMv2` module, imported from a checkout (PATH or PATH/LFMIM0723v2).
+
+    The module imports torchmetrics for its Trainer's metrics; the model never uses it, so
+    when it is not installed an empty stand-in is registered for the import. The model's
+    forward reads a module-level `device` that the released script sets in `__main__`.
+    """
+    folder = path / "LFMIM0723v2" if (path / "LFMIM0723v2").is_dir() else path
+    if not (folder / "LFMIMv2.py").is_file():
+        raise SystemExit(
+            f"--released-code: no LFMIMv2.py in {path} or {path}/LFMIM0723v2; clone "
+            "https://github.com/sunjunaimer/LFMIM and give the clone's path."
+        )
+    sys.path.insert(0, str(folder))
+    if importlib.util.find_spec("torchmetrics") is None:
+        stand_in = types.ModuleType("torchmetrics")
+        stand_in.Accuracy = stand_in.ConfusionMatrix = None
+        sys.modules["torchmetrics"] = stand_in
+    module = importlib.import_module("LFMIMv2")
+    module.device = device
+    return module
+
+
+class ReleasedCodeStep:
+    """One step of the released code's Trainer.train: model, loss, SGD (no DDP on one CPU)."""
+
+    def __init__(self, module: types.ModuleType, device: torch.device):
+        torch.manual_seed(0)
+        args = types.SimpleNamespace(  # the released script's argparse defaults
+            fea_len_t=81, fea_len_a=51, fea_len_v=17, fea_len_m=4, num_classes=7
+        )
+        self.model = module.MultiUniTransformer([1024] * 4, 4, [16] * 4, [1024] * 4, args)
+        self.model = self.model.to(device)
+        self.model.initialize_parameters()
+        self.model.train()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.005)
+
+    def __call__(self, inputs: ModalityInputs, labels: torch.Tensor) -> float:
+        self.optimizer.zero_grad()
+        output = self.model(inputs.text, inputs.audio, inputs.vision)
+        loss = sum(
+            torch.nn.functional.cross_entropy(out, labels[:, i]) for i, out in enumerate(output)
+        )
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
 
 
 # --- memory ----------------------------------------------------------------------------------
@@ -179,14 +260,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def flops_per_step(name: str, batch: int) -> int:
+def flops_per_step(name: str, batch: int, preset: str = "paper") -> int:
     """FLOPs of one forward + backward, counted by FlopCounterMode on the meta device (no
     arithmetic is done): matmuls, convolutions and attention; elementwise work is not counted."""
     from torch.utils.flop_counter import FlopCounterMode
 
     meta = torch.device("meta")
-    step = Step(name, meta, bf16=False, compile_model=False)
-    inputs, labels = random_batch(batch, torch.device("cpu"))
+    step = Step(name, meta, bf16=False, compile_model=False, preset=preset)
+    inputs, labels = random_batch(batch, torch.device("cpu"), shapes=preset)
     with FlopCounterMode(display=False) as counter:
         logits = step.forward(inputs.to(meta))
         total, _ = multi_head_loss(logits, labels.to(meta), step.targets, BETA)
@@ -198,12 +279,22 @@ def flops_per_step(name: str, batch: int) -> int:
 
 
 def bench_one(
-    name: str, device: torch.device, batch: int, bf16: bool, compiled: bool, warmup: int, steps: int
+    name: str,
+    device: torch.device,
+    batch: int,
+    bf16: bool,
+    compiled: bool,
+    warmup: int,
+    steps: int,
+    preset: str = "paper",
+    make_step=None,
 ) -> dict:
+    """`make_step()` replaces the project's Step (the released code's); `preset` also names the
+    input shapes."""
     try:
         with PeakMemory(device) as memory:
-            inputs, labels = random_batch(batch, device)
-            step = Step(name, device, bf16, compiled)
+            inputs, labels = random_batch(batch, device, shapes=preset)
+            step = make_step() if make_step else Step(name, device, bf16, compiled, preset)
             began = time.perf_counter()
             for _ in range(warmup):  # the first compiled call compiles
                 step(inputs, labels)
@@ -254,6 +345,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     parser.add_argument("--quick", action="store_true", help="LFMIM only, batch 32")
+    parser.add_argument(
+        "--released-code",
+        type=Path,
+        metavar="PATH",
+        help="a checkout of the released LFMIM code: adds the side-by-side section at the "
+        "released shapes (skipped without it)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeats of the released-shapes section's round"
+    )
+    parser.add_argument("--only-released", action="store_true", help="skip the paper-shape table")
     args = parser.parse_args(argv)
 
     device = torch.device(args.device)
@@ -274,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU threads; {steps} timed steps after {warmup} warm-up steps per row; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    if args.released_code:
+        _released_section(args.released_code, device, steps, warmup, args.rounds)
+    if args.only_released:
+        return 0
     print("Paper shapes: text 80 × 768, audio 100 × 768, vision 64 × 512; SGD; random data.")
     if compile_for == "none":
         print("torch.compile not run (--compile lfmim or all to run it).")
@@ -309,6 +415,62 @@ def main(argv: list[str] | None = None) -> int:
     if "lfmim" in models:
         _flop_report(results, device, sorted({b for (m, b, *_) in results if m == "lfmim"}))
     return 0
+
+
+def _released_section(path: Path, device: torch.device, steps: int, warmup: int, rounds: int):
+    """The released code and the `released` preset at the released shapes, batch 32."""
+    module = load_released_code(path, device)
+    batch = 32
+    auto = "bf16" if device.type == "cuda" or cpu_has_fast_bf16() else "fp32"
+    variants = {
+        "released code fp32": dict(make_step=lambda: ReleasedCodeStep(module, device)),
+        "preset fp32": dict(bf16=False),
+        "preset bf16": dict(bf16=True),
+    }
+    print(
+        f"Released shapes: text 80 × 1024, audio 50 × 1024, vision 16 × 2048, batch {batch}; "
+        f"SGD lr 0.005; random data; released code from {path}. mixed_precision=auto on this "
+        f"device: {auto}."
+    )
+    header = (
+        f"{'round':>5} {'variant':<19} {'samples/s':>10} {'s/step':>7} {'peak MB':>8} {'load':>5}"
+    )
+    print(header)
+    print("-" * len(header), flush=True)
+    speedups: dict[str, list[float]] = {v: [] for v in variants if v.startswith("preset")}
+    for r in range(1, rounds + 1):
+        rates = {}
+        for variant, how in variants.items():
+            row = bench_one(
+                "lfmim",
+                device,
+                batch,
+                how.get("bf16", False),
+                False,
+                warmup,
+                steps,
+                preset="released",
+                make_step=how.get("make_step"),
+            )
+            if "error" in row:
+                print(f"{r:>5} {variant:<19}  skipped: {row['error']}", flush=True)
+                continue
+            rates[variant] = row["samples_per_s"]
+            print(
+                f"{r:>5} {variant:<19} {row['samples_per_s']:>10.2f} {row['seconds']:>7.1f} "
+                f"{row['peak'] / 2**20:>8.0f} {os.getloadavg()[0]:>5.1f}",
+                flush=True,
+            )
+        for variant in speedups:
+            if variant in rates and "released code fp32" in rates:
+                speedups[variant].append(rates[variant] / rates["released code fp32"])
+    for variant, values in speedups.items():
+        if values:
+            print(
+                f"{variant} / released code, per round: " + ", ".join(f"{v:.2f}×" for v in values)
+            )
+    flops = flops_per_step("lfmim", batch, preset="released")
+    print(f"released preset: {flops / 1e12:.2f} TFLOP per step (forward + backward)\n", flush=True)
 
 
 def _row(name: str, batch: int, precision: str, mode: str, row: dict) -> str:

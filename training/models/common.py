@@ -200,18 +200,21 @@ def zero_padding(x: Tensor, mask: Tensor) -> Tensor:
     return x.masked_fill(~mask.unsqueeze(-1), 0.0)
 
 
-def key_padding_mask(mask: Tensor) -> Tensor:
-    """Turn a (B, T) real-position mask into nn.MultiheadAttention's key_padding_mask.
+def attention_mask(mask: Tensor) -> Tensor | None:
+    """Turn a (B, S) real-key mask into `scaled_dot_product_attention`'s boolean attn_mask.
 
-    True = ignore. A row without any real position would make attention NaN, so its first
-    position is left visible; such a row's content is input-independent (inputs are zeroed at
-    padded positions) and it is excluded from pooling anyway.
+    Returns (B, 1, 1, S), True = attend, or None on CPU when every key is real (no mask is
+    cheaper there; elsewhere the check would wait for the device, so the mask is kept). A row
+    without any real key would make attention NaN, so its first key is left visible; such a
+    row's content is input-independent (inputs are zeroed at padded positions) and it is
+    excluded from pooling anyway.
     """
-    ignore = ~mask
-    empty = ignore.all(dim=1, keepdim=True)  # (B, 1); no host sync, unlike `if empty.any()`
-    first = torch.zeros_like(ignore)
+    if mask.device.type == "cpu" and bool(mask.all()):
+        return None
+    empty = ~mask.any(dim=1, keepdim=True)  # (B, 1)
+    first = torch.zeros_like(mask)
     first[:, 0] = True
-    return ignore & ~(first & empty)
+    return (mask | (first & empty))[:, None, None, :]
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:

@@ -9,9 +9,11 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import key_padding_mask, masked_mean, zero_padding
+from .common import attention_mask, masked_mean, zero_padding
+from .dropout import Dropout, keep_mask
 
 
 def sinusoidal_positions(
@@ -36,6 +38,27 @@ def sinusoidal_positions(
     if dim % 2:
         table = torch.cat([table, torch.zeros(length, 1, device=device)], dim=1)
     return table.to(dtype)
+
+
+def scaled_dot_product_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float
+) -> Tensor:
+    """softmax(q kᵀ / √d_head + mask) v with dropout on the attention weights: (B, H, T, d_head).
+
+    `mask` is (B, 1, 1, S) bool, True = attend, or None. Without dropout, or off the CPU,
+    PyTorch's fused `F.scaled_dot_product_attention`. PyTorch has no fused CPU kernel with
+    dropout and its fallback runs a NaN-safe softmax (three extra passes over the B·H·T·S
+    weights) and per-element `bernoulli_`; rows here always keep a visible key, so a plain
+    softmax is exact, and the cheaper CPU dropout mask of `training.models.dropout` is used.
+    """
+    if dropout_p in (0.0, 1.0) or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (B, H, T, S)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    keep, scale = keep_mask(scores.shape, dropout_p)
+    # Dropout's 1/(1 - p) scale applied to the (B, H, T, d_head) output, not the weights.
+    return (torch.where(keep, torch.softmax(scores, dim=-1), 0.0) @ v) * scale
 
 
 class FeatureProjection(nn.Module):
@@ -101,11 +124,11 @@ class TransformerBlock(nn.Module):
         self.ffn = nn.Sequential(
             nn.Linear(d_model, ffn_mult * d_model),
             acts[activation](),
-            nn.Dropout(ffn_dropout),
+            Dropout(ffn_dropout),
             nn.Linear(ffn_mult * d_model, d_model),
         )
         self.ffn_out_norm = nn.LayerNorm(d_model) if output_norm else nn.Identity()
-        self.residual_dropout = nn.Dropout(residual_dropout)
+        self.residual_dropout = Dropout(residual_dropout)
 
     def forward(
         self,
@@ -116,15 +139,38 @@ class TransformerBlock(nn.Module):
     ) -> Tensor:
         h = self.norm_attn(x)
         if memory is None:
-            kv, ignore = h, key_padding_mask(mask)
+            a = self._attend(h, h, mask)
         else:
             if self.norm_memory is None or memory_mask is None:
                 raise ValueError("cross-attention needs a block built with cross=True and a mask.")
-            kv, ignore = self.norm_memory(memory), key_padding_mask(memory_mask)
-        a = self.attn(h, kv, kv, key_padding_mask=ignore, need_weights=False)[0]
+            a = self._attend(h, self.norm_memory(memory), memory_mask)
         x = x + self.residual_dropout(self.attn_out_norm(a))
         f = self.ffn(self.norm_ffn(x))
         return x + self.residual_dropout(self.ffn_out_norm(f))
+
+    def _attend(self, h: Tensor, kv: Tensor, kv_mask: Tensor) -> Tensor:
+        """Multi-head attention of queries h (B, T, d) over kv (B, S, d) -> (B, T, d).
+
+        The same function as `nn.MultiheadAttention` (whose parameters `self.attn` holds, so
+        checkpoints keep their names) computed in one `scaled_dot_product_attention` call on
+        head-split views: no batch-first transposes or copies of q, k, v, and no attention mask
+        at all when no key is padded.
+        """
+        attn = self.attn
+        batch, length, d = h.shape
+        heads = attn.num_heads
+        weight, bias = attn.in_proj_weight, attn.in_proj_bias
+        if kv is h:  # self-attention: one (d -> 3d) projection
+            qkv = F.linear(h, weight, bias).view(batch, length, 3, heads, d // heads)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, T, d/H)
+        else:
+            q = F.linear(h, weight[:d], bias[:d])
+            q = q.view(batch, length, heads, d // heads).transpose(1, 2)
+            kv_proj = F.linear(kv, weight[d:], bias[d:]).view(batch, -1, 2, heads, d // heads)
+            k, v = kv_proj.permute(2, 0, 3, 1, 4).unbind(0)
+        p = attn.dropout if self.training else 0.0
+        out = scaled_dot_product_attention(q, k, v, attention_mask(kv_mask), p)
+        return attn.out_proj(out.transpose(1, 2).reshape(batch, length, d))
 
 
 class MeanPool(nn.Module):

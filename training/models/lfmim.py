@@ -30,6 +30,7 @@ from .common import (
     ModalityInputs,
     ModelConfig,
 )
+from .dropout import Dropout
 from .layers import (
     FeatureProjection,
     MeanPool,
@@ -185,7 +186,7 @@ class StreamEmbedding(nn.Module):
         )
         self.norm_scaled = nn.LayerNorm(d_model) if style == "released" else None
         self.norm_out = nn.LayerNorm(d_model) if style == "released" else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(
         self, x: Tensor | None, mask: Tensor | None, batch_size: int
@@ -230,7 +231,8 @@ class LayerwiseFusion(nn.Module):
 
     def forward(self, layer: int, slot: int, uni: Tensor, hub: Tensor | None) -> Tensor:
         if self.style == "per_layer":
-            hub = torch.zeros_like(uni) if hub is None else hub
+            if hub is None:  # ᾱ_u^1 multiplies Z̄_u^1 = 0: skip the two passes over zeros
+                return self.uni_weight[layer, slot] * uni
             return self.uni_weight[layer, slot] * uni + self.hub_weight[layer, slot] * hub
         if hub is None:
             return uni

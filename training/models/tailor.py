@@ -29,7 +29,7 @@ from .common import (
     ModalityInputs,
     ModelConfig,
     ModelOutput,
-    key_padding_mask,
+    attention_mask,
     masked_mean,
     zero_padding,
 )
@@ -193,9 +193,9 @@ class LabelDecoderLayer(nn.Module):
         h = self.self_norm(labels)
         labels = labels + self.dropout(self.self_attn(h, h, h, need_weights=False)[0])
         h, kv = self.cross_norm(labels), self.memory_norm(memory)
-        attended = self.cross_attn(
-            h, kv, kv, key_padding_mask=key_padding_mask(memory_mask), need_weights=False
-        )[0]
+        allowed = attention_mask(memory_mask)  # (B, 1, 1, S) True = attend, or None
+        ignore = None if allowed is None else ~allowed[:, 0, 0, :]
+        attended = self.cross_attn(h, kv, kv, key_padding_mask=ignore, need_weights=False)[0]
         labels = labels + self.dropout(attended)
         return labels + self.dropout(self.ffn(self.ffn_norm(labels)))
 
