@@ -31,12 +31,44 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 CURVES = ("loss", "accuracy")
-F1_NOTE = (
-    "F1 per emotion and overall in %. overall = support-weighted F1 (what the paper's tables "
-    "call overall); macro F1 = unweighted mean of the per-emotion F1; accuracy = share of "
-    "correct predictions. Test set, scored at the epoch with the best validation weighted F1 "
-    "of the m head; each head against the label it is trained on."
-)
+# The figures after the per-emotion F1, per label mode: (column heading, report key).
+SCORE_COLUMNS = {
+    "single-label": (
+        ("overall", "f1_weighted"),
+        ("macro F1", "f1_macro"),
+        ("accuracy", "accuracy"),
+    ),
+    "multi-label": (
+        ("micro F1", "f1_micro"),
+        ("micro precision", "precision_micro"),
+        ("micro recall", "recall_micro"),
+        ("macro F1", "f1_macro"),
+        ("accuracy", "accuracy"),
+        ("Hamming loss", "hamming_loss"),
+    ),
+}
+F1_NOTES = {
+    "single-label": (
+        "F1 per emotion and overall in %. overall = support-weighted F1 (what the paper's "
+        "tables call overall); macro F1 = unweighted mean of the per-emotion F1; accuracy = "
+        "share of correct predictions. Test set, scored at the epoch with the best validation "
+        "weighted F1 of the m head; each head against the label it is trained on."
+    ),
+    "multi-label": (
+        "Multi-label, in %: an emotion is predicted present when its sigmoid exceeds the run's "
+        "threshold. F1 per emotion; micro F1, precision and recall over every (utterance, "
+        "emotion) decision; macro F1 = unweighted mean over emotions; accuracy = mean "
+        "|y∩ŷ|/|y∪ŷ| per utterance (1 when both are empty); Hamming loss = share of wrong "
+        "decisions (lower is better). Test set, scored at the epoch with the best validation "
+        "weighted F1 of the m head; each head against the label set it is trained on."
+    ),
+}
+
+
+def label_mode_of(runs: Sequence[TrainingRun]) -> str:
+    """The runs' label mode (reports from before multi-label runs are single-label)."""
+    modes = {r.report.get("label_mode", "single-label") for r in runs if r.report}
+    return modes.pop() if len(modes) == 1 else "single-label"
 
 
 class ExportChoice(forms.ModelChoiceField):
@@ -134,6 +166,7 @@ def run_list(request):
 def run_detail(request, run_id: int):
     run = get_object_or_404(TrainingRun.objects.select_related("created_by"), pk=run_id)
     classes = run.report.get("classes") or []
+    mode = label_mode_of([run])
     seeds = [
         {
             "seed": seed,
@@ -152,8 +185,9 @@ def run_detail(request, run_id: int):
             "curves": CURVES,
             "epochs": run.epochs.count(),
             "classes": classes,
-            "f1_rows": _table(runs.head_rows(run), classes),
-            "f1_note": F1_NOTE,
+            "score_columns": [title for title, _ in SCORE_COLUMNS[mode]],
+            "f1_rows": _table(runs.head_rows(run), classes, mode),
+            "f1_note": F1_NOTES[mode],
             "seed_rows": seeds,
         },
     )
@@ -211,6 +245,7 @@ def run_continue(request, run_id: int):
 def run_compare(request):
     chosen = _chosen_runs(request)
     classes = next((r.report["classes"] for r in chosen if r.report.get("classes")), [])
+    mode = label_mode_of(chosen)
     return render(
         request,
         "runs/compare.html",
@@ -218,8 +253,9 @@ def run_compare(request):
             "runs": chosen,
             "ids": [r.pk for r in chosen],
             "classes": classes,
-            "rows": _table(runs.comparison_rows(chosen), classes),
-            "f1_note": F1_NOTE,
+            "score_columns": [title for title, _ in SCORE_COLUMNS[mode]],
+            "rows": _table(runs.comparison_rows(chosen), classes, mode),
+            "f1_note": F1_NOTES[mode],
         },
     )
 
@@ -235,14 +271,14 @@ def _chosen_runs(request) -> list[TrainingRun]:
     return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
 
-def _table(rows: dict, classes: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """Rows as formatted cells: per-emotion F1, overall (weighted) F1, macro F1, accuracy."""
+def _table(rows: dict, classes: Sequence[str], label_mode: str) -> list[tuple[str, list[str]]]:
+    """Rows as formatted cells: per-emotion F1, then the mode's `SCORE_COLUMNS`."""
     return [
         (
             name,
             [
                 *(percent(report["per_class_f1"].get(c)) for c in classes),
-                *(percent(report[k]) for k in ("f1_weighted", "f1_macro", "accuracy")),
+                *(percent(report.get(key)) for _, key in SCORE_COLUMNS[label_mode]),
             ],
         )
         for name, report in rows.items()

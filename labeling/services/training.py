@@ -312,6 +312,7 @@ def run_training(
     else:
         report = {
             "classes": splits.classes,
+            "label_mode": next(iter(outcome.results.values())).label_mode,
             "runs": {str(seed): result.to_dict() for seed, result in outcome.results.items()},
             "summary": outcome.summary,
         }

@@ -13,7 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 
 from annotator.celery import app
 from labeling.emotions import EMOTIONS, MODALITIES, emotion_label_set, preset_labels
@@ -115,6 +118,8 @@ def test_a_multilabel_campaign_goes_from_annotation_to_a_finished_run_on_a_worke
     worker, media_root, clips, tiny_options, tmp_path
 ):
     campaign = annotated_campaign(clips)
+    reviewer_client = Client()
+    reviewer_client.force_login(User.objects.create_superuser("ml-reviewer", password="x"))
     stats = campaign_statistics(campaign)
     assert stats["campaign"]["label_mode"] == "multi-label"
     usable = export_readiness(campaign).usable
@@ -164,3 +169,7 @@ def test_a_multilabel_campaign_goes_from_annotation_to_a_finished_run_on_a_worke
         for head in heads:  # the field's multi-label metrics, per emotion of the campaign
             assert {"f1_micro", "hamming_loss", "accuracy"} <= set(summary[head])
             assert set(summary[head]["per_class_f1"]) == set(MOSEI)
+        # The run page shows the multi-label scores, not single-label "overall".
+        page = reviewer_client.get(reverse("run-detail", args=[run.pk])).content.decode()
+        assert "<th>micro F1</th>" in page and "<th>Hamming loss</th>" in page
+        assert "<th>overall</th>" not in page and "|y∩ŷ|/|y∪ŷ|" in page
