@@ -4,23 +4,17 @@ extras outside the wrapped call) still reduce every gradient across processes.""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 import torch
 import torch.multiprocessing as mp
 
+from tests.trainer.test_ddp import _free_port
 from training.engine import LAST, load_checkpoint, train
 from training.engine.randomness import derive_seed, seed_everything
 from training.models import model_from_dict
 
 from . import ddp_tailor
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.timeout(180)
