@@ -62,6 +62,7 @@ class TAILORConfig(ModelConfig):
     decoder_layers: int = 1
     private_dropout: float = 0.1
     common_dropout: float = 0.3
+    discriminator_dropout: float = 0.1
     # How the three common sequences become one: "sum" per position (aligned data, the
     # released code), "concat" along time (any lengths), "auto": sum when lengths are equal.
     common_fusion: str = "auto"
@@ -221,7 +222,10 @@ class TAILOR(EmotionModel):
         self.private = nn.ModuleDict({u: _extractor(d, c.private_dropout) for u in UNI_MODALITIES})
         self.common = _extractor(d, c.common_dropout)  # one, shared by the three modalities
         self.discriminator = nn.Sequential(
-            nn.Linear(d, d // 2), nn.Dropout(0.1), nn.ReLU(), nn.Linear(d // 2, len(UNI_MODALITIES))
+            nn.Linear(d, d // 2),
+            nn.Dropout(c.discriminator_dropout),
+            nn.ReLU(),
+            nn.Linear(d // 2, len(UNI_MODALITIES)),
         )
         self.common_classifier = nn.Linear(d, c.num_classes)
         self.fuse_audio_vision = FusionStage(c)
