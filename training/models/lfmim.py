@@ -231,8 +231,10 @@ class LayerwiseFusion(nn.Module):
 
     def forward(self, layer: int, slot: int, uni: Tensor, hub: Tensor | None) -> Tensor:
         if self.style == "per_layer":
-            if hub is None:  # ᾱ_u^1 multiplies Z̄_u^1 = 0: skip the two passes over zeros
-                return self.uni_weight[layer, slot] * uni
+            if hub is None:  # ᾱ_u^1 multiplies Z̄_u^1 = 0: skip the two passes over zeros,
+                # but keep ᾱ_u^1 in the graph (gradient 0, as written) so DDP sees it used.
+                weight = self.uni_weight[layer, slot] + 0.0 * self.hub_weight[layer, slot]
+                return weight * uni
             return self.uni_weight[layer, slot] * uni + self.hub_weight[layer, slot] * hub
         if hub is None:
             return uni
