@@ -19,6 +19,7 @@ from labeling.models.corpus import (
     Utterance,
 )
 from labeling.models.exports import ExportJob
+from labeling.models.predictions import Prediction, PredictionJob
 from labeling.models.qualification import Exam, ExamAttempt, GoldAnswer, GoldItem
 from labeling.models.runs import TrainingEpoch, TrainingRun
 from labeling.models.screening import ClipScreening
@@ -41,6 +42,8 @@ __all__ = [
     "Job",
     "Lease",
     "Modality",
+    "Prediction",
+    "PredictionJob",
     "Rendition",
     "ReviewAction",
     "ScreeningStatus",

@@ -9,6 +9,7 @@ import random
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from labeling.emotions import preset_labels
 from labeling.models.corpus import Corpus, Modality, Utterance
@@ -114,6 +115,41 @@ class Campaign(models.Model):
     )
     gold_min_answers = models.PositiveSmallIntegerField(
         default=10, help_text="Gold answers in a modality before accuracy can pause anyone."
+    )
+
+    # The model in the loop (labeling/services/predictions.py). Annotators never see it.
+    class JobOrder(models.TextChoices):
+        ID = "id", "by id"
+        SHUFFLED = "shuffled", "shuffled, interleaved across modalities"
+        UNCERTAINTY = "uncertainty", "most uncertain first (entropy of the modality's head)"
+        DISAGREEMENT = "disagreement", "heads disagree first (modality's head versus m)"
+
+    job_order = models.CharField(
+        max_length=16,
+        choices=JobOrder.choices,
+        default=JobOrder.SHUFFLED,
+        help_text="Order jobs are handed out in; the model orders need the assistant run.",
+    )
+    assistant_run = models.ForeignKey(
+        "labeling.TrainingRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assisted_campaigns",
+        help_text="The run whose predictions order jobs, show in review and flag suspect votes.",
+    )
+    suspect_confidence = models.FloatField(
+        default=0.8,
+        help_text="A vote is suspect when it disagrees with the verdict and with a model "
+        "prediction at least this confident.",
+    )
+    suspect_pause_above = models.FloatField(
+        default=0.0,
+        help_text="Pause an annotator whose suspect-vote rate in a modality rises above this "
+        "(0 never pauses).",
+    )
+    suspect_min_votes = models.PositiveSmallIntegerField(
+        default=20, help_text="Decided votes in a modality before the suspect rate can pause."
     )
 
     class Meta:
@@ -279,6 +315,9 @@ class Lease(models.Model):
         SUBMITTED = "submitted"
         SKIPPED = "skipped"
         EXPIRED = "expired"
+        # Fetched ahead (prefetched) and given back unused: not a skip, but the annotator's
+        # browser may have loaded its media, so the guard still counts it as seen.
+        RELEASED = "released"
 
     class Kind(models.TextChoices):
         JOB = "job", "job"
@@ -307,6 +346,14 @@ class Lease(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+    ahead = models.BooleanField(
+        default=False,
+        help_text="Fetched ahead (prefetched) while the annotator answers another task, not "
+        "shown yet; its time starts when it is shown (shown_at, a new expiry).",
+    )
+    shown_at = models.DateTimeField(
+        default=timezone.now, help_text="When the task was shown; seconds spent count from here."
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
 
