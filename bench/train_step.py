@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import functools
 import gc
 import importlib
 import importlib.util
@@ -60,7 +61,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.engine.loss import multi_head_loss  # noqa: E402
+from training.engine.loss import head_targets, label_loss, multi_head_loss  # noqa: E402
 from training.engine.precision import cpu_has_fast_bf16  # noqa: E402
 from training.models import MODEL_NAMES, build_model  # noqa: E402
 from training.models.common import (  # noqa: E402
@@ -99,7 +100,9 @@ def random_batch(
 
 
 class Step:
-    """The trainer's optimisation step (training.engine.trainer) without data loading."""
+    """The trainer's optimisation step (training.engine.trainer) without data loading: the
+    head losses (CE, or BCE when multi-label), the model's own auxiliary terms (TAILOR's),
+    backward, optimiser step."""
 
     def __init__(
         self,
@@ -108,12 +111,15 @@ class Step:
         bf16: bool,
         compile_model: bool,
         preset: str = "paper",
+        label_mode: str = "single-label",
+        optimizer=lambda parameters: torch.optim.SGD(parameters, lr=0.005),
     ):
         torch.manual_seed(0)
         self.model = build_model(name, preset=preset).to(device).train()
         self.targets = self.model.label_targets
+        self.label_mode = label_mode
         self.forward = torch.compile(self.model) if compile_model else self.model
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.005)
+        self.optimizer = optimizer(self.model.parameters())
         self.autocast = (
             torch.autocast(device_type=device.type, dtype=torch.bfloat16)
             if bf16
@@ -122,8 +128,14 @@ class Step:
 
     def __call__(self, inputs: ModalityInputs, labels: torch.Tensor) -> float:
         with self.autocast:
-            logits = self.forward(inputs)
-        total, _ = multi_head_loss(logits, labels, self.targets, BETA)
+            out = self.forward(inputs)
+        total, _ = multi_head_loss(out, labels, self.targets, BETA, self.label_mode)
+        aux = self.model.auxiliary_losses(
+            out,
+            head_targets(labels, self.targets),
+            lambda z, y: label_loss(z, y, self.label_mode),
+        )
+        total = total + sum(aux.values())
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
@@ -288,12 +300,13 @@ def bench_one(
     steps: int,
     preset: str = "paper",
     make_step=None,
+    make_batch=None,
 ) -> dict:
-    """`make_step()` replaces the project's Step (the released code's); `preset` also names the
-    input shapes."""
+    """`make_step()` replaces the project's Step (the released code's, TAILOR's); `preset`
+    also names the input shapes unless `make_batch()` gives the batch."""
     try:
         with PeakMemory(device) as memory:
-            inputs, labels = random_batch(batch, device, shapes=preset)
+            inputs, labels = make_batch() if make_batch else random_batch(batch, device, preset)
             step = make_step() if make_step else Step(name, device, bf16, compiled, preset)
             began = time.perf_counter()
             for _ in range(warmup):  # the first compiled call compiles
@@ -545,39 +558,6 @@ def tailor_batch(batch: int, device: torch.device) -> tuple[ModalityInputs, torc
     return inputs, labels
 
 
-class TailorStep(Step):
-    """The trainer's multi-label step for TAILOR: BCE + its auxiliary terms, Adam (lr 5e-5)."""
-
-    def __init__(self, device: torch.device, bf16: bool, compile_model: bool):
-        torch.manual_seed(0)
-        self.model = build_model("tailor", preset="released").to(device).train()
-        self.targets = self.model.label_targets
-        self.forward = torch.compile(self.model) if compile_model else self.model
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=5e-5)
-        self.autocast = (
-            torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-            if bf16
-            else contextlib.nullcontext()
-        )
-
-    def __call__(self, inputs: ModalityInputs, labels: torch.Tensor) -> float:
-        from training.engine.loss import head_targets, label_loss
-
-        with self.autocast:
-            out = self.forward(inputs)
-        total, _ = multi_head_loss(out, labels, self.targets, BETA, "multi-label")
-        aux = self.model.auxiliary_losses(
-            out,
-            head_targets(labels, self.targets),
-            lambda z, y: label_loss(z, y, "multi-label"),
-        )
-        total = total + sum(aux.values())
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
-        return float(total.detach())
-
-
 def tailor_rows(
     device: torch.device, batches: list[int], precisions: list[str], warmup: int, steps: int
 ) -> dict:
@@ -593,35 +573,30 @@ def tailor_rows(
     results = {}
     for batch in batches:
         for precision in precisions:
-            row = _bench_tailor(device, batch, precision == "bf16", warmup, steps)
+            bf16 = precision == "bf16"
+            row = bench_one(
+                "tailor",
+                device,
+                batch,
+                bf16,
+                False,
+                warmup,
+                steps,
+                make_step=functools.partial(
+                    Step,
+                    "tailor",
+                    device,
+                    bf16,
+                    False,
+                    preset="released",
+                    label_mode="multi-label",
+                    optimizer=lambda parameters: torch.optim.Adam(parameters, lr=5e-5),
+                ),
+                make_batch=functools.partial(tailor_batch, batch, device),
+            )
             results["tailor", batch, precision, "eager"] = row
             print(_row("tailor", batch, precision, "eager", row), flush=True)
     return results
-
-
-def _bench_tailor(device: torch.device, batch: int, bf16: bool, warmup: int, steps: int) -> dict:
-    try:
-        with PeakMemory(device) as memory:
-            inputs, labels = tailor_batch(batch, device)
-            step = TailorStep(device, bf16, compile_model=False)
-            began = time.perf_counter()
-            for _ in range(warmup):
-                step(inputs, labels)
-            first = time.perf_counter() - began
-            times = []
-            for _ in range(steps):
-                began = time.perf_counter()
-                step(inputs, labels)
-                times.append(time.perf_counter() - began)
-    except Exception as exc:  # noqa: BLE001 - report and go on, as bench_one does
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"}
-    seconds = statistics.median(times)
-    return {
-        "seconds": seconds,
-        "samples_per_s": batch / seconds,
-        "peak": memory.peak,
-        "warmup": first,
-    }
 
 
 if __name__ == "__main__":
