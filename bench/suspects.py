@@ -94,7 +94,8 @@ def run_predictions(var_dir: Path) -> tuple[list[str], dict[tuple[str, str], lis
     model.eval()
     splits = open_splits(var_dir / "dataset", config)
     found: dict[tuple[str, str], list[float]] = {}
-    for split in (splits.train, splits.validation, splits.test):
+    for name, split in (("train", splits.train), ("validation", splits.validation),
+                        ("test", splits.test)):  # fmt: skip
         if split is None:
             continue
         out = predict(model, split, batch_size=32)
@@ -102,7 +103,12 @@ def run_predictions(var_dir: Path) -> tuple[list[str], dict[tuple[str, str], lis
             probabilities = torch.softmax(torch.from_numpy(logits), dim=1).tolist()
             for uid, row in zip(out.utterance_ids, probabilities, strict=True):
                 found[(uid, head)] = row
+                if name != "train":
+                    UNSEEN.add(uid)
     return splits.classes, found
+
+
+UNSEEN: set[str] = set()  # exported ids of utterances the run did not train on
 
 
 def store_predictions(campaign_name: str, var_dir: Path, classes, found) -> object:
@@ -147,9 +153,12 @@ def store_predictions(campaign_name: str, var_dir: Path, classes, found) -> obje
 
 
 def vote_table(campaign) -> list[tuple]:
-    """(modality, vote, final, guess, wrong) per vote on a job with a final label and an
-    utterance the run scored; wrong: the vote is not the modality's synthetic truth."""
+    """(modality, vote, final, guess, wrong, unseen) per vote on a job with a final label and
+    an utterance the run scored; wrong: the vote is not the modality's synthetic truth;
+    unseen: the utterance is in the validation or test split (the run never trained on its
+    labels)."""
     from labeling.models import SyntheticTruth, Vote
+    from labeling.selectors.exports import utterance_id
     from labeling.selectors.predictions import assistant_predictions, final_answer, guess_of
     from labeling.suspects import as_answer
 
@@ -158,7 +167,9 @@ def vote_table(campaign) -> list[tuple]:
         t.utterance_id: t for t in SyntheticTruth.objects.filter(utterance__corpus=campaign.corpus)
     }
     rows = []
-    for vote in Vote.objects.filter(job__campaign=campaign).select_related("job__campaign"):
+    for vote in Vote.objects.filter(job__campaign=campaign).select_related(
+        "job__campaign", "job__utterance"
+    ):
         job = vote.job
         final = final_answer(job)
         guess = guess_of(predictions.get((job.utterance_id, job.modality)))
@@ -166,7 +177,8 @@ def vote_table(campaign) -> list[tuple]:
             continue
         answer = as_answer(vote.label, vote.label_set)
         wrong = answer != truths[job.utterance_id].emotion(job.modality)
-        rows.append((job.modality, answer, final, guess, wrong))
+        unseen = utterance_id(job.utterance.external_id, job.utterance_id) in UNSEEN
+        rows.append((job.modality, answer, final, guess, wrong, unseen))
     return rows
 
 
@@ -236,10 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         mine = [row for row in rows if row[0] == modality]
         wrong = sum(row[4] for row in mine)
         print(f"  {modality}: {len(mine)} votes, {wrong} wrong")
-    print(f"\n{'tau':>10} {'flags':>6} {'right':>6} {'precision %':>12} {'recall %':>9}")
-    for tau, flags, right, precision, recall in flag_table(rows):
-        shown = tau if isinstance(tau, str) else f"{tau:.2f}"
-        print(f"{shown:>10} {flags:>6} {right:>6} {_pct(precision):>12} {_pct(recall):>9}")
+    unseen = [row for row in rows if row[5]]
+    for title, subset in (
+        ("all decided votes with a prediction", rows),
+        (f"votes on utterances the run did not train on ({len(unseen)})", unseen),
+    ):
+        print(f"\n{title}")
+        print(f"{'tau':>10} {'flags':>6} {'right':>6} {'precision %':>12} {'recall %':>9}")
+        for tau, flags, right, precision, recall in flag_table(subset):
+            shown = tau if isinstance(tau, str) else f"{tau:.2f}"
+            print(f"{shown:>10} {flags:>6} {right:>6} {_pct(precision):>12} {_pct(recall):>9}")
     print(f"\n{time.perf_counter() - began:.0f} s in all; load average after {_load()}")
     return 0
 
