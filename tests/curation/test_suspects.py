@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
-from labeling.models import AnnotatorPause, Prediction, ReviewAction, TrainingRun
+from labeling.models import AnnotatorPause, Campaign, Prediction, ReviewAction, TrainingRun
 from labeling.roles import REVIEWER
 from labeling.selectors.predictions import model_disagreement_job_ids, suspect_rates
 from labeling.selectors.statistics import annotator_quality, disagreement_queue
@@ -152,6 +152,8 @@ def test_pausing_on_the_suspect_rate_when_a_verdict_is_decided(
     assert log.after["suspect_votes"] == 2 and log.after["run"] == campaign.assistant_run_id
     with pytest.raises(Paused):
         next_task(team[2], campaign)
+    shown = {row["username"]: row for row in annotator_quality(campaign)}["annotator3"]
+    assert shown["paused"] and shown["pause_reason"] == pause.reason  # reviewers read why
 
 
 @pytest.mark.parametrize(
@@ -230,3 +232,40 @@ def test_the_dashboard_shows_suspect_rates_beside_agreement(team, reviewer):
     vote_all(campaign, team)
     page = review_client(reviewer).get(reverse("review-dashboard", args=[campaign.pk]))
     assert "t 2/4 (0.50)" in page.content.decode()
+
+
+def test_multi_label_suspects_compare_sets_in_any_class_order(team):
+    campaign = create_campaign(
+        name="assist ml",
+        corpus=rendered_corpus(2),
+        annotators=team,
+        modalities="t",
+        rule=VotingRule(3, 2, 3),
+        label_mode=Campaign.LabelMode.MULTI,
+        allow_none=True,
+    )
+    campaign.assistant_run = make_run()
+    campaign.save()
+    plan = {  # votes of a0, a1, a2; the model's set (in another order than the campaign's)
+        "u0": ((["anger"], ["anger"], ["fear"]), ["anger"]),
+        "u1": ((["anger", "fear"], ["fear", "anger"], ["anger"]), ["fear", "anger"]),
+    }
+    for u in campaign.corpus.utterances.all():
+        Prediction.objects.create(
+            run=campaign.assistant_run, utterance=u, head="t", probabilities=[0.9] * 6,
+            label_set=plan[u.external_id][1], confidence=0.9, entropy=0.5,
+        )  # fmt: skip
+    for index, annotator in enumerate(team):
+        while (lease := next_task(annotator, campaign)) is not None:
+            submit_vote(annotator, lease.pk, plan[lease.job.utterance.external_id][0][index])
+    assert {j.utterance.external_id: set(j.final_label_set) for j in campaign.jobs.all()} == {
+        "u0": {"anger"},
+        "u1": {"anger", "fear"},
+    }
+    rates = suspect_rates(campaign)
+    assert [(rates[a.pk]["t"].decided, rates[a.pk]["t"].suspect) for a in team] == [
+        (2, 0),
+        (2, 0),
+        (2, 2),
+    ]
+    assert model_disagreement_job_ids(campaign, 0.5) == []  # the sets agree, order aside
