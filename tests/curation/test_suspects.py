@@ -210,14 +210,18 @@ def test_the_queue_shows_the_models_prediction_and_filters_on_it(
         .count('class="model disagrees"')
         == 0
     )
-    with django_assert_max_num_queries(12):  # the page's predictions in one query, not per job
+    with django_assert_max_num_queries(10):  # the page's predictions in one query, not per job
         client.get(url, {"model": "disagrees"})
 
 
-def test_the_job_page_shows_the_prediction_and_marks_suspect_votes(team, reviewer):
+def test_the_job_page_shows_the_prediction_and_marks_suspect_votes(
+    team, reviewer, django_assert_max_num_queries
+):
     campaign = planned_campaign(team)
     vote_all(campaign, team)
     client = review_client(reviewer)
+    with django_assert_max_num_queries(10):  # one query for the prediction, none per vote
+        client.get(reverse("review-job", args=[job_of(campaign, "u0").pk]))
     page = client.get(reverse("review-job", args=[job_of(campaign, "u3").pk])).content.decode()
     assert "fear, confidence 0.90" in page and "disagrees with the label used" in page
     assert page.count("suspect: differs from the label used and from the model") == 1
@@ -232,6 +236,7 @@ def test_the_dashboard_shows_suspect_rates_beside_agreement(team, reviewer):
     vote_all(campaign, team)
     page = review_client(reviewer).get(reverse("review-dashboard", args=[campaign.pk]))
     assert "t 2/4 (0.50)" in page.content.decode()
+    assert "?model=disagrees" in page.content.decode()
 
 
 def test_multi_label_suspects_compare_sets_in_any_class_order(team):
