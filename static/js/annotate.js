@@ -290,6 +290,7 @@
     const { ok, data } = response;
     if (!ok || !data.task || data.task.lease === shownLease) return; // none left for you
     ahead = data.task;
+    ahead.deadline = Date.now() + ahead.seconds_left * 1000; // held this long unshown
     ahead.player = player(ahead, false);
     if (!task || task.lease !== shownLease) release(); // moved on meanwhile
   }
@@ -351,9 +352,14 @@
       busy = false;
       if (task !== answered) return; // the server took this task back meanwhile
     }
+    if (ahead && Date.now() > ahead.deadline - 2000) { // ran out unshown: the server closes it
+      drop(ahead);
+      ahead = null;
+    }
     if (ahead) { // show it now; tell the server in the background
       const next = ahead;
       ahead = null;
+      remember(answered, label); // C may change it at once; revise waits for the answer
       render(next, true);
       queue(async () => {
         await sendAnswer(answered, label, body);
@@ -368,15 +374,23 @@
     loadNext();
   }
 
+  function remember(answered, label) {
+    if (mode !== "task") return;
+    lastAnswer = {
+      lease: answered.lease, label, labels: answered.labels, multi: Array.isArray(label), allowNone: answered.allow_none,
+    };
+    reviseButton.hidden = false;
+  }
+
   async function sendAnswer(answered, label, body) {
     const { ok, data } = await call("POST", url(root.dataset.submitUrl, answered.lease), body);
     if (!ok) say(data.detail || "Your answer was not accepted.", "error");
     else say(mode === "training" ? `Your answer: ${shown(label)}` : `Saved: ${shown(label)}`, "ok");
-    if (ok && mode === "task") {
-      lastAnswer = {
-        lease: answered.lease, label, labels: answered.labels, multi: Array.isArray(label), allowNone: answered.allow_none,
-      };
-      reviseButton.hidden = false;
+    if (ok) remember(answered, label);
+    else if (lastAnswer && lastAnswer.lease === answered.lease) {
+      lastAnswer = null; // remembered before the server had it, and refused
+      reviseButton.hidden = true;
+      revisePanel.hidden = true;
     }
     if (!(ok && data.feedback && data.feedback.kind === "training")) refreshCounter();
     return ok ? data : null;
@@ -434,6 +448,7 @@
     revisePanel.hidden = true;
     busy = true;
     await chain; // the answer being changed has reached the server
+    if (!lastAnswer) { busy = false; return; } // it did not: sendAnswer said why
     const { ok, data } = await call("POST", url(root.dataset.reviseUrl, lastAnswer.lease), answerBody(label));
     busy = false;
     if (!ok) {
