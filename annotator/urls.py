@@ -30,6 +30,7 @@ api_patterns = [
     path("api/tasks/<int:lease_id>/submit/", api.submit_view, name="api-submit"),
     path("api/tasks/<int:lease_id>/skip/", api.skip_view, name="api-skip"),
     path("api/tasks/<int:lease_id>/revise/", api.revise_view, name="api-revise"),
+    path("api/tasks/<int:lease_id>/release/", api.release_view, name="api-release"),
     path(
         "api/screening/<int:campaign_id>/next/",
         screening_views.next_clip_view,

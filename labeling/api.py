@@ -4,7 +4,8 @@ for reviewers: a campaign's pool)."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ from labeling.services.assignment import (
     AnnotationError,
     check_member,
     next_task,
+    release_task,
     revise_answer,
     skip_task,
     submit_vote,
@@ -110,13 +112,34 @@ def campaigns(request):
     return Response({"campaigns": annotator_campaigns(request.user)})
 
 
-@extend_schema(request=None, responses=NextSerializer)
+class AheadOfSerializer(serializers.Serializer):
+    ahead_of = serializers.IntegerField(required=False, min_value=1)
+
+
+@extend_schema(
+    request=None,
+    responses=NextSerializer,
+    parameters=[
+        OpenApiParameter(
+            "ahead_of",
+            OpenApiTypes.INT,
+            OpenApiParameter.QUERY,
+            required=False,
+            description="The lease of the task you are shown now: get your next task ahead "
+            "(prefetch), to show when you have answered this one. You never hold more than "
+            "the current and the next; calling next without it shows (promotes) the task "
+            "fetched ahead, its time counting from then.",
+        )
+    ],
+)
 @api_view(["POST"])
 def next_task_view(request, campaign_id: int):
     """Your current task in the campaign, or a new one; `task` is null when none is left for you."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    query = AheadOfSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
     try:
-        lease = next_task(request.user, campaign)
+        lease = next_task(request.user, campaign, ahead_of=query.validated_data.get("ahead_of"))
     except AnnotationError as error:
         return refused(error)
     if lease is None:
@@ -213,6 +236,23 @@ def skip_view(request, lease_id: int):
     data.is_valid(raise_exception=True)
     try:
         lease = skip_task(request.user, lease_id, data.validated_data["reason"])
+    except AnnotationError as error:
+        return refused(error)
+    return Response({"lease": lease.pk, "status": lease.status})
+
+
+@extend_schema(
+    request=None,
+    responses=inline_serializer(
+        "Released", {"lease": serializers.IntegerField(), "status": serializers.CharField()}
+    ),
+)
+@api_view(["POST"])
+def release_view(request, lease_id: int):
+    """Give back a task fetched ahead (`next?ahead_of=`) that you were not shown; releasing
+    it again changes nothing. The task page does this when you leave it."""
+    try:
+        lease = release_task(request.user, lease_id)
     except AnnotationError as error:
         return refused(error)
     return Response({"lease": lease.pk, "status": lease.status})

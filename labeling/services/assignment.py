@@ -32,6 +32,10 @@ CANDIDATES = 16
 # this left is closed rather than handed back, or the page would get it at "0:00" and ask
 # again and again until it ran out.
 LAST_SECOND = timezone.timedelta(seconds=1)
+NOT_SHOWN = (
+    "This task was fetched ahead and is not shown yet; ask for your next task to show it "
+    "before answering."
+)
 
 
 def worth_handing_out(lease: Lease, now) -> bool:
@@ -116,60 +120,125 @@ def lock_annotator(annotator) -> None:
     get_user_model().objects.select_for_update().only("pk").get(pk=annotator.pk)
 
 
-def next_task(annotator, campaign: Campaign) -> Lease | None:
+def next_task(annotator, campaign: Campaign, ahead_of: int | None = None) -> Lease | None:
     """The annotator's live task here, or a new one; None when none is left.
 
     Only jobs in modalities the annotator is qualified for; now and then (the campaign's
     gold share) a hidden gold check instead, served exactly like a job.
+
+    Prefetch (`ahead_of`: the id of the task the annotator is shown now): the task to show
+    after it, fetched *ahead* (`Lease.ahead`) so the page can load its media meanwhile. At
+    most two live leases per annotator and campaign: the shown one and the one ahead. The
+    lease ahead is shown by the next call without `ahead_of` once the current task is
+    answered, skipped or gone: its time (shown_at, a fresh expiry) starts then.
     """
     check_member(annotator, campaign)
     with transaction.atomic():
         lock_annotator(annotator)
-        current = _live_lease(annotator, campaign)
-        if current is not None:
-            return current
-        allowed = qualified_modalities(annotator, campaign)
-        if not allowed:
-            raise NotQualified(
-                "Pass the exam of at least one modality before you get real tasks; "
-                "the qualification page lists them."
-            )
-        seen_jobs, seen_utterances = _seen(annotator, campaign)
-        candidates = _candidate_ids(campaign, allowed, seen_jobs, seen_utterances)
-        if candidates and wants_gold_check(campaign):
-            check = serve_gold_check(annotator, campaign, allowed, seen_utterances)
-            if check is not None:
-                return check
-        for job_id in candidates:
-            job = (
-                Job.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("utterance")
-                .filter(pk=job_id)
-                .first()
-            )
-            if job is None:
-                continue  # another annotator is taking it right now
-            job.campaign = campaign
-            now = timezone.now()  # read under the job lock: see assignment.md (1)
-            live = job.leases.filter(status=Lease.Status.ACTIVE, expires_at__gt=now).count()
-            if live >= open_slots(State(job.state), job.votes_count, campaign.rule):
-                continue
-            # The annotator's row lock and seen_jobs rule out a second lease on this job;
-            # UNIQUE(job, annotator) would still refuse one.
-            return Lease.objects.create(
-                campaign=campaign,
-                job=job,
-                annotator=annotator,
-                expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
-            )
+        current, upcoming = _live_leases(annotator, campaign)
+        if ahead_of is None:
+            if current is not None:
+                return current
+            if upcoming is not None and (shown := _show(upcoming, campaign)) is not None:
+                return shown
+            return _claim(annotator, campaign, ahead=False)
+        _check_shown(annotator, campaign, ahead_of, current)
+        if upcoming is not None:
+            return upcoming
+        return _claim(annotator, campaign, ahead=True)
+
+
+def _check_shown(annotator, campaign: Campaign, lease_id: int, current: Lease | None) -> None:
+    """Refuse fetching ahead of anything but the annotator's live, shown task here."""
+    if current is not None and current.pk == lease_id:
+        return
+    lease = Lease.objects.filter(pk=lease_id, annotator=annotator, campaign=campaign).first()
+    if lease is None:
+        raise LeaseNotFound(
+            "No such task of yours in this campaign; fetch ahead only of the task you are shown."
+        )
+    if lease.status == Lease.Status.ACTIVE and lease.ahead:
+        raise LeaseClosed(
+            "That task was fetched ahead and is not shown yet; fetch ahead of the task you "
+            "are shown."
+        )
+    if lease.kind not in (Lease.Kind.JOB, Lease.Kind.CHECK):
+        raise LeaseClosed(f"A {lease.get_kind_display()} has no task fetched ahead of it.")
+    state = (
+        "ran out"
+        if lease.status in (Lease.Status.ACTIVE, Lease.Status.EXPIRED)
+        else (f"was {lease.status}")
+    )
+    raise LeaseClosed(
+        f"That task {state}, so there is nothing to fetch ahead of; press next for a new one."
+    )
+
+
+def _show(lease: Lease, campaign: Campaign) -> Lease | None:
+    """Show the lease fetched ahead: its time starts now. None (and the lease closed as
+    expired) when it no longer holds its slot.
+
+    Under the job's row lock, with the clock read after it, as a claim or a vote: a lease
+    is extended only while it is still live, so no other annotator can have been given its
+    slot meanwhile (assignment.md, prefetch)."""
+    if lease.job_id is not None:
+        Job.objects.select_for_update().filter(pk=lease.job_id).values_list("pk").first()
+    now = timezone.now()
+    if not worth_handing_out(lease, now):
+        Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
+        return None
+    lease.ahead, lease.shown_at = False, now
+    lease.expires_at = now + timezone.timedelta(seconds=campaign.lease_seconds)
+    lease.save(update_fields=["ahead", "shown_at", "expires_at"])
+    return lease
+
+
+def _claim(annotator, campaign: Campaign, ahead: bool) -> Lease | None:
+    """A new lease on the first job this annotator may take (or a hidden gold check)."""
+    allowed = qualified_modalities(annotator, campaign)
+    if not allowed:
+        raise NotQualified(
+            "Pass the exam of at least one modality before you get real tasks; "
+            "the qualification page lists them."
+        )
+    seen_jobs, seen_utterances = _seen(annotator, campaign)
+    candidates = _candidate_ids(campaign, allowed, seen_jobs, seen_utterances)
+    if candidates and wants_gold_check(campaign):
+        check = serve_gold_check(annotator, campaign, allowed, seen_utterances, ahead=ahead)
+        if check is not None:
+            return check
+    for job_id in candidates:
+        job = (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("utterance")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None:
+            continue  # another annotator is taking it right now
+        job.campaign = campaign
+        now = timezone.now()  # read under the job lock: see assignment.md (1)
+        live = job.leases.filter(status=Lease.Status.ACTIVE, expires_at__gt=now).count()
+        if live >= open_slots(State(job.state), job.votes_count, campaign.rule):
+            continue
+        # The annotator's row lock and seen_jobs rule out a second lease on this job;
+        # UNIQUE(job, annotator) would still refuse one.
+        return Lease.objects.create(
+            campaign=campaign,
+            job=job,
+            annotator=annotator,
+            ahead=ahead,
+            shown_at=now,
+            expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
+        )
     return None
 
 
-def _live_lease(annotator, campaign: Campaign) -> Lease | None:
-    """The live job or gold check lease; stale ones (expired or about to, job settled) are
-    closed."""
+def _live_leases(annotator, campaign: Campaign) -> tuple[Lease | None, Lease | None]:
+    """The live job or gold check lease shown to the annotator, and the one fetched ahead;
+    stale ones (expired or about to, job settled, a surplus) are closed."""
     now = timezone.now()
-    live = None
+    live: dict[bool, Lease] = {}
     for lease in Lease.objects.filter(
         annotator=annotator,
         campaign=campaign,
@@ -180,11 +249,11 @@ def _live_lease(annotator, campaign: Campaign) -> Lease | None:
             State.OPEN,
             State.NEEDS_VOTE,
         )
-        if live is None and wanted and worth_handing_out(lease, now):
-            live = lease
+        if lease.ahead not in live and wanted and worth_handing_out(lease, now):
+            live[lease.ahead] = lease
         else:
             Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
-    return live
+    return live.get(False), live.get(True)
 
 
 def _seen(annotator, campaign: Campaign) -> tuple[set[int], set[int]]:
@@ -283,6 +352,8 @@ def submit_vote(
             return Submission(lease, label, repeated=True, vote=vote, label_set=label_set)
         if lease.status != Lease.Status.ACTIVE:
             raise LeaseClosed(f"This task was {lease.status}; press next for a new one.")
+        if lease.ahead:
+            raise LeaseClosed(NOT_SHOWN)
         # The lease was handed out earlier: the holder may since have been removed from the
         # pool or paused, or the campaign closed. Checked again before anything is written.
         check_member(annotator, campaign)
@@ -293,7 +364,7 @@ def submit_vote(
                 "Your time on this task ran out and it went back to the pool; "
                 "press next for a new one."
             )
-        elapsed = (now - lease.created_at).total_seconds()
+        elapsed = (now - lease.shown_at).total_seconds()
         spent = elapsed if seconds_spent is None else min(max(float(seconds_spent), 0.0), elapsed)
         feedback = vote = None
         if job is None:
@@ -449,12 +520,34 @@ def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:
             raise LeaseClosed(f"This task was already {lease.status}.")
         if lease.kind in (Lease.Kind.TRAINING, Lease.Kind.EXAM):
             raise LeaseClosed(f"A {lease.get_kind_display()} cannot be skipped; answer it.")
+        if lease.ahead:
+            raise LeaseClosed("This task was fetched ahead and not shown; release it instead.")
         lease.status, lease.closed_at, lease.skip_reason = (
             Lease.Status.SKIPPED,
             timezone.now(),
             reason[:200],
         )
         lease.save(update_fields=["status", "closed_at", "skip_reason"])
+    return lease
+
+
+def release_task(annotator, lease_id: int) -> Lease:
+    """Give back a task fetched ahead and never shown (the annotator left the page): its
+    job goes back to the pool for others. Idempotent. Not a skip: a shown task is skipped.
+    The independence guard still counts its utterance as seen by this annotator, since the
+    page may have loaded its media (and UNIQUE(job, annotator) keeps the job from them)."""
+    with transaction.atomic():
+        lease = _own_lease(annotator, lease_id)
+        if lease.status == Lease.Status.RELEASED:
+            return lease
+        if lease.status != Lease.Status.ACTIVE:
+            raise LeaseClosed(f"This task was already {lease.status}; nothing to give back.")
+        if not lease.ahead:
+            raise LeaseClosed(
+                "This task was shown to you, so it cannot be given back unused; skip it instead."
+            )
+        lease.status, lease.closed_at = Lease.Status.RELEASED, timezone.now()
+        lease.save(update_fields=["status", "closed_at"])
     return lease
 
 

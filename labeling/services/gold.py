@@ -53,9 +53,12 @@ def wants_gold_check(campaign: Campaign) -> bool:
     return campaign.gold_share > 0 and rng.random() < campaign.gold_share
 
 
-def serve_gold_check(annotator, campaign: Campaign, allowed: str, seen_utterances: set[int]):
+def serve_gold_check(
+    annotator, campaign: Campaign, allowed: str, seen_utterances: set[int], ahead: bool = False
+):
     """A new lease on a check item the annotator has not had, in a modality they may
-    annotate; None when none is left. The caller holds the annotator's row lock."""
+    annotate; None when none is left. The caller holds the annotator's row lock. `ahead`:
+    fetched ahead of the shown task, exactly as a job would be (nothing tells them apart)."""
     had = Lease.objects.filter(annotator=annotator, kind=Lease.Kind.CHECK).values("gold_item_id")
     item = (
         ready_gold_items(campaign, GoldItem.Purpose.CHECK)
@@ -67,10 +70,10 @@ def serve_gold_check(annotator, campaign: Campaign, allowed: str, seen_utterance
     )
     if item is None:
         return None
-    return lease_gold_item(annotator, campaign, Lease.Kind.CHECK, item)
+    return lease_gold_item(annotator, campaign, Lease.Kind.CHECK, item, ahead=ahead)
 
 
-def lease_gold_item(annotator, campaign, kind, item, attempt=None) -> Lease:
+def lease_gold_item(annotator, campaign, kind, item, attempt=None, ahead: bool = False) -> Lease:
     now = timezone.now()
     return Lease.objects.create(
         campaign=campaign,
@@ -78,6 +81,8 @@ def lease_gold_item(annotator, campaign, kind, item, attempt=None) -> Lease:
         gold_item=item,
         exam_attempt=attempt,
         annotator=annotator,
+        ahead=ahead,
+        shown_at=now,
         expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
     )
 

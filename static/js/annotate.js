@@ -1,6 +1,10 @@
 // The annotator's task page: one task at a time, answered with one key (single-label) or,
 // on a multi-label campaign, by toggling every label that applies and pressing Enter.
 // It renders only what the server's task payload contains for the task's modality.
+// On real tasks it fetches the next task ahead (prefetch) while this one is answered and
+// starts loading its media, unplayed and unshown; an answer shows it at once, and the
+// server is told in the background (submit, then next to promote it, then the following
+// prefetch), one step after another. An unused task fetched ahead is released on leaving.
 (() => {
   const root = document.getElementById("annotate");
   if (!root) return;
@@ -28,6 +32,13 @@
   const url = (template, id) => template.replace("/0/", `/${id}/`);
 
   const { call, say, countdown } = window.taskPage(root, message);
+  const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  // ?prefetch=off turns it off (bench/annotate_page.py measures both).
+  const prefetching = mode === "task" && new URLSearchParams(location.search).get("prefetch") !== "off";
+  let ahead = null; // the next task's payload, fetched ahead; .player is its loading media element
+  let chain = Promise.resolve(); // the server calls, one after another
+  const offline = () => say("Could not reach the server; check your connection and reload the page.", "error");
+  const queue = (step) => (chain = chain.then(step).catch(offline));
 
   function media(kind, src, extra = {}) {
     const element = document.createElement(kind);
@@ -38,6 +49,35 @@
     element.setAttribute("playsinline", "");
     Object.assign(element, extra);
     return element;
+  }
+
+  // The task's player (none for a transcript). `autoplay` false for a task fetched ahead:
+  // outside the page and paused, it only loads until it is shown.
+  function player(t, autoplay) {
+    if (t.modality === "t") return null;
+    if (t.media_kind === "audio") return media("audio", t.media_url, { autoplay });
+    if (t.modality === "v") return media("video", t.media_url, { muted: true, autoplay });
+    const video = media("video", t.media_url, { autoplay });
+    const track = document.createElement("track");
+    Object.assign(track, { kind: "subtitles", src: t.subtitles_url, srclang: "zh", label: "transcript", default: true });
+    video.append(track);
+    return video;
+  }
+
+  function drop(t) {
+    if (!t || !t.player) return;
+    t.player.pause();
+    t.player.removeAttribute("src");
+    t.player.load(); // stops the download
+    t.player = null;
+  }
+
+  function startTimer(t) {
+    clearInterval(timer);
+    timer = countdown(timerEl, t.seconds_left, () => {
+      say("Time ran out for this task; it went back to the pool.", "warn");
+      loadNext();
+    });
   }
 
   const shown = (answer) => (Array.isArray(answer) ? answer.join(", ") || "none of these" : answer);
@@ -109,7 +149,10 @@
     };
   }
 
-  function render(next) {
+  // `pending`: a task fetched ahead, shown before the server has started its time (the
+  // countdown starts when it answers).
+  function render(next, pending = false) {
+    if (task && task !== next) drop(task);
     task = next;
     picker = null;
     skipPanel.hidden = true;
@@ -122,6 +165,7 @@
       stage.append(finished());
       document.getElementById("replay").disabled = true;
       document.getElementById("skip").disabled = true;
+      root.dataset.lease = "";
       return;
     }
     modalityEl.textContent = task.modality_name;
@@ -130,16 +174,13 @@
       quote.className = "transcript";
       quote.textContent = task.transcript;
       stage.append(quote);
-    } else if (task.media_kind === "audio") {
-      stage.append(media("audio", task.media_url));
-    } else if (task.modality === "v") {
-      stage.append(media("video", task.media_url, { muted: true }));
+    } else if (task.player) { // loaded ahead: shown and played now
+      task.player.autoplay = true;
+      stage.append(task.player);
+      task.player.play().catch(() => {}); // a browser refusing autoplay leaves the controls
     } else {
-      const video = media("video", task.media_url);
-      const track = document.createElement("track");
-      Object.assign(track, { kind: "subtitles", src: task.subtitles_url, srclang: "zh", label: "transcript", default: true });
-      video.append(track);
-      stage.append(video);
+      task.player = player(task, true);
+      stage.append(task.player);
     }
     const multi = task.label_mode === "multi-label";
     chooseHint.hidden = !multi;
@@ -160,10 +201,9 @@
     document.getElementById("replay").disabled = task.modality === "t";
     document.getElementById("skip").disabled = mode !== "task";
     shownAt = performance.now();
-    timer = countdown(timerEl, task.seconds_left, () => {
-      say("Time ran out for this task; it went back to the pool.", "warn");
-      loadNext();
-    });
+    if (pending) timerEl.textContent = "…";
+    else startTimer(task);
+    root.dataset.lease = String(task.lease); // last: the task is on the page
   }
 
   let lastResponse = {};
@@ -195,14 +235,82 @@
     return box;
   }
 
-  async function loadNext() {
+  // The current task from the server (a task fetched ahead is promoted to it), then the
+  // next one ahead.
+  const loadNext = () => queue(fetchNext);
+
+  async function fetchNext() {
     const { ok, data } = await call("POST", root.dataset.nextUrl);
-    if (!ok) return say(data.detail || "Could not load a task; reload the page.", "error");
+    if (!ok) {
+      release(); // the campaign closed, or you were paused or removed: nothing more here
+      return say(data.detail || "Could not load a task; reload the page.", "error");
+    }
     lastResponse = data;
     if (mode === "training") counterEl.textContent = `${data.left} left`;
     if (mode === "exam") counterEl.textContent = `${data.attempt.answered} of ${data.attempt.questions}`;
+    if (ahead && data.task && data.task.lease === ahead.lease) data.task.player = ahead.player;
+    else drop(ahead); // the server closed it: decided by others or run out meanwhile
+    ahead = null;
     render(data.task);
+    await prefetch();
   }
+
+  // After a swap: the server starts the time of the task shown (promotes it) and answers
+  // with its expiry, or with another task when the one fetched ahead was decided or ran
+  // out meanwhile.
+  async function promote(shownTask) {
+    const { ok, data } = await call("POST", root.dataset.nextUrl);
+    if (task !== shownTask) return;
+    if (!ok) {
+      release();
+      return say(data.detail || "Could not load a task; reload the page.", "error");
+    }
+    lastResponse = data;
+    if (data.task && data.task.lease === shownTask.lease) {
+      Object.assign(shownTask, data.task);
+      startTimer(shownTask);
+    } else {
+      say("Meanwhile that task was decided by others or ran out of time; here is another.", "warn");
+      render(data.task);
+    }
+    await prefetch();
+  }
+
+  // The next task, fetched ahead of the one shown; its media starts loading. Failures
+  // leave it to the normal fetch after the answer.
+  async function prefetch() {
+    if (!prefetching || !task || ahead) return;
+    const shownLease = task.lease;
+    let response;
+    try {
+      response = await call("POST", `${root.dataset.nextUrl}?ahead_of=${shownLease}`);
+    } catch {
+      return;
+    }
+    const { ok, data } = response;
+    if (!ok || !data.task || data.task.lease === shownLease) return; // none left for you
+    ahead = data.task;
+    ahead.deadline = Date.now() + ahead.seconds_left * 1000; // held this long unshown
+    ahead.player = player(ahead, false);
+    if (!task || task.lease !== shownLease) release(); // moved on meanwhile
+  }
+
+  // Gives back the task fetched ahead, unshown; on leaving the page with a beacon, which
+  // carries the CSRF token as a form field (it cannot send headers).
+  function release(leaving = false) {
+    if (!ahead) return;
+    const target = url(root.dataset.releaseUrl, ahead.lease);
+    drop(ahead);
+    ahead = null;
+    if (leaving) {
+      const form = new FormData();
+      form.append("csrfmiddlewaretoken", csrf);
+      navigator.sendBeacon(target, form);
+    } else {
+      call("POST", target).catch(() => {});
+    }
+  }
+  window.addEventListener("pagehide", () => release(true));
 
   async function refreshCounter() {
     if (mode !== "task") return;
@@ -235,22 +343,57 @@
 
   async function submit(label) {
     if (!task || busy) return;
-    busy = true;
+    const answered = task;
     const seconds = (performance.now() - shownAt) / 1000;
     const body = { ...answerBody(label), seconds_spent: seconds };
-    const { ok, data } = await call("POST", url(root.dataset.submitUrl, task.lease), body);
+    if (!ahead && prefetching) { // the next one may be on its way
+      busy = true;
+      await chain;
+      busy = false;
+      if (task !== answered) return; // the server took this task back meanwhile
+    }
+    if (ahead && Date.now() > ahead.deadline - 2000) { // ran out unshown: the server closes it
+      drop(ahead);
+      ahead = null;
+    }
+    if (ahead) { // show it now; tell the server in the background
+      const next = ahead;
+      ahead = null;
+      remember(answered, label); // C may change it at once; revise waits for the answer
+      render(next, true);
+      queue(async () => {
+        await sendAnswer(answered, label, body);
+        await promote(next);
+      });
+      return;
+    }
+    busy = true;
+    const data = await sendAnswer(answered, label, body).catch(offline);
     busy = false;
+    if (data && data.feedback && data.feedback.kind === "training") return explain(data.feedback);
+    loadNext();
+  }
+
+  function remember(answered, label) {
+    if (mode !== "task") return;
+    lastAnswer = {
+      lease: answered.lease, label, labels: answered.labels, multi: Array.isArray(label), allowNone: answered.allow_none,
+    };
+    reviseButton.hidden = false;
+  }
+
+  async function sendAnswer(answered, label, body) {
+    const { ok, data } = await call("POST", url(root.dataset.submitUrl, answered.lease), body);
     if (!ok) say(data.detail || "Your answer was not accepted.", "error");
     else say(mode === "training" ? `Your answer: ${shown(label)}` : `Saved: ${shown(label)}`, "ok");
-    if (ok && mode === "task") {
-      lastAnswer = {
-        lease: task.lease, label, labels: task.labels, multi: Array.isArray(label), allowNone: task.allow_none,
-      };
-      reviseButton.hidden = false;
+    if (ok) remember(answered, label);
+    else if (lastAnswer && lastAnswer.lease === answered.lease) {
+      lastAnswer = null; // remembered before the server had it, and refused
+      reviseButton.hidden = true;
+      revisePanel.hidden = true;
     }
-    if (ok && data.feedback && data.feedback.kind === "training") return explain(data.feedback);
-    refreshCounter();
-    loadNext();
+    if (!(ok && data.feedback && data.feedback.kind === "training")) refreshCounter();
+    return ok ? data : null;
   }
 
   // Skipping asks why first: a preset reason (1–4) or one typed in; Esc goes back.
@@ -265,11 +408,15 @@
     if (!task || busy) return;
     skipPanel.hidden = true;
     busy = true;
-    const { ok, data } = await call("POST", url(root.dataset.skipUrl, task.lease), { reason });
+    const skipped = task;
+    await chain;
+    if (task !== skipped) { busy = false; return; }
+    const result = await call("POST", url(root.dataset.skipUrl, task.lease), { reason }).catch(offline);
     busy = false;
-    if (!ok) say(data.detail || "Could not skip.", "error");
+    if (!result) return;
+    if (!result.ok) say(result.data.detail || "Could not skip.", "error");
     else say(`Skipped: ${reason}`, "");
-    loadNext();
+    loadNext(); // promotes the task fetched ahead, if any
   }
 
   // The last answer may be changed while its task is open; the server refuses once decided.
@@ -300,6 +447,8 @@
   async function revise(label) {
     revisePanel.hidden = true;
     busy = true;
+    await chain; // the answer being changed has reached the server
+    if (!lastAnswer) { busy = false; return; } // it did not: sendAnswer said why
     const { ok, data } = await call("POST", url(root.dataset.reviseUrl, lastAnswer.lease), answerBody(label));
     busy = false;
     if (!ok) {

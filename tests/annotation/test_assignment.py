@@ -165,11 +165,11 @@ def test_skips_are_recorded_and_the_job_goes_to_someone_else(team):
     assert next_task(team[3], campaign).job_id == leases[0].job_id
 
 
-def test_time_spent_is_recorded_and_clamped_to_the_lease_age(team):
+def test_time_spent_is_recorded_and_clamped_to_the_time_since_shown(team):
     campaign = campaign_for(team)
     lease = next_task(team[0], campaign)
     Lease.objects.filter(pk=lease.pk).update(
-        created_at=timezone.now() - timezone.timedelta(seconds=9)
+        shown_at=timezone.now() - timezone.timedelta(seconds=9)
     )
     vote = submit_vote(team[0], lease.pk, "fear", seconds_spent=4.5).vote
     assert vote.seconds_spent == 4.5

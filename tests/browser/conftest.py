@@ -39,7 +39,24 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     yield page
+    leave(page)
     context.close()
+
+
+def leave(page) -> None:
+    """Leave the page and wait for what it sends on the way out (the annotate page releases
+    its task fetched ahead with a beacon), so the request does not race the test's
+    database flush."""
+    pending = set()
+    page.on("request", lambda r: pending.add(r) if "/release/" in r.url else None)
+    page.on("requestfinished", lambda r: pending.discard(r))
+    page.on("requestfailed", lambda r: pending.discard(r))
+    page.goto("about:blank")
+    page.wait_for_timeout(200)  # the beacon's request is reported shortly after
+    for _ in range(50):
+        if not pending:
+            break
+        page.wait_for_timeout(100)
 
 
 def log_in(page, live_server, username: str, password: str = "pw") -> None:

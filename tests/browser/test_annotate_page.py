@@ -7,7 +7,7 @@ from labeling.models import Corpus, Lease, Utterance, Vote
 from labeling.services.campaigns import create_campaign
 from labeling.services.imports import import_manifest
 from labeling.services.renditions import render_utterance
-from tests.browser.conftest import log_in
+from tests.browser.conftest import leave, log_in
 from tests.factories import annotators
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -161,5 +161,7 @@ def test_the_task_page_fits_a_tablet(campaign, live_server, browser):
     assert all(box["height"] >= 44 for box in (buttons.nth(i).bounding_box() for i in range(7)))
     buttons.nth(5).tap()  # disgust, by touch
     wait_for_task(page, "audio only")
+    page.wait_for_selector("text=Saved: disgust")  # the next task shows before the answer lands
     assert Vote.objects.get().label == "disgust"
+    leave(page)
     context.close()

@@ -94,6 +94,14 @@ def annotate_by_hand(page, keys: str, before: int = 0) -> None:
         )
 
 
+def wait_for_ahead(campaign: Campaign) -> None:
+    for _ in range(200):
+        if campaign.leases.filter(ahead=True, status="active").exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the annotate page fetched no task ahead")
+
+
 def finish_by_simulation(page, live_server, campaign: Campaign) -> str:
     """Run the admin action, wait on its page until it is done; its summary."""
     run_admin_action(page, live_server, campaign, "finish_with_simulated_annotators")
@@ -173,15 +181,18 @@ def test_a_demo_corpus_goes_from_hand_labels_to_a_trained_model_in_the_browser(
     annotate_by_hand(annotator, HAND_KEYS)
     assert campaign.jobs.filter(votes__annotator__username="annotator1").count() == 3
     annotator.wait_for_selector(FRESH_TASK)  # the fourth task, leased before the simulation
+    # ... and the fifth, fetched ahead while the fourth is shown (prefetch, issue 14).
+    annotator.wait_for_function("() => Boolean(document.getElementById('annotate').dataset.lease)")
+    wait_for_ahead(campaign)
 
     admin = browser.new_context(viewport={"width": 1280, "height": 900})
     page = admin.new_page()
     log_in(page, live_server, "admin", PASSWORD)
-    # The task still open on the annotator's page is theirs: the simulation leaves it and
-    # says so, and finishes it once the annotator has answered.
+    # The tasks the annotator's page holds (shown and fetched ahead) are theirs: the
+    # simulation leaves them and says so, and finishes once the annotator has answered.
     summary = finish_by_simulation(page, live_server, campaign)
-    assert "1 jobs are leased to someone" in summary, summary
-    annotate_by_hand(annotator, "4", before=3)
+    assert "2 jobs are leased to someone" in summary, summary
+    annotate_by_hand(annotator, "44", before=3)
     annotator.wait_for_selector("text=No tasks left for you")
     summary = finish_by_simulation(page, live_server, campaign)
     assert "Stuck" not in summary and f"of {UTTERANCES}." in summary, summary
