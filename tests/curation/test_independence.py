@@ -187,6 +187,12 @@ def walk_as_annotator(world) -> Walk:
         if task is None:
             break
         walk.media(task)
+        # The task fetched ahead (prefetch) and its media, then given back unused.
+        ahead_url = f"{reverse('api-next-task', args=(c,))}?ahead_of={task['lease']}"
+        ahead = walk.go("post", "api-next-task", url=ahead_url).json()["task"]
+        if ahead is not None:
+            walk.media(ahead)
+            walk.go("post", "api-release", (ahead["lease"],))
         if not skipped:
             walk.go("post", "api-skip", (task["lease"],), {"reason": "unclear"})
             skipped = True
@@ -262,6 +268,7 @@ WALKED = {
     "api-submit",
     "api-skip",
     "api-revise",
+    "api-release",
     "api-screening-next",
     "api-screening-progress",
     "api-screening-decide",
