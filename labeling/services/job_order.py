@@ -69,8 +69,8 @@ def _recompute(campaign: Campaign) -> int:
     entropy, probabilities = {}, {}
     if campaign.job_order in MODEL_ORDERS and campaign.assistant_run_id is not None:
         rows = Prediction.objects.filter(
-            run_id=campaign.assistant_run_id, utterance__jobs__campaign=campaign
-        ).distinct()
+            run_id=campaign.assistant_run_id, utterance_id__in=campaign.jobs.values("utterance_id")
+        )
         if campaign.job_order == Campaign.JobOrder.UNCERTAINTY:
             entropy = {(u, h): e for u, h, e in rows.values_list("utterance_id", "head", "entropy")}
         else:
