@@ -189,6 +189,7 @@ class CampaignForm(forms.ModelForm):
         for name in DEFAULTED_FIELDS:  # left empty: the default
             self.fields[name].required = False
         self.fields["labels"].required = False  # a preset may give them
+        self.fields["job_order"].required = False  # left empty: shuffled
         for name in MODE_FIELDS:  # left empty: single-label, discard
             if name in self.fields:
                 self.fields[name].required = False
@@ -220,8 +221,8 @@ class CampaignForm(forms.ModelForm):
             check_screeners_unseen(
                 data["screeners"], data["annotators"], data["independence_guard"]
             )
-            check_job_order(data.get("job_order") or Campaign.JobOrder.SHUFFLED,
-                            data.get("assistant_run"))  # fmt: skip
+            data["job_order"] = data.get("job_order") or Campaign.JobOrder.SHUFFLED
+            check_job_order(data["job_order"], data.get("assistant_run"))
         except ValueError as exc:  # CampaignInvalid is a ValueError too
             raise forms.ValidationError(str(exc)) from exc
         return data
