@@ -41,6 +41,7 @@ from labeling.services.exports import (
     default_out_dir,
     feature_model_choices,
 )
+from labeling.services.job_order import check_job_order, recompute_turns
 from labeling.services.label_import import import_labels
 from labeling.services.qualification import import_gold_items
 from labeling.services.simulation import SimulationInvalid, start_simulation
@@ -56,6 +57,7 @@ THRESHOLD_FIELDS = [
 ]
 SCREENING_FIELDS = ["automatic_screening", *THRESHOLD_FIELDS, "human_screening", "screeners"]
 GOLD_FIELDS = ["gold_share", "gold_pause_below", "gold_min_answers"]
+ORDER_FIELDS = ["job_order", "assistant_run"]
 MODE_FIELDS = ["label_mode", "undecided_policy"]
 DEFAULTED_FIELDS = [*THRESHOLD_FIELDS, *GOLD_FIELDS]  # left empty: the model's default
 
@@ -149,6 +151,7 @@ class CampaignForm(forms.ModelForm):
             "is_active",
             *SCREENING_FIELDS,
             *GOLD_FIELDS,
+            *ORDER_FIELDS,
         ]
 
     def clean_labels(self):
@@ -186,6 +189,7 @@ class CampaignForm(forms.ModelForm):
         for name in DEFAULTED_FIELDS:  # left empty: the default
             self.fields[name].required = False
         self.fields["labels"].required = False  # a preset may give them
+        self.fields["job_order"].required = False  # left empty: shuffled
         for name in MODE_FIELDS:  # left empty: single-label, discard
             if name in self.fields:
                 self.fields[name].required = False
@@ -217,6 +221,8 @@ class CampaignForm(forms.ModelForm):
             check_screeners_unseen(
                 data["screeners"], data["annotators"], data["independence_guard"]
             )
+            data["job_order"] = data.get("job_order") or Campaign.JobOrder.SHUFFLED
+            check_job_order(data["job_order"], data.get("assistant_run"))
         except ValueError as exc:  # CampaignInvalid is a ValueError too
             raise forms.ValidationError(str(exc)) from exc
         return data
@@ -390,6 +396,9 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             created = add_missing_jobs(form.instance)
             self.message_user(request, f"{created} jobs created.")
+        if change and set(form.changed_data) & set(ORDER_FIELDS):
+            n = recompute_turns(form.instance.pk)
+            self.message_user(request, f"{n} jobs reordered ({form.instance.job_order}).")
         if set(form.changed_data) & set(SCREENING_FIELDS):
             judge_again(self, request, [form.instance])
         for warning in campaign_warnings(form.instance):  # pool, exams and pauses as saved

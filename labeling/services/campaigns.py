@@ -111,6 +111,8 @@ def create_campaign(
     thresholds: Thresholds | None = None,
     human_screening: bool = False,
     screeners=(),
+    job_order: str = Campaign.JobOrder.SHUFFLED,
+    assistant_run=None,
 ) -> Campaign:
     """A campaign over the corpus with a job for every utterance and collected modality.
 
@@ -121,7 +123,12 @@ def create_campaign(
     (labeling/multilabel_verdicts.md; `undecided_policy` says what an emotion left 2:2 does).
     The returned campaign carries `warnings`: sentences about settings that are allowed but
     will hurt, such as a pool too small for the rule (labeling/pool.py); [] when none.
+    `job_order` (uncertainty and disagreement need an `assistant_run` with predictions):
+    labeling/services/job_order.md.
     """
+    from labeling.services.job_order import check_job_order  # it imports this module
+
+    check_job_order(job_order, assistant_run)
     labels = validate_labels(labels if labels is not None else default_labels())
     validate_label_mode(label_mode, allow_none, undecided_policy)
     modalities = "".join(m for m in Modality.values if m in set(modalities))
@@ -159,6 +166,8 @@ def create_campaign(
             screen_min_voiced_share=thresholds.min_voiced_share,
             screen_min_face_share=thresholds.min_face_share,
             human_screening=human_screening,
+            job_order=job_order,
+            assistant_run=assistant_run,
         )
         campaign.annotators.set(annotators)
         campaign.screeners.set(screeners)
@@ -216,6 +225,10 @@ def add_missing_jobs(campaign: Campaign, utterance_ids=None) -> int:
     )
     new = [Job(campaign=campaign, utterance_id=u, modality=m, turn=turns[u, m]) for u, m in missing]
     Job.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
+    if new and campaign.job_order != Campaign.JobOrder.SHUFFLED:
+        from labeling.services.job_order import recompute_turns  # it imports this module
+
+        recompute_turns(campaign.pk)  # ranks: the new jobs take their place among the rest
     return len(new)
 
 

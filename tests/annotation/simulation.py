@@ -17,10 +17,15 @@ from django.db import close_old_connections, connection
 
 
 def run(
-    n_annotators: int = 32, n_utterances: int = 12, seed: int = 0, multi_label: bool = False
+    n_annotators: int = 32,
+    n_utterances: int = 12,
+    seed: int = 0,
+    multi_label: bool = False,
+    job_order: str = "shuffled",
 ) -> dict:
     """`multi_label`: a multi-label campaign (CMU-MOSEI's emotions, "none of these" allowed),
-    answered with sets."""
+    answered with sets. `job_order`: the campaign's order; the model orders get an assistant
+    run with random predictions for all but one utterance (whose jobs come last)."""
     from labeling.emotions import preset_labels
     from labeling.models import Lease, Vote
     from labeling.selectors.integrity import campaign_integrity
@@ -37,6 +42,10 @@ def run(
         **(mode if multi_label else {}),
     )
     labels = campaign.label_names
+    if job_order != "shuffled":
+        from labeling.services.job_order import set_job_order
+
+        set_job_order(campaign, job_order, random_predictions(campaign, seed))
 
     def answer(rng: random.Random):
         if not multi_label:
@@ -105,6 +114,42 @@ def run(
     report["votes"] = len(stored)
     report["accepted"] = len(set(accepted))
     return report
+
+
+def random_predictions(campaign, seed: int):
+    """A finished TrainingRun with a random distribution per head for every utterance but the
+    last (so the model orders also place unpredicted jobs)."""
+    import math
+
+    from labeling.models import Prediction, TrainingRun
+
+    rng = random.Random(seed)
+    run = TrainingRun.objects.create(
+        name=f"simulation {seed}", model="lfmim", preset="quick", config={},
+        dataset_path="-", status=TrainingRun.Status.DONE,
+    )  # fmt: skip
+    classes = campaign.label_names
+    rows = []
+    for utterance_id in list(
+        campaign.corpus.utterances.order_by("pk").values_list("pk", flat=True)
+    )[:-1]:
+        for head in "tavm":
+            raw = [rng.random() + 1e-3 for _ in classes]
+            p = [x / sum(raw) for x in raw]
+            best = max(range(len(p)), key=p.__getitem__)
+            rows.append(
+                Prediction(
+                    run=run,
+                    utterance_id=utterance_id,
+                    head=head,
+                    probabilities=p,
+                    label=classes[best],
+                    confidence=p[best],
+                    entropy=-sum(x * math.log(x) for x in p),
+                )  # fmt: skip
+            )
+    Prediction.objects.bulk_create(rows)
+    return run
 
 
 def main() -> None:

@@ -26,8 +26,9 @@ def assert_invariants(report: dict) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_32_concurrent_annotators_on_postgresql_keep_every_invariant():
-    report = run(n_annotators=32, n_utterances=12)
+@pytest.mark.parametrize("job_order", ["shuffled", "id", "uncertainty", "disagreement"])
+def test_32_concurrent_annotators_on_postgresql_keep_every_invariant(job_order):
+    report = run(n_annotators=32, n_utterances=12, job_order=job_order)
     assert_invariants(report)
 
 

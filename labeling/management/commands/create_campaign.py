@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
 from labeling.emotions import LABEL_PRESETS, preset_labels
-from labeling.models import Campaign, Corpus
+from labeling.models import Campaign, Corpus, TrainingRun
 from labeling.roles import ROLES
 from labeling.services.campaigns import CampaignInvalid, create_campaign
 from labeling.verdicts import VotingRule
@@ -61,6 +61,17 @@ class Command(BaseCommand):
         parser.add_argument("--lease-seconds", type=int, default=600)
         parser.add_argument("--annotators", default="", help="Usernames: u1,u2,...")
         parser.add_argument(
+            "--order",
+            default=Campaign.JobOrder.SHUFFLED,
+            choices=Campaign.JobOrder.values,
+            help="Job order (default shuffled); uncertainty and disagreement need --assistant-run.",
+        )
+        parser.add_argument(
+            "--assistant-run",
+            type=int,
+            help="Id of the training run whose predictions order jobs and assist review.",
+        )
+        parser.add_argument(
             "--annotator-group", default="", help="Every member of this group joins the pool."
         )
 
@@ -74,6 +85,11 @@ class Command(BaseCommand):
             )
         if Campaign.objects.filter(name=options["name"]).exists():
             raise CommandError(f"A campaign named {options['name']!r} exists; choose another name.")
+        assistant = None
+        if options["assistant_run"] is not None:
+            assistant = TrainingRun.objects.filter(pk=options["assistant_run"]).first()
+            if assistant is None:
+                raise CommandError(f"No training run {options['assistant_run']}; see /runs/.")
         try:
             campaign = create_campaign(
                 name=options["name"],
@@ -87,6 +103,8 @@ class Command(BaseCommand):
                 rule=rule(options["rule"]),
                 lease_seconds=options["lease_seconds"],
                 independence_guard=not options["no_independence_guard"],
+                job_order=options["order"],
+                assistant_run=assistant,
             )
         except (CampaignInvalid, IntegrityError) as exc:
             raise CommandError(str(exc)) from exc
@@ -96,7 +114,7 @@ class Command(BaseCommand):
             f"{campaign.jobs.count()} jobs in {campaign.modalities}, rule "
             f"{campaign.initial_votes}/{campaign.agreement}/{campaign.max_votes}, "
             f"{campaign.annotators.count()} annotators, independence guard "
-            f"{'on' if campaign.independence_guard else 'off'}."
+            f"{'on' if campaign.independence_guard else 'off'}, jobs {campaign.job_order}."
         )
         for warning in campaign.warnings:
             self.stderr.write(self.style.WARNING(f"Warning: {warning}"))

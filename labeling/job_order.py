@@ -1,0 +1,119 @@
+"""A campaign's job order (`Campaign.job_order`) as turn values. Pure: no Django import.
+
+The hand-out order is (priority, -votes_count, turn, id) (services/assignment.py); this
+module only decides `turn`, the one interface with assignment. Every order returns one turn
+per job, and every order except `shuffled` returns ranks 0..N-1.
+
+- `id`: turn = the job's rank by id (creation order).
+- `shuffled`: today's `interleaved_turns` over all the campaign's utterances, seeded (the
+  whole campaign dealt afresh from its seed: the same seed and jobs give the same turns).
+- `uncertainty`: the entropy of the head of the job's modality, highest first.
+- `disagreement`: the uni-modal head against the m head (see `disagreement`), highest first;
+  an m job scores the largest of its uni-modal heads' disagreements.
+
+A job the assistant run has no prediction for (for disagreement: either head missing) comes
+after every scored job, those jobs in their shuffled order; ties among scored jobs are broken
+by the shuffled order too, so equal scores still interleave modalities. Design note:
+services/job_order.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from labeling.interleave import interleaved_turns
+
+UNI_MODAL = ("t", "a", "v")
+
+
+class JobKey(NamedTuple):
+    id: int
+    utterance_id: int
+    modality: str
+
+
+Probabilities = Mapping[tuple[int, str], Sequence[float]]  # (utterance id, head) → p
+
+
+def shuffled_turns(jobs: Sequence[JobKey], modalities: str, seed: int) -> dict[int, int]:
+    turns = interleaved_turns({j.utterance_id for j in jobs}, modalities, seed)
+    return {j.id: turns[j.utterance_id, j.modality] for j in jobs}
+
+
+def id_turns(jobs: Sequence[JobKey]) -> dict[int, int]:
+    return {job_id: rank for rank, job_id in enumerate(sorted(j.id for j in jobs))}
+
+
+def ranked_turns(
+    jobs: Sequence[JobKey], scores: Mapping[int, float | None], fallback: Mapping[int, int]
+) -> dict[int, int]:
+    """Ranks: jobs with a score first, highest score first; ties and unscored jobs (last)
+    in the `fallback` order (then by id)."""
+
+    def key(job: JobKey):
+        score = scores.get(job.id)
+        if score is None:
+            return (1, 0.0, fallback[job.id], job.id)
+        return (0, -score, fallback[job.id], job.id)
+
+    return {job.id: rank for rank, job in enumerate(sorted(jobs, key=key))}
+
+
+def disagreement(uni: Sequence[float], m: Sequence[float], multi_label: bool = False) -> float:
+    """How much the uni-modal head disagrees with the m head, in [0, 1].
+
+    Single-label: 1 − the probability the m head gives the uni-modal head's label (ties:
+    the first such class, as argmax). Multi-label (a sigmoid per class): the mean over
+    classes of |p_u − p_m|, the total variation between the two heads' Bernoulli per
+    emotion, averaged."""
+    if len(uni) != len(m) or not uni:
+        raise ValueError("both heads need probabilities over the same classes")
+    if multi_label:
+        return sum(abs(p - q) for p, q in zip(uni, m, strict=True)) / len(uni)
+    best = max(range(len(uni)), key=uni.__getitem__)
+    return 1.0 - float(m[best])
+
+
+def uncertainty_scores(jobs: Iterable[JobKey], entropy: Mapping[tuple[int, str], float]):
+    return {j.id: entropy.get((j.utterance_id, j.modality)) for j in jobs}
+
+
+def disagreement_scores(
+    jobs: Iterable[JobKey], probabilities: Probabilities, multi_label: bool = False
+) -> dict[int, float | None]:
+    scores: dict[int, float | None] = {}
+    for job in jobs:
+        m = probabilities.get((job.utterance_id, "m"))
+        heads = UNI_MODAL if job.modality == "m" else (job.modality,)
+        found = [
+            disagreement(probabilities[job.utterance_id, h], m, multi_label)
+            for h in heads
+            if m is not None and (job.utterance_id, h) in probabilities
+        ]
+        scores[job.id] = max(found) if found else None
+    return scores
+
+
+def job_turns(
+    order: str,
+    jobs: Sequence[JobKey],
+    modalities: str,
+    seed: int,
+    *,
+    entropy: Mapping[tuple[int, str], float] | None = None,
+    probabilities: Probabilities | None = None,
+    multi_label: bool = False,
+) -> dict[int, int]:
+    """Job id → turn for `order` (id, shuffled, uncertainty, disagreement)."""
+    if order == "id":
+        return id_turns(jobs)
+    shuffled = shuffled_turns(jobs, modalities, seed)
+    if order == "shuffled":
+        return shuffled
+    if order == "uncertainty":
+        return ranked_turns(jobs, uncertainty_scores(jobs, entropy or {}), shuffled)
+    if order == "disagreement":
+        scores = disagreement_scores(jobs, probabilities or {}, multi_label)
+        return ranked_turns(jobs, scores, shuffled)
+    raise ValueError(f"unknown job order {order!r}: id, shuffled, uncertainty or disagreement")

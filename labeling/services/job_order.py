@@ -1,0 +1,91 @@
+"""Setting a campaign's job order and recomputing its jobs' turns (labeling/job_order.py).
+
+Turns are the only interface with assignment: they are rewritten in one transaction, in
+bulk, with the campaign row locked so two recomputations never interleave. Design note:
+job_order.md.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from labeling.job_order import JobKey, job_turns
+from labeling.models import Campaign, Job, Prediction
+from labeling.services.campaigns import CampaignInvalid
+
+MODEL_ORDERS = (Campaign.JobOrder.UNCERTAINTY, Campaign.JobOrder.DISAGREEMENT)
+
+
+def check_job_order(order: str, assistant_run) -> None:
+    """Refuse an order that needs the model without an assistant run that has predictions."""
+    if order not in Campaign.JobOrder.values:
+        raise CampaignInvalid(
+            f"Unknown job order {order!r}; choose one of {', '.join(Campaign.JobOrder.values)}."
+        )
+    if order not in MODEL_ORDERS:
+        return
+    if assistant_run is None:
+        raise CampaignInvalid(
+            f"The {order} order needs an assistant run: pick a finished training run whose "
+            "predictions order the jobs, or choose the id or shuffled order."
+        )
+    if not Prediction.objects.filter(run=assistant_run).exists():
+        raise CampaignInvalid(
+            f"Run {assistant_run.pk} has no predictions yet, so the {order} order cannot rank "
+            "jobs; predict with it first (manage.py predict or the run page), or choose the "
+            "id or shuffled order."
+        )
+
+
+def set_job_order(campaign: Campaign, order: str, assistant_run=None) -> int:
+    """Store the order (and assistant run) and recompute the turns; returns how many jobs."""
+    check_job_order(order, assistant_run)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        locked.job_order = order
+        locked.assistant_run = assistant_run
+        locked.save(update_fields=["job_order", "assistant_run"])
+        campaign.job_order, campaign.assistant_run = order, assistant_run
+        return _recompute(locked)
+
+
+def recompute_turns(campaign_id: int) -> int:
+    """Rewrite every job's turn for the campaign's current order; returns how many jobs."""
+    with transaction.atomic():
+        return _recompute(Campaign.objects.select_for_update().get(pk=campaign_id))
+
+
+def after_predictions(run_id: int) -> list[int]:
+    """Recompute the campaigns whose assistant run is `run_id` (a predict job finished);
+    returns their ids."""
+    ids = list(Campaign.objects.filter(assistant_run_id=run_id).values_list("pk", flat=True))
+    for campaign_id in ids:
+        recompute_turns(campaign_id)
+    return ids
+
+
+def _recompute(campaign: Campaign) -> int:
+    jobs = [JobKey(*row) for row in campaign.jobs.values_list("id", "utterance_id", "modality")]
+    entropy, probabilities = {}, {}
+    if campaign.job_order in MODEL_ORDERS and campaign.assistant_run_id is not None:
+        rows = Prediction.objects.filter(
+            run_id=campaign.assistant_run_id, utterance_id__in=campaign.jobs.values("utterance_id")
+        )
+        if campaign.job_order == Campaign.JobOrder.UNCERTAINTY:
+            entropy = {(u, h): e for u, h, e in rows.values_list("utterance_id", "head", "entropy")}
+        else:
+            probabilities = {
+                (u, h): p for u, h, p in rows.values_list("utterance_id", "head", "probabilities")
+            }
+    turns = job_turns(
+        campaign.job_order,
+        jobs,
+        campaign.modalities,
+        campaign.assignment_seed,
+        entropy=entropy,
+        probabilities=probabilities,
+        multi_label=campaign.is_multi_label,
+    )
+    changed = [Job(pk=job_id, turn=turn) for job_id, turn in turns.items()]
+    Job.objects.bulk_update(changed, ["turn"], batch_size=5000)
+    return len(changed)
