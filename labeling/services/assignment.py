@@ -14,6 +14,7 @@ from django.utils import timezone
 from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Rendition, Vote
 from labeling.multilabel_verdicts import in_label_order, multilabel_verdict
 from labeling.selectors.qualification import qualified_modalities
+from labeling.services import tallies
 from labeling.services.gold import (
     Feedback,
     record_gold_answer,
@@ -435,6 +436,7 @@ def record_verdict(job: Job) -> None:
             "updated_at",
         ]
     )
+    tallies.recount(job.pk)
 
 
 def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:
