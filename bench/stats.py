@@ -31,6 +31,7 @@ def seed_campaign(label: str, n_utterances: int, users):
 
     from labeling import synthetic
     from labeling.models import Campaign, Corpus, Job, Lease, Utterance, Vote
+    from labeling.services import tallies
     from labeling.services.campaigns import create_campaign
     from labeling.verdicts import verdict
 
@@ -113,6 +114,7 @@ def seed_campaign(label: str, n_utterances: int, users):
         Job.objects.bulk_update(
             updates, ["state", "label", "votes_count", "priority"], batch_size=5000
         )
+        tallies.recount_campaign(campaign)  # votes bulk-loaded past the services
     return campaign
 
 

@@ -22,12 +22,12 @@ from labeling.report import (
     FIGURES,
     FORMATS,
     MULTILABEL_FIGURES,
-    figure_from_statistics,
     figures_of,
     flatten_statistics,
     table_lines,
 )
 from labeling.roles import is_reviewer
+from labeling.selectors.dashboard_cache import cached_figure_svg, cached_statistics
 from labeling.selectors.pool import pool_check, pool_members, stuck_jobs
 from labeling.selectors.predictions import suspect_vote_ids, with_predictions
 from labeling.selectors.qualification import qualification_overview
@@ -57,7 +57,7 @@ def reviewer_required(view):
 @reviewer_required
 def dashboard(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    stats = campaign_statistics(campaign)
+    stats = cached_statistics(campaign)
     members = pool_members(campaign)
     return render(
         request,
@@ -170,13 +170,10 @@ def figure_svg(request, campaign_id: int, name: str):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if name not in (*FIGURES, *MULTILABEL_FIGURES):
         raise PermissionDenied("No such figure.")
-    stats = campaign_statistics(campaign)
+    stats = cached_statistics(campaign)
     if name not in figures_of(stats):
         raise Http404("This campaign has no such figure (it is single- or multi-label).")
-    figure = figure_from_statistics(stats, name)
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    return HttpResponse(cached_figure_svg(campaign, name, stats), content_type="image/svg+xml")
 
 
 @reviewer_required

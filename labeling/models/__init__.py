@@ -24,6 +24,7 @@ from labeling.models.qualification import Exam, ExamAttempt, GoldAnswer, GoldIte
 from labeling.models.runs import TrainingEpoch, TrainingRun
 from labeling.models.screening import ClipScreening
 from labeling.models.simulation import SimulationRun
+from labeling.models.tallies import LabelTally
 
 __all__ = [
     "AgeGroup",
@@ -40,6 +41,7 @@ __all__ = [
     "ImportBatch",
     "ImportedVote",
     "Job",
+    "LabelTally",
     "Lease",
     "Modality",
     "Prediction",

@@ -245,7 +245,9 @@ class Job(models.Model):
             models.Index(
                 fields=["campaign", "priority", "-votes_count", "turn", "id"],
                 name="job_assignment_order",
-            )
+            ),
+            # The dashboard's cache key: when the campaign's jobs last changed.
+            models.Index(fields=["campaign", "updated_at"], name="job_changed_by_campaign"),
         ]
 
     def __str__(self) -> str:

@@ -10,12 +10,11 @@ from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
-from django.db import connection
 from django.db.models import Count, Q
 
 from labeling import statistics
 from labeling.emotions import MODALITIES
-from labeling.models import Campaign, ImportedVote, Job, Lease, Vote
+from labeling.models import Campaign, Job, LabelTally, Lease, Vote
 from labeling.selectors.predictions import model_disagreement_job_ids, suspect_table
 from labeling.selectors.qualification import gold_accuracy_table
 from labeling.verdicts import State
@@ -55,33 +54,19 @@ def decided_labels(campaign: Campaign, jobs: pd.DataFrame | None = None) -> pd.D
     return table.reindex(columns=list(MODALITIES))
 
 
-def vote_counts(campaign: Campaign, raters: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Votes per (modality, job, label), counted by the database: (first `raters`, all).
+def vote_counts(campaign: Campaign) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Votes per (modality, job, label): (among each job's first three, all), read from the
+    tallies kept with every vote (`services.tallies`).
 
-    κ takes each job's first `raters` votes (in a fixed order: votes cast here by id, then
-    imported ones in file order) and α all of them; neither needs more than these
-    counts, so at CHERMA scale (380k votes) the database sends ~170k small rows instead of
-    every vote. Votes cast here and imported raw votes both count; excluded jobs don't.
+    κ takes each job's first three votes (in a fixed order: votes cast here by id, then
+    imported ones in file order) and α all of them; neither needs more than these counts,
+    kept current when votes are written, so reading them costs one row per job and label
+    instead of a pass over every vote. Excluded jobs don't count.
     """
-    vote, imported, job = Vote._meta.db_table, ImportedVote._meta.db_table, Job._meta.db_table
-    sql = f"""
-        SELECT ranked.modality, ranked.job_id, ranked.label, COUNT(*),
-               SUM(CASE WHEN ranked.position <= %s THEN 1 ELSE 0 END)
-        FROM (
-            SELECT j.modality, cast_votes.job_id, cast_votes.label, ROW_NUMBER() OVER (
-                       PARTITION BY cast_votes.job_id ORDER BY cast_votes.source, cast_votes.id
-                   ) AS position
-            FROM (SELECT job_id, label, id, 0 AS source FROM {vote}
-                  UNION ALL SELECT job_id, label, id, 1 AS source FROM {imported}) AS cast_votes
-            JOIN {job} AS j ON j.id = cast_votes.job_id
-            WHERE j.campaign_id = %s AND NOT j.excluded
-        ) AS ranked
-        GROUP BY ranked.modality, ranked.job_id, ranked.label
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [raters, campaign.pk])
-        rows = cursor.fetchall()
-    counts = pd.DataFrame(rows, columns=["modality", "job", "label", "every", "first"])
+    rows = LabelTally.objects.filter(job__campaign=campaign, job__excluded=False).values_list(
+        "job__modality", "job_id", "label", "votes", "first_votes"
+    )
+    counts = pd.DataFrame(list(rows), columns=["modality", "job", "label", "every", "first"])
     every = counts[["modality", "job", "label", "every"]].rename(columns={"every": "n"})
     first = counts[counts["first"] > 0][["modality", "job", "label", "first"]]
     return first.rename(columns={"first": "n"}), every

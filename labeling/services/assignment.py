@@ -14,6 +14,7 @@ from django.utils import timezone
 from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Rendition, Vote
 from labeling.multilabel_verdicts import in_label_order, multilabel_verdict
 from labeling.selectors.qualification import qualified_modalities
+from labeling.services import tallies
 from labeling.services.gold import (
     Feedback,
     record_gold_answer,
@@ -507,6 +508,7 @@ def record_verdict(job: Job) -> None:
             "updated_at",
         ]
     )
+    tallies.recount(job.pk)  # the dashboard's vote counters, in the vote's transaction
     after_verdict(job)  # suspect-vote pauses, checked on commit (services/suspects.py)
 
 

@@ -41,6 +41,7 @@ from labeling.manifest import (
     read_records,
 )
 from labeling.models import Campaign, ImportedVote, Job, Utterance
+from labeling.services import tallies
 from labeling.verdicts import State, verdict
 
 REQUIRED = ("utterance_id",)
@@ -325,6 +326,7 @@ def _write_job(campaign, utterance, key: Key, decided: Row | None, votes: list[R
         known[row.rater] = row.label
         matched += 1
         report.votes += 1
+    tallies.recount(job.pk)  # the job's lock is held (select_for_update above)
     if decided is None and not matched:
         return  # every row of this job was refused
     if decided:

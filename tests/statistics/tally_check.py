@@ -1,0 +1,80 @@
+"""Tallies against a recount from the votes, after concurrent annotators (`python -m
+tests.statistics.tally_check N U` prints the mismatches as JSON, for the SQLite test)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+
+
+def recounted(campaign) -> dict[tuple[int, str], tuple[int, int]]:
+    """(job, label) → (votes, among the first three), counted in Python from every vote."""
+    from labeling.models import ImportedVote, Vote
+
+    ordered: dict[int, list[str]] = {}
+    for job, label in (
+        Vote.objects.filter(job__campaign=campaign).order_by("pk").values_list("job_id", "label")
+    ):
+        ordered.setdefault(job, []).append(label)
+    for job, label in (
+        ImportedVote.objects.filter(job__campaign=campaign)
+        .order_by("pk")
+        .values_list("job_id", "label")
+    ):
+        ordered.setdefault(job, []).append(label)
+    result = {}
+    for job, labels in ordered.items():
+        every, first = Counter(labels), Counter(labels[:3])
+        for label, n in every.items():
+            if label:
+                result[(job, label)] = (n, first[label])
+    return result
+
+
+def mismatches(campaign) -> list:
+    from labeling.models import LabelTally
+
+    stored = {
+        (job, label): (votes, first)
+        for job, label, votes, first in LabelTally.objects.filter(
+            job__campaign=campaign
+        ).values_list("job_id", "label", "votes", "first_votes")
+    }
+    expected = recounted(campaign)
+    return sorted(
+        [str(key), stored.get(key), expected.get(key)]
+        for key in set(stored) | set(expected)
+        if stored.get(key) != expected.get(key)
+    )
+
+
+def run(n_annotators: int, n_utterances: int) -> dict:
+    from labeling.models import Campaign, LabelTally
+    from tests.annotation.simulation import run as simulate
+
+    report = simulate(n_annotators=n_annotators, n_utterances=n_utterances, seed=5)
+    campaign = Campaign.objects.get(name="simulation 5")
+    return {
+        "votes": report["votes"],
+        "errors": report["errors"],
+        "tallies": LabelTally.objects.filter(job__campaign=campaign).count(),
+        "mismatches": mismatches(campaign),
+    }
+
+
+def main() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(json.dumps(run(int(sys.argv[1]), int(sys.argv[2]))))
+
+
+if __name__ == "__main__":
+    main()
