@@ -221,6 +221,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {  # the first pattern that matches wins
     "labeling.tasks.train_run_task": {"queue": "gpu"},
+    "labeling.tasks.predict_task": {"queue": "gpu"},
     "labeling.tasks.export_*": {"queue": "export"},
     "labeling.tasks.*": {"queue": "cpu"},
 }

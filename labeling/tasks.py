@@ -69,3 +69,12 @@ def simulate_annotators_task(run_id: int) -> str:
 
     run = run_simulation(run_id)
     return run.status if run is not None else "missing"
+
+
+@shared_task(acks_late=True)
+def predict_task(job_id: int) -> str:
+    """Routed to the `gpu` queue: a finished run scores a campaign's utterances."""
+    from labeling.services.predictions import run_prediction
+
+    job = run_prediction(job_id)
+    return job.status if job is not None else "missing"
