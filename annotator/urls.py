@@ -124,6 +124,7 @@ urlpatterns = [
     path("runs/<int:run_id>/curves/<str:kind>.svg", run_views.run_curves, name="run-curves"),
     path("runs/<int:run_id>/cancel", run_views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/continue", run_views.run_continue, name="run-continue"),
+    path("runs/<int:run_id>/predict", run_views.run_predict, name="run-predict"),
     *api_patterns,
     path("admin/", admin.site.urls),
 ]

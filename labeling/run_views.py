@@ -19,9 +19,10 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from labeling.models import ExportJob, TrainingEpoch, TrainingRun
+from labeling.models import Campaign, ExportJob, TrainingEpoch, TrainingRun
 from labeling.review_views import reviewer_required
 from labeling.selectors.exports import finished_exports
+from labeling.services import predictions
 from labeling.services import training as runs
 from training.dataset.split import SPLITS
 from training.models import ALL_HEADS, MODEL_NAMES
@@ -189,6 +190,8 @@ def run_detail(request, run_id: int):
             "f1_rows": _table(runs.head_rows(run), classes, mode),
             "f1_note": F1_NOTES[mode],
             "seed_rows": seeds,
+            "prediction_jobs": run.prediction_jobs.select_related("campaign")[:20],
+            "campaigns": Campaign.objects.order_by("name").only("pk", "name"),
         },
     )
 
@@ -226,6 +229,25 @@ def run_cancel(request, run_id: int):
         request,
         "Cancelled." if run.is_finished else "Asked to stop; it saves after the current step.",
     )
+    return redirect("run-detail", run.pk)
+
+
+@require_POST
+@reviewer_required
+def run_predict(request, run_id: int):
+    """Score a campaign's utterances with this run (a gpu-queue task; progress on this page)."""
+    run = get_object_or_404(TrainingRun, pk=run_id)
+    campaign = get_object_or_404(Campaign, pk=request.POST.get("campaign") or 0)
+    try:
+        job = predictions.start_prediction(run=run, campaign=campaign, user=request.user)
+    except predictions.PredictionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Prediction {job.pk} queued for {campaign}. Make this run the campaign's "
+            "assistant run (campaign admin) to order jobs and review with it.",
+        )
     return redirect("run-detail", run.pk)
 
 

@@ -58,6 +58,7 @@ REVIEWER_ONLY = {
     "run-status",
     "run-curves",
     "run-cancel",
+    "run-predict",
     "run-continue",
     "api-pool",
     "admin",
@@ -230,6 +231,7 @@ def reviewer_only_urls(world) -> list[tuple[str, str, tuple]]:
         ("get", "run-status", (run.pk,)),
         ("get", "run-curves", (run.pk, "loss")),
         ("post", "run-cancel", (run.pk,)),
+        ("post", "run-predict", (run.pk,)),
         ("post", "run-continue", (run.pk,)),
         ("get", "api-pool", (c,)),
     ]

@@ -8,6 +8,7 @@ import pytest
 import torch
 from django.core.management import call_command
 from django.db import transaction
+from django.urls import reverse
 
 from labeling.models import Prediction, PredictionJob
 from labeling.selectors.exports import utterance_id
@@ -18,7 +19,7 @@ from labeling.services.predictions import (
     start_prediction,
 )
 from tests.runs.test_worker import gpu_worker, wait_for  # noqa: F401 - fixture
-from tests.runs.tiny import TINY_OPTIONS, train_here
+from tests.runs.tiny import TINY_OPTIONS, reviewer, train_here
 
 
 def trained(export_job, standardize: bool = True):
@@ -113,3 +114,24 @@ def test_a_gpu_worker_runs_a_queued_prediction(gpu_worker, finished_export):  # 
     assert job.status == PredictionJob.Status.DONE, job.error
     assert job.done == job.total > 0
     assert Prediction.objects.filter(run=run).count() == job.total * 4
+
+
+@pytest.mark.django_db
+def test_the_run_page_queues_a_prediction_and_shows_its_progress(
+    finished_export, client, django_capture_on_commit_callbacks
+):
+    run = trained(finished_export)
+    client.force_login(reviewer())
+    page = client.get(reverse("run-detail", args=[run.pk])).content.decode()
+    assert 'id="predict-form"' in page and finished_export.campaign.name in page
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            reverse("run-predict", args=[run.pk]), {"campaign": finished_export.campaign.pk}
+        )
+    assert response.status_code == 302 and len(queued) == 1  # the gpu task, after commit
+    job = PredictionJob.objects.get(run=run)
+    assert job.status == PredictionJob.Status.QUEUED and job.created_by is not None
+    run_prediction(job.pk)  # what the worker does
+    page = client.get(reverse("run-detail", args=[run.pk])).content.decode()
+    job.refresh_from_db()
+    assert f"{job.done} / {job.total}" in page and f"{job.result['scored']} scored" in page
