@@ -117,9 +117,11 @@ def _eligible_jobs(t: dict[str, str], guard: bool, modality_filter: str) -> str:
           AND j.id NOT IN (SELECT s.job_id FROM {t["lease"]} s
                            WHERE s.annotator_id = %(a)s AND s.job_id IS NOT NULL)
           -- the independence guard: no utterance they were shown in any way{seen_utterances}
-          -- its media is ready to play
-          AND EXISTS (SELECT 1 FROM {t["rendition"]} r WHERE r.utterance_id = j.utterance_id
-                      AND r.modality = j.modality AND r.status = '{Rendition.Status.DONE.value}')
+          -- its media is ready to play (a scalar subquery, not EXISTS: PostgreSQL would turn
+          -- EXISTS into a join driven from renditions and score every job before sorting;
+          -- this keeps the walk down the assignment-order index, stopping at the first)
+          AND (SELECT r.status FROM {t["rendition"]} r WHERE r.utterance_id = j.utterance_id
+               AND r.modality = j.modality LIMIT 1) = '{Rendition.Status.DONE.value}'
           -- a slot is free: live leases (shown or ahead) below the open slots
           AND (SELECT COUNT(*) FROM {t["lease"]} o WHERE o.job_id = j.id
                AND o.status = '{Lease.Status.ACTIVE.value}' AND o.expires_at > %(now)s)
