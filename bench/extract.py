@@ -16,6 +16,7 @@ its peak memory (VmHWM; on a GPU also ``torch.cuda.max_memory_allocated``) is it
 One warm-up batch is not timed.
 
     .venv/bin/python bench/extract.py [--device cpu|cuda] [--scale 1] [--threads N]
+        [--precisions auto,fp32]
 """
 
 from __future__ import annotations
@@ -69,8 +70,11 @@ def prepare(folder: Path, scale: int) -> None:
         "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters]) + "\n",
         encoding="utf-8",
     )
-    BertTokenizerFast(vocab=str(text / "vocab.txt")).save_pretrained(text)
-    BertModel(BertConfig()).save_pretrained(text)
+    tokenizer = BertTokenizerFast(vocab=str(text / "vocab.txt"))
+    tokenizer.save_pretrained(text)
+    # BERT-base but for its vocabulary (the corpus's characters): the embedding lookup costs
+    # the same, and the extractor refuses a tokenizer far smaller than its model.
+    BertModel(BertConfig(vocab_size=len(tokenizer))).save_pretrained(text)
     Wav2Vec2Model(Wav2Vec2Config()).save_pretrained(audio)
     Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True).save_pretrained(audio)
     resnet18 = ResNetConfig(
@@ -86,7 +90,9 @@ def prepare(folder: Path, scale: int) -> None:
         )
 
 
-def run_one(folder: Path, modality: str, device: str, scale: int, threads: int | None) -> dict:
+def run_one(
+    folder: Path, modality: str, device: str, scale: int, threads: int | None, precision: str
+) -> dict:
     """Time one modality in this process; returns its figures."""
     import torch
 
@@ -104,11 +110,11 @@ def run_one(folder: Path, modality: str, device: str, scale: int, threads: int |
     path = str(folder / modality)
     before = _rss_mb("VmRSS")  # Python, torch and transformers imported
     if modality == "text":
-        extractor = TextFeatureExtractor(path, device=device)
+        extractor = TextFeatureExtractor(path, device=device, precision=precision)
         shape = [extractor.sequence_length, extractor.hidden_size]
         items, work = transcripts(warm + count), extractor.extract
     elif modality == "audio":
-        extractor = AudioFeatureExtractor(path, device=device)
+        extractor = AudioFeatureExtractor(path, device=device, precision=precision)
         shape = [f"T={extractor.frame_count(round(SECONDS * 16000))}", extractor.hidden_size]
         items = clips
 
@@ -116,7 +122,7 @@ def run_one(folder: Path, modality: str, device: str, scale: int, threads: int |
             return extractor.extract([load_audio(p, extractor.sample_rate) for p in paths])
 
     else:
-        extractor = VisionFeatureExtractor(path, device=device)
+        extractor = VisionFeatureExtractor(path, device=device, precision=precision)
         shape = [extractor.num_frames, extractor.hidden_size]
         items = clips
 
@@ -135,6 +141,7 @@ def run_one(folder: Path, modality: str, device: str, scale: int, threads: int |
     return {
         "modality": modality,
         "device": device,
+        "precision": extractor.precision,
         "threads": torch.get_num_threads(),
         "utterances": count,
         "seconds": elapsed,
@@ -171,6 +178,13 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     parser.add_argument("--scale", type=int, default=1, help="Multiply the utterance counts.")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads.")
+    parser.add_argument(
+        "--precisions",
+        default="auto,fp32",
+        help="Compute precisions to time, alternating per modality (auto: bf16 on CUDA and on "
+        "CPUs with AMX, else fp32).",
+    )
+    parser.add_argument("--precision", help=argparse.SUPPRESS)  # child process
     parser.add_argument("--only", choices=MODALITIES, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)  # child process
     args = parser.parse_args()
@@ -179,7 +193,9 @@ def main() -> None:
 
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.only:
-        result = run_one(args.folder, args.only, args.device, args.scale, args.threads)
+        result = run_one(
+            args.folder, args.only, args.device, args.scale, args.threads, args.precision
+        )
         print(json.dumps(result))
         return
     rows = []
@@ -187,21 +203,26 @@ def main() -> None:
         print("making base-size models and clips …", file=sys.stderr, flush=True)
         prepare(Path(tmp), args.scale)
         for modality in MODALITIES:
-            command = [sys.executable, __file__, "--only", modality, "--folder", tmp]
-            command += ["--device", args.device, "--scale", str(args.scale)]
-            command += ["--threads", str(args.threads)] if args.threads else []
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"{modality}: {rows[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
+            for precision in args.precisions.split(","):
+                command = [sys.executable, __file__, "--only", modality, "--folder", tmp]
+                command += ["--device", args.device, "--scale", str(args.scale)]
+                command += ["--precision", precision]
+                command += ["--threads", str(args.threads)] if args.threads else []
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
+                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                seconds = rows[-1]["seconds"]
+                print(f"{modality} {precision}: {seconds:.1f} s", file=sys.stderr, flush=True)
     print(
-        f"\n{'modality':<8} {'device':<6} {'thr':>3} {'shape per utterance':<20} {'params':>8} "
+        f"\n{'modality':<8} {'device':<6} {'prec':<4} {'thr':>3} {'shape per utterance':<20} "
+        f"{'params':>8} "
         f"{'utt/s':>7} {'n':>4} {'peak RSS':>9} {'+ model':>8} {'GPU peak':>9}"
     )
     for r in rows:
         gpu = f"{r['cuda_peak_mb']:.0f} MB" if r["cuda_peak_mb"] is not None else "–"
         shape = " × ".join(str(d) for d in r["shape"])
         print(
-            f"{r['modality']:<8} {r['device']:<6} {r['threads']:>3} {shape:<20} "
+            f"{r['modality']:<8} {r['device']:<6} {r['precision']:<4} {r['threads']:>3} "
+            f"{shape:<20} "
             f"{r['parameters_m']:>7.1f}M {r['per_second']:>7.2f} {r['utterances']:>4} "
             f"{r['peak_rss_mb']:>6.0f} MB {r['peak_rss_mb'] - r['rss_before_mb']:>5.0f} MB "
             f"{gpu:>9}"

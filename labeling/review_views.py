@@ -29,6 +29,7 @@ from labeling.report import (
 )
 from labeling.roles import is_reviewer
 from labeling.selectors.pool import pool_check, pool_members, stuck_jobs
+from labeling.selectors.predictions import suspect_vote_ids, with_predictions
 from labeling.selectors.qualification import qualification_overview
 from labeling.selectors.screening import status_table
 from labeling.selectors.statistics import (
@@ -188,7 +189,18 @@ def queue(request, campaign_id: int):
         if request.GET.get("annotator", "").isdigit()
         else None,
     }
-    page = Paginator(disagreement_queue(campaign, **filters), 50).get_page(request.GET.get("page"))
+    tau = _confidence(request.GET.get("tau"), campaign.suspect_confidence)
+    filters["model"] = request.GET.get("model") == "disagrees"
+    jobs = disagreement_queue(
+        campaign,
+        modality=filters["modality"],
+        emotion=filters["emotion"],
+        annotator=filters["annotator"],
+        model_disagrees_at=tau if filters["model"] else None,
+    )
+    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    page.object_list = with_predictions(campaign, page.object_list, tau)
+    filters["tau"] = tau
     return render(
         request,
         "review/queue.html",
@@ -201,17 +213,31 @@ def queue(request, campaign_id: int):
     )
 
 
+def _confidence(value: str | None, default: float) -> float:
+    """τ from the queue's form: a number in [0, 1], else the campaign's default."""
+    try:
+        tau = float(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max(tau, 0.0), 1.0) if tau == tau else default
+
+
 @reviewer_required
 def job_detail(request, job_id: int):
     job = get_object_or_404(Job.objects.select_related("campaign", "utterance"), pk=job_id)
     rendition = job.utterance.renditions.filter(modality=job.modality, status="done").first()
+    (job,) = with_predictions(job.campaign, [job])
+    votes = list(job.votes.select_related("annotator").order_by("created_at", "pk"))
+    suspects = suspect_vote_ids(job, votes)
+    for vote in votes:
+        vote.suspect = vote.pk in suspects
     return render(
         request,
         "review/job.html",
         {
             "job": job,
             "rendition": rendition,
-            "votes": job.votes.select_related("annotator").order_by("created_at", "pk"),
+            "votes": votes,
             "imported_votes": job.imported_votes.order_by("pk"),
             "actions": job.review_actions.select_related("actor"),
             "can_reopen": not review.reopen_refusal(job),

@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from labeling import statistics
 from labeling.emotions import MODALITIES
 from labeling.models import Campaign, ImportedVote, Job, Lease, Vote
+from labeling.selectors.predictions import model_disagreement_job_ids, suspect_table
 from labeling.selectors.qualification import gold_accuracy_table
 from labeling.verdicts import State
 
@@ -191,7 +192,8 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
 
 def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
     """Per annotator: volume, agreement with the final labels, median time, skip rate,
-    outlier flag, and accuracy on hidden gold checks per modality."""
+    outlier flag, accuracy on hidden gold checks per modality, and suspect votes per
+    modality against the assistant run (selectors/predictions.py; {} without one)."""
     votes = Vote.objects.filter(job__campaign=campaign).values_list(
         "annotator_id", "annotator__username", "job_id", "label", "label_set", "seconds_spent"
     )
@@ -208,8 +210,9 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
         .values_list("annotator_id")
         .annotate(n=Count("pk"))
     )
-    paused = set(campaign.pauses.values_list("annotator_id", flat=True))
+    paused = dict(campaign.pauses.values_list("annotator_id", "reason"))
     gold = gold_accuracy_table(campaign)
+    suspects = suspect_table(campaign)
     if campaign.is_multi_label:  # a vote agrees when it names exactly the final set
         from labeling.selectors.multilabel_statistics import final_label_sets
 
@@ -233,11 +236,13 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
                 "median_seconds": float(mine["seconds"].median()),
                 "skip_rate": skips.get(annotator, 0) / leases.get(annotator, 1),
                 "paused": annotator in paused,
+                "pause_reason": paused.get(annotator, ""),
                 "gold": {
                     modality: {"right": right, "answered": answered, "accuracy": right / answered}
                     for (who, modality), (right, answered) in sorted(gold.items())
                     if who == annotator and answered
                 },
+                "suspects": suspects.get(int(annotator), {}),
             }
         )
     _flag_outliers(rows)
@@ -266,18 +271,27 @@ def _flag_outliers(rows: list[dict[str, Any]]) -> None:
 
 
 def disagreement_queue(
-    campaign: Campaign, *, modality: str = "", emotion: str = "", annotator: int | None = None
+    campaign: Campaign,
+    *,
+    modality: str = "",
+    emotion: str = "",
+    annotator: int | None = None,
+    model_disagrees_at: float | None = None,
 ):
-    """Jobs a reviewer should look at: split votes (waiting or decided 3:1) and discarded ones."""
-    jobs = (
-        Job.objects.filter(campaign=campaign, excluded=False)
-        .filter(
+    """Jobs a reviewer should look at: split votes (waiting or decided 3:1) and discarded ones.
+
+    With `model_disagrees_at` (a confidence τ): instead, every job with a final label that
+    the assistant run's prediction for its modality contradicts at confidence ≥ τ, split or
+    unanimous (a unanimous verdict the model doubts is worth a look too)."""
+    jobs = Job.objects.filter(campaign=campaign, excluded=False)
+    if model_disagrees_at is None:
+        jobs = jobs.filter(
             Q(state__in=[State.NEEDS_VOTE.value, State.DISCARDED.value])
             | Q(state=State.DECIDED.value, votes_count__gt=campaign.agreement)
         )
-        .select_related("utterance")
-        .order_by("-updated_at", "pk")
-    )
+    else:
+        jobs = jobs.filter(pk__in=model_disagreement_job_ids(campaign, model_disagrees_at))
+    jobs = jobs.select_related("utterance").order_by("-updated_at", "pk")
     if modality:
         jobs = jobs.filter(modality=modality)
     if emotion:  # a vote for it: its label, or (multi-label) among its set

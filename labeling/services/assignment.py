@@ -21,6 +21,7 @@ from labeling.services.gold import (
     serve_gold_check,
     wants_gold_check,
 )
+from labeling.services.suspects import after_verdict
 from labeling.verdicts import State, verdict
 
 # One label (single-label campaigns) or a set of them (multi-label: a list, set or tuple).
@@ -464,6 +465,7 @@ def record_verdict(job: Job) -> None:
             "updated_at",
         ]
     )
+    after_verdict(job)  # suspect-vote pauses, checked on commit (services/suspects.py)
 
 
 def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:

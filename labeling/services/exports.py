@@ -42,7 +42,7 @@ from training.dataset.records import (
     ExportLocked,
     Extractors,
 )
-from training.features.sources import model_note, on_this_machine, weight_files
+from training.features.sources import PRECISIONS, model_note, on_this_machine, weight_files
 
 # The writer (and with it PyTorch and transformers) is imported where an export runs: the
 # web process imports this module to queue exports and should not load them.
@@ -66,6 +66,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "audio_model": (str,),
     "vision_model": (str,),
     "device": (str, type(None)),
+    "precision": (str,),  # the models' arithmetic: auto (bf16 on CUDA/AMX), fp32 or bf16
     "name": (str,),
     "seed": (int,),
     "stratify": (bool,),
@@ -82,6 +83,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
 }
 DEFAULT_OPTIONS: dict[str, Any] = {
     "device": None,
+    "precision": "auto",
     "name": "",
     "seed": 0,
     "stratify": False,
@@ -120,6 +122,10 @@ def export_options(**given: Any) -> dict[str, Any]:
             raise ExportError(f"Export option {key} must be {wanted}, not {value!r}.")
     if options["dtype"] not in ("float16", "float32"):
         raise ExportError(f"dtype must be float16 or float32, not {options['dtype']!r}.")
+    if options["precision"] not in PRECISIONS:
+        raise ExportError(
+            f"precision must be {', '.join(PRECISIONS)}, not {options['precision']!r}."
+        )
     if options["class_order"] not in CLASS_ORDERS:
         raise ExportError(
             f"class_order must be {' or '.join(CLASS_ORDERS)}, not {options['class_order']!r}."
@@ -403,6 +409,7 @@ def load_extractors(options: dict) -> Extractors:
             names["audio"],
             names["vision"],
             device=options["device"],
+            precision=options["precision"],
             segments=options["segments"],
             per_segment=options["per_segment"],
             crop_size=options["crop_size"],

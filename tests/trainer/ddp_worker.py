@@ -18,7 +18,7 @@ NO_DROPOUT = dict(
 
 
 def config(batch_size: int):
-    """Dropout off and plain SGD, so a 2-process run and a 1-process run with twice the batch
+    """Dropout off, fp32 and plain SGD, so a 2-process run and a 1-process run with twice the batch
     agree up to rounding (Adam would blow rounding noise in zero gradients up to full steps)."""
     base = tiny_config()
     return base.replace(
@@ -27,6 +27,7 @@ def config(batch_size: int):
         optimizer="sgd",
         lr=0.1,
         schedule="lambda",
+        mixed_precision="no",  # fp32: bf16 (auto on CPUs with AMX) rounds differently
         model_overrides={**base.model_overrides, **NO_DROPOUT},
     )
 
@@ -35,7 +36,8 @@ def splits():
     return SyntheticSplit(50, seed=4), SyntheticSplit(21, seed=5), SyntheticSplit(21, seed=6)
 
 
-def run(rank: int, world_size: int, port: int, base: str) -> None:
+def join(rank: int, world_size: int, port: int) -> None:
+    """What a launcher (torchrun) gives each process: the trainer reads it and joins the group."""
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -44,6 +46,10 @@ def run(rank: int, world_size: int, port: int, base: str) -> None:
         LOCAL_RANK=str(rank),
     )
     torch.set_num_threads(1)
+
+
+def run(rank: int, world_size: int, port: int, base: str) -> None:
+    join(rank, world_size, port)
     # Each rank gets its own output directory, so the test can see that only rank 0 writes.
     result = train(config(batch_size=8), *splits(), Path(base) / f"rank{rank}")
     report = {

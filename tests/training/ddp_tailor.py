@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import torch
-
+from tests.trainer.ddp_worker import join
 from training.engine import TrainConfig, train
 
 from .multilabel import MultiLabelSplit, prototypes
@@ -17,7 +15,7 @@ NO_DROPOUT = dict(dropout=0.0, private_dropout=0.0, common_dropout=0.0, discrimi
 
 
 def config(batch_size: int) -> TrainConfig:
-    """Dropout off and plain SGD, so 2 processes and 1 process with twice the batch agree."""
+    """Dropout off, fp32 and plain SGD, so 2 processes and 1 process with twice the batch agree."""
     return TrainConfig(
         model="tailor",
         model_overrides=dict(
@@ -32,6 +30,7 @@ def config(batch_size: int) -> TrainConfig:
         optimizer="sgd",
         lr=0.1,
         schedule="none",
+        mixed_precision="no",  # fp32: bf16 (auto on CPUs with AMX) rounds differently
     )
 
 
@@ -46,14 +45,7 @@ def splits():
 
 
 def run(rank: int, world_size: int, port: int, base: str) -> None:
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        WORLD_SIZE=str(world_size),
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-    )
-    torch.set_num_threads(1)
+    join(rank, world_size, port)
     result = train(config(batch_size=8), *splits(), Path(base) / f"rank{rank}")
     report = {"global_step": result.global_step, "test": result.test}
     (Path(base) / f"report{rank}.json").write_text(json.dumps(report))

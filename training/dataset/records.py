@@ -65,9 +65,17 @@ class Extractors:
 
     @classmethod
     def from_pretrained(
-        cls, text: str, audio: str, vision: str, *, device: str | None = None, **vision_options
+        cls,
+        text: str,
+        audio: str,
+        vision: str,
+        *,
+        device: str | None = None,
+        precision: str = "auto",
+        **vision_options,
     ) -> Extractors:
-        """Load the three models by path or hub id (the paper's settings unless told)."""
+        """Load the three models by path or hub id (the paper's settings unless told);
+        `precision` as in training.features.common.resolve_precision."""
         from training.features import (
             AudioFeatureExtractor,
             TextFeatureExtractor,
@@ -75,9 +83,11 @@ class Extractors:
         )
 
         return cls(
-            text=TextFeatureExtractor(text, device=device),
-            audio=AudioFeatureExtractor(audio, device=device),
-            vision=VisionFeatureExtractor(vision, device=device, **vision_options),
+            text=TextFeatureExtractor(text, device=device, precision=precision),
+            audio=AudioFeatureExtractor(audio, device=device, precision=precision),
+            vision=VisionFeatureExtractor(
+                vision, device=device, precision=precision, **vision_options
+            ),
         )
 
     def by_modality(self) -> dict[str, Any]:

@@ -16,7 +16,13 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-from .common import MediaDecodeError, ModelDescription, resolve_device
+from .common import (
+    MediaDecodeError,
+    ModelDescription,
+    autocast,
+    resolve_device,
+    resolve_precision,
+)
 
 
 class AudioDecodeError(MediaDecodeError):
@@ -120,9 +126,11 @@ class AudioFeatureExtractor:
         device: str | None = None,
         batch_size: int = 8,
         sample_rate: int | None = None,
+        precision: str = "auto",
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.batch_size = batch_size
         self.model = Wav2Vec2Model.from_pretrained(model_name_or_path, dtype=torch.float32)
         self.model.to(self.device).eval()
@@ -141,7 +149,7 @@ class AudioFeatureExtractor:
         self.hidden_size = int(config.hidden_size)
         self.supports_mask = config.feat_extract_norm == "layer"
         self.min_samples = receptive_field(config.conv_kernel, config.conv_stride)
-        self._description = ModelDescription(model_name_or_path, self.model)
+        self._description = ModelDescription(model_name_or_path, self.model, self.precision)
 
     def describe(self) -> dict:
         """Model provenance and settings, for the dataset datasheet."""
@@ -191,7 +199,7 @@ class AudioFeatureExtractor:
             kwargs = {"input_values": torch.from_numpy(padded).to(self.device)}
             if self.supports_mask:
                 kwargs["attention_mask"] = torch.from_numpy(mask).to(self.device)
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast(self.precision, self.device):
                 hidden = self.model(**kwargs).last_hidden_state.float().cpu().numpy()
             for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
                 results[i] = np.ascontiguousarray(hidden[row, : self.frame_count(n)])

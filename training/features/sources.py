@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The arithmetic a feature model may run in (training.features.common.resolve_precision).
+PRECISIONS = ("auto", "fp32", "bf16")
 # Weight files in the order transformers prefers them; the first kind present is the one loaded.
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "*.bin")
 # save_random_models writes this file into each model it makes: its weights are random.

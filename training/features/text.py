@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from .common import ModelDescription, resolve_device
+from .common import ModelDescription, autocast, resolve_device, resolve_precision
 
 
 class TextFeatures(NamedTuple):
@@ -31,11 +31,13 @@ class TextFeatureExtractor:
         device: str | None = None,
         batch_size: int = 32,
         max_words: int = 78,
+        precision: str = "auto",
     ) -> None:
         if max_words < 1:
             raise ValueError("max_words must be at least 1; the paper uses 78.")
         self.model_name_or_path = model_name_or_path
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.batch_size = batch_size
         self.max_words = max_words
         self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
@@ -49,7 +51,7 @@ class TextFeatureExtractor:
                 f"model has {vocabulary}: most words would become [UNK]. Save the tokenizer "
                 "with its vocabulary (BertTokenizerFast(vocab=path_to_vocab_txt))."
             )
-        self._description = ModelDescription(model_name_or_path, self.model)
+        self._description = ModelDescription(model_name_or_path, self.model, self.precision)
 
     @property
     def sequence_length(self) -> int:
@@ -82,7 +84,7 @@ class TextFeatureExtractor:
             raise TypeError("extract() takes a list of transcripts, not one string.")
         features = np.zeros((len(texts), self.sequence_length, self.hidden_size), np.float32)
         mask = np.zeros((len(texts), self.sequence_length), dtype=bool)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             for start in range(0, len(texts), self.batch_size):
                 batch = self.tokenize(texts[start : start + self.batch_size])
                 batch = {k: v.to(self.device) for k, v in batch.items()}
