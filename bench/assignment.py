@@ -8,7 +8,9 @@ endpoint, and the rule-breach counters (all must be 0).
     .venv/bin/python bench/assignment.py                      # N = 8, 32, 64
     .venv/bin/python bench/assignment.py --annotators 64 --think 1.0
 
-Needs PostgreSQL (default: a database `cherma_bench` on 127.0.0.1:5432, created if missing).
+Needs PostgreSQL (default: a database `cherma_bench` on 127.0.0.1:5432, created if missing),
+or the embedded SQLite: `--database-url sqlite:///var/bench.sqlite3`. Prints the machine's load
+average (uptime) beside each row: the figures mean little on a busy machine.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def ensure_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return
     import psycopg
 
     name = url.rsplit("/", 1)[1]
@@ -105,7 +110,16 @@ def reset(campaign) -> None:
     Lease.objects.filter(job__campaign=campaign).delete()  # votes go with their leases
     Job.objects.filter(campaign=campaign).update(state="open", priority=1, label="", votes_count=0)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE labeling_job, labeling_lease, labeling_vote")
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "VACUUM ANALYZE labeling_job, labeling_lease, labeling_vote, labeling_rendition"
+            )
+        else:
+            cursor.execute("ANALYZE")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class Annotator(threading.Thread):
@@ -168,6 +182,46 @@ class Annotator(threading.Thread):
             connection.close()
 
 
+def profile(campaign, tokens, rounds: int = 200) -> None:
+    """Where a request's time goes, in-process and one annotator at a time: the services
+    alone, then the same through Django's test client (URL routing, middleware, DRF, token
+    authentication, JSON), so the difference is the framework's share."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from labeling.services.assignment import next_task, submit_vote
+
+    reset(campaign)
+    label = campaign.label_names[0]
+    user = User.objects.get(auth_token__key=tokens[0])
+    times = {"next": [], "submit": []}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        lease = next_task(user, campaign)
+        times["next"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        submit_vote(user, lease.pk, label)
+        times["submit"].append(time.perf_counter() - started)
+    client = Client(HTTP_AUTHORIZATION=f"Token {tokens[1]}", HTTP_HOST="127.0.0.1")
+    http = {"next": [], "submit": []}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        task = client.post(f"/api/campaigns/{campaign.pk}/next/").json()["task"]
+        http["next"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        client.post(
+            f"/api/tasks/{task['lease']}/submit/", {"label": label}, content_type="application/json"
+        )
+        http["submit"].append(time.perf_counter() - started)
+    for name in ("next", "submit"):
+        service = statistics.median(times[name]) * 1000
+        view = statistics.median(http[name]) * 1000
+        print(
+            f"  {name:>6}: service {service:.1f} ms, through the view {view:.1f} ms "
+            f"(framework {view - service:.1f} ms), median of {rounds}"
+        )
+
+
 def start_server(port: int, workers: int, env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [
@@ -205,6 +259,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cherma_bench")
+    parser.add_argument(
+        "--profile", action="store_true", help="only time one annotator's requests in-process"
+    )
     args = parser.parse_args()
 
     env = {
@@ -213,6 +270,9 @@ def main() -> None:
         "ANNOTATOR_ENV": "production",
         "SECRET_KEY": "bench-" + "x" * 40,
         "DEBUG": "0",
+        # No TLS proxy in front of the benchmark's gunicorn: production settings would
+        # redirect every request to HTTPS.
+        "SECURE_SSL_REDIRECT": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_CONN_MAX_AGE": "600",
         "DJANGO_SETTINGS_MODULE": "annotator.settings",
@@ -226,17 +286,23 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     from labeling.models import Vote
     from labeling.selectors.integrity import campaign_integrity
 
     call_command("migrate", verbosity=0)
     campaign, tokens = seed(max(args.annotators))
+    if args.profile:
+        print(f"in-process profile, {connection.vendor}, load average {load_average()}")
+        profile(campaign, tokens)
+        return
     server = start_server(args.port, args.workers, env)
     print(
         f"\nassignment benchmark: {campaign.jobs.count():,} jobs, "
         f"gunicorn {args.workers} sync workers, think time {args.think}s, "
-        f"{args.tasks} tasks per annotator, {os.cpu_count()} CPUs"
+        f"{args.tasks} tasks per annotator, {os.cpu_count()} CPUs, "
+        f"{connection.vendor}, load average {load_average()}"
     )
     print(
         f"{'N':>4} {'tasks/s':>8} {'next p50/p95/p99 ms':>22} "
@@ -277,12 +343,12 @@ def main() -> None:
             fmt = lambda xs: "/".join(f"{percentile(xs, q):.0f}" for q in (50, 95, 99))  # noqa: E731
             print(
                 f"{n:>4} {len(submits) / elapsed:>8.1f} {fmt(nexts):>22} {fmt(submits):>24}  "
-                f"{breaches} {json.dumps(integrity)}",
+                f"{breaches} {json.dumps(integrity)}  load {load_average()}",
                 flush=True,
             )
             if breaches:
                 print("  errors:", [e for t in threads for e in t.errors][:5])
-            if nexts:
+            if nexts and submits:
                 print(
                     f"       mean next {statistics.mean(nexts):.1f} ms, "
                     f"submit {statistics.mean(submits):.1f} ms, {len(accepted)} votes",

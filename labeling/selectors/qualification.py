@@ -41,7 +41,7 @@ def gold_accuracy(annotator, campaign: Campaign, modality: str, since=None) -> t
 def ready_gold_items(campaign: Campaign, purpose: str):
     """The campaign's gold items of this purpose whose rendition is ready to play. A broken
     player would give a hidden check away, and nobody can answer a question that won't play;
-    jobs are filtered the same way (`assignment._candidate_ids`)."""
+    jobs are filtered the same way (`assignment_sql.claim_job`)."""
     ready = Rendition.objects.filter(
         utterance_id=OuterRef("utterance_id"),
         modality=OuterRef("modality"),

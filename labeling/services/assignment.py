@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q, Subquery
+from django.db.models import Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Rendition, Vote
+from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Vote
 from labeling.multilabel_verdicts import in_label_order, multilabel_verdict
-from labeling.selectors.qualification import qualified_modalities
 from labeling.services import tallies
+from labeling.services.assignment_sql import any_job_left, claim_job, read_context, touch_job
 from labeling.services.gold import (
     Feedback,
     record_gold_answer,
@@ -23,12 +23,11 @@ from labeling.services.gold import (
     wants_gold_check,
 )
 from labeling.services.suspects import after_verdict
-from labeling.verdicts import State, open_slots, verdict
+from labeling.verdicts import State, verdict
 
 # One label (single-label campaigns) or a set of them (multi-label: a list, set or tuple).
 Answer = str | Iterable[str]
 
-CANDIDATES = 16
 # The page counts whole seconds and asks for the next task at zero: a lease with less than
 # this left is closed rather than handed back, or the page would get it at "0:00" and ask
 # again and again until it ran out.
@@ -96,9 +95,17 @@ class Submission:
     label_set: list[str] | None = None  # multi-label: the chosen emotions in label order
 
 
+CLOSED = "This campaign is closed; choose another one from your list."
+NOT_IN_POOL = "You are not an annotator of this campaign; ask its admin to add you."
+
+
+def paused_message(reason: str) -> str:
+    return f"Your work in this campaign is paused: {reason} Ask a reviewer when you can continue."
+
+
 def check_member(annotator, campaign: Campaign) -> None:
     if not campaign.is_active:
-        raise CampaignClosed("This campaign is closed; choose another one from your list.")
+        raise CampaignClosed(CLOSED)
     # One query on the hot path: the membership row with any pause's reason beside it.
     paused = AnnotatorPause.objects.filter(campaign=campaign, annotator=annotator)
     membership = (
@@ -108,12 +115,9 @@ def check_member(annotator, campaign: Campaign) -> None:
     )
     found = list(membership[:1])
     if not found:
-        raise NotInPool("You are not an annotator of this campaign; ask its admin to add you.")
+        raise NotInPool(NOT_IN_POOL)
     if found[0] is not None:
-        raise Paused(
-            f"Your work in this campaign is paused: {found[0]} "
-            "Ask a reviewer when you can continue."
-        )
+        raise Paused(paused_message(found[0]))
 
 
 def lock_annotator(annotator) -> None:
@@ -132,21 +136,32 @@ def next_task(annotator, campaign: Campaign, ahead_of: int | None = None) -> Lea
     most two live leases per annotator and campaign: the shown one and the one ahead. The
     lease ahead is shown by the next call without `ahead_of` once the current task is
     answered, skipped or gone: its time (shown_at, a fresh expiry) starts then.
+
+    Common path (no live task, no gold check): three statements, see assignment.md.
     """
-    check_member(annotator, campaign)
+    if not campaign.is_active:
+        raise CampaignClosed(CLOSED)
     with transaction.atomic():
         lock_annotator(annotator)
+        context = read_context(annotator, campaign)
+        if not context.member:
+            raise NotInPool(NOT_IN_POOL)
+        if context.pause is not None:
+            raise Paused(paused_message(context.pause))
+        allowed = "".join(m for m in campaign.modalities if m not in context.locked)
+        if not context.live and ahead_of is None:
+            return _claim(annotator, campaign, allowed, ahead=False)
         current, upcoming = _live_leases(annotator, campaign)
         if ahead_of is None:
             if current is not None:
                 return current
             if upcoming is not None and (shown := _show(upcoming, campaign)) is not None:
                 return shown
-            return _claim(annotator, campaign, ahead=False)
+            return _claim(annotator, campaign, allowed, ahead=False)
         _check_shown(annotator, campaign, ahead_of, current)
         if upcoming is not None:
             return upcoming
-        return _claim(annotator, campaign, ahead=True)
+        return _claim(annotator, campaign, allowed, ahead=True)
 
 
 def _check_shown(annotator, campaign: Campaign, lease_id: int, current: Lease | None) -> None:
@@ -179,11 +194,12 @@ def _show(lease: Lease, campaign: Campaign) -> Lease | None:
     """Show the lease fetched ahead: its time starts now. None (and the lease closed as
     expired) when it no longer holds its slot.
 
-    Under the job's row lock, with the clock read after it, as a claim or a vote: a lease
-    is extended only while it is still live, so no other annotator can have been given its
-    slot meanwhile (assignment.md, prefetch)."""
+    Under the job's row lock, with the clock read after it, as a vote: a lease is extended
+    only while it is still live, so no other annotator can have been given its slot
+    meanwhile; the lock is an update of the job's row, so a claim that read the lease as
+    expiring re-checks the job (assignment_sql.claim_job)."""
     if lease.job_id is not None:
-        Job.objects.select_for_update().filter(pk=lease.job_id).values_list("pk").first()
+        touch_job(lease.job_id)
     now = timezone.now()
     if not worth_handing_out(lease, now):
         Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
@@ -194,45 +210,38 @@ def _show(lease: Lease, campaign: Campaign) -> Lease | None:
     return lease
 
 
-def _claim(annotator, campaign: Campaign, ahead: bool) -> Lease | None:
-    """A new lease on the first job this annotator may take (or a hidden gold check)."""
-    allowed = qualified_modalities(annotator, campaign)
+def _claim(annotator, campaign: Campaign, allowed: str, ahead: bool) -> Lease | None:
+    """A new lease on the first job this annotator may take, or now and then a hidden gold
+    check; None when none is left."""
     if not allowed:
         raise NotQualified(
             "Pass the exam of at least one modality before you get real tasks; "
             "the qualification page lists them."
         )
-    seen_jobs, seen_utterances = _seen(annotator, campaign)
-    candidates = _candidate_ids(campaign, allowed, seen_jobs, seen_utterances)
-    if candidates and wants_gold_check(campaign):
+    now = timezone.now()
+    if wants_gold_check(campaign) and any_job_left(annotator, campaign, allowed, now):
+        _, seen_utterances = _seen(annotator, campaign)
         check = serve_gold_check(annotator, campaign, allowed, seen_utterances, ahead=ahead)
         if check is not None:
             return check
-    for job_id in candidates:
-        job = (
-            Job.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("utterance")
-            .filter(pk=job_id)
-            .first()
-        )
-        if job is None:
-            continue  # another annotator is taking it right now
-        job.campaign = campaign
-        now = timezone.now()  # read under the job lock: see assignment.md (1)
-        live = job.leases.filter(status=Lease.Status.ACTIVE, expires_at__gt=now).count()
-        if live >= open_slots(State(job.state), job.votes_count, campaign.rule):
-            continue
-        # The annotator's row lock and seen_jobs rule out a second lease on this job;
-        # UNIQUE(job, annotator) would still refuse one.
-        return Lease.objects.create(
-            campaign=campaign,
-            job=job,
-            annotator=annotator,
-            ahead=ahead,
-            shown_at=now,
-            expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
-        )
-    return None
+    claimed = claim_job(annotator, campaign, allowed, ahead, now)
+    if claimed is None:
+        return None
+    lease_id, job_id = claimed
+    lease = Lease(  # as stored by the claim; its job is read when the page needs it
+        pk=lease_id,
+        campaign=campaign,
+        kind=Lease.Kind.JOB,
+        job_id=job_id,
+        annotator=annotator,
+        status=Lease.Status.ACTIVE,
+        created_at=now,
+        shown_at=now,
+        ahead=ahead,
+        expires_at=now + timezone.timedelta(seconds=campaign.lease_seconds),
+    )
+    lease._state.adding, lease._state.db = False, "default"
+    return lease
 
 
 def _live_leases(annotator, campaign: Campaign) -> tuple[Lease | None, Lease | None]:
@@ -272,57 +281,6 @@ def _seen(annotator, campaign: Campaign) -> tuple[set[int], set[int]]:
         Q(screener=annotator) | Q(leased_to=annotator)
     ).values_list("utterance_id", flat=True)
     return jobs, {utterance_id for _, utterance_id in shown} | set(screened)
-
-
-def _candidate_ids(
-    campaign: Campaign, modalities: str, seen_jobs: set[int], seen_utterances: set[int]
-) -> list[int]:
-    """Up to CANDIDATES job ids this annotator may take, best first.
-
-    Walks the jobs that still want votes in assignment order (index `job_assignment_order`)
-    in growing windows and filters each window with two batched look-ups. One big query
-    with per-row subqueries made PostgreSQL score every job of a 115k-job campaign before
-    sorting; this reads only as far as it must.
-    """
-    ordered = Job.objects.filter(campaign=campaign, priority__lt=Job.Priority.FINAL).order_by(
-        "priority", "-votes_count", "turn", "id"
-    )
-    if modalities != campaign.modalities:
-        ordered = ordered.filter(modality__in=list(modalities))
-    found: list[int] = []
-    offset, window = 0, 64
-    now = timezone.now()
-    while len(found) < CANDIDATES:
-        rows = list(
-            ordered.values_list("id", "utterance_id", "modality", "state", "votes_count")[
-                offset : offset + window
-            ]
-        )
-        if not rows:
-            break
-        offset, window = offset + window, window * 4
-        rows = [r for r in rows if r[0] not in seen_jobs and r[1] not in seen_utterances]
-        if not rows:
-            continue
-        live = dict(
-            Lease.objects.filter(
-                job_id__in=[r[0] for r in rows], status=Lease.Status.ACTIVE, expires_at__gt=now
-            )
-            .values_list("job_id")
-            .annotate(n=Count("pk"))
-        )
-        ready = set(
-            Rendition.objects.filter(
-                utterance_id__in={r[1] for r in rows}, status=Rendition.Status.DONE
-            ).values_list("utterance_id", "modality")
-        )
-        found += [
-            job_id
-            for job_id, utterance_id, modality, state, votes in rows
-            if (utterance_id, modality) in ready
-            and live.get(job_id, 0) < open_slots(State(state), votes, campaign.rule)
-        ]
-    return found[:CANDIDATES]
 
 
 def submit_vote(

@@ -22,14 +22,26 @@ def run(
     seed: int = 0,
     multi_label: bool = False,
     job_order: str = "shuffled",
+    prefetch: bool = False,
 ) -> dict:
     """`multi_label`: a multi-label campaign (CMU-MOSEI's emotions, "none of these" allowed),
     answered with sets. `job_order`: the campaign's order; the model orders get an assistant
-    run with random predictions for all but one utterance (whose jobs come last)."""
+    run with random predictions for all but one utterance (whose jobs come last).
+    `prefetch`: annotators fetch the next task ahead of the shown one most of the time and
+    now and then give it back unused; the report then counts how often anyone held more
+    than two live leases (`over_held`)."""
+    from django.utils import timezone
+
     from labeling.emotions import preset_labels
     from labeling.models import Lease, Vote
     from labeling.selectors.integrity import campaign_integrity
-    from labeling.services.assignment import AnnotationError, next_task, skip_task, submit_vote
+    from labeling.services.assignment import (
+        AnnotationError,
+        next_task,
+        release_task,
+        skip_task,
+        submit_vote,
+    )
     from labeling.services.campaigns import create_campaign
     from tests.factories import annotators, rendered_corpus
 
@@ -55,7 +67,21 @@ def run(
     truth = {job.pk: answer(random.Random(job.pk)) for job in campaign.jobs.all()}
     accepted: list[int] = []
     errors: list[str] = []
+    over_held = [0]
     lock = threading.Lock()
+
+    def fetch_ahead(annotator, lease, rng: random.Random) -> None:
+        if not prefetch or rng.random() < 0.3:
+            return
+        upcoming = next_task(annotator, campaign, ahead_of=lease.pk)
+        if upcoming is not None and rng.random() < 0.1:  # the page was left
+            release_task(annotator, upcoming.pk)
+        held = Lease.objects.filter(
+            annotator=annotator, status="active", expires_at__gt=timezone.now()
+        ).count()
+        if held > 2:
+            with lock:
+                over_held[0] += 1
 
     def work(annotator, rng: random.Random) -> None:
         idle = 0
@@ -69,6 +95,7 @@ def run(
                     time.sleep(0.01)
                     continue
                 idle = 0
+                fetch_ahead(annotator, lease, rng)
                 if rng.random() < 0.05:
                     skip_task(annotator, lease.pk, reason="simulated skip")
                     continue
@@ -113,6 +140,9 @@ def run(
     report["lost_votes"] = len(set(accepted) - stored)
     report["votes"] = len(stored)
     report["accepted"] = len(set(accepted))
+    if prefetch:
+        report["over_held"] = over_held[0]
+        report["released"] = Lease.objects.filter(campaign=campaign, status="released").count()
     return report
 
 
@@ -163,7 +193,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     n_annotators, n_utterances = int(sys.argv[1]), int(sys.argv[2])
-    print(json.dumps(run(n_annotators, n_utterances)))
+    prefetch = "--prefetch" in sys.argv[3:]
+    print(json.dumps(run(n_annotators, n_utterances, prefetch=prefetch)))
 
 
 if __name__ == "__main__":

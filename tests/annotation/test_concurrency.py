@@ -32,6 +32,38 @@ def test_32_concurrent_annotators_on_postgresql_keep_every_invariant(job_order):
     assert_invariants(report)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_annotators_fetching_ahead_on_postgresql_keep_every_invariant():
+    report = run(n_annotators=24, n_utterances=12, seed=1, prefetch=True)
+    assert_invariants(report)
+    assert report["over_held"] == 0 and report["released"] > 0
+
+
+def run_on_sqlite(tmp_path, *args: str) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "ANNOTATOR_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "annotator.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.annotation.simulation", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_concurrent_annotators_fetching_ahead_on_sqlite_keep_every_invariant(tmp_path):
+    report = run_on_sqlite(tmp_path, "32", "12", "--prefetch")
+    assert_invariants(report)
+    assert report["over_held"] == 0 and report["released"] > 0
+
+
 def test_32_concurrent_annotators_on_sqlite_keep_every_invariant(tmp_path):
     env = {
         **os.environ,

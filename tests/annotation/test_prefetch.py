@@ -167,12 +167,12 @@ def test_hidden_gold_checks_may_be_fetched_ahead_like_jobs(team):
     from labeling.models import GoldAnswer, GoldItem, Vote
 
     campaign = campaign_for(team, 4, modalities="t")
-    utterance = campaign.corpus.utterances.order_by("pk").last()
+    current = next_task(team[0], campaign)
+    assert current.kind == Lease.Kind.JOB
+    utterance = campaign.corpus.utterances.exclude(pk=current.job.utterance_id).first()
     GoldItem.objects.create(
         campaign=campaign, utterance=utterance, modality="t", purpose="check", label="anger"
     )
-    current = next_task(team[0], campaign)
-    assert current.kind == Lease.Kind.JOB
     campaign.gold_share = 1.0
     campaign.save()
     upcoming = next_task(team[0], campaign, ahead_of=current.pk)
