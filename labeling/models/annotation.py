@@ -492,7 +492,7 @@ class ReviewAction(models.Model):
         SET_LABEL = "set_label", "set a label"
         EXCLUDE = "exclude", "exclude the utterance"
         PAUSE = "pause", "pause an annotator"
-        AUTO_PAUSE = "auto_pause", "paused automatically (gold accuracy)"
+        AUTO_PAUSE = "auto_pause", "paused automatically (gold accuracy or suspect votes)"
         RESUME = "resume", "resume an annotator"
         TRANSCRIPT = "transcript", "edit the transcript after votes"
 
