@@ -16,20 +16,24 @@ Design (no Django; the truth is known because the corpus is synthetic):
   the same annotators on the same job.
 - Rounds: a seed round of `--seed-votes` votes in shuffled order (the same for both arms);
   then per round each arm spends `--budget` votes in its order, job by job until the budget
-  is out, a job taking the votes its state asks for (`open_slots`) until it is decided or
-  discarded. Shuffled: a seeded random job order. Uncertainty: the jobs still wanting votes,
-  most uncertain first by the entropy of the current model's head of the job's modality
-  (`uncertainty_order`). After each round LFMIM is trained afresh (quick recipe, fixed seed,
-  `--epochs`, no validation: the last epoch) on the pool utterances whose four jobs are
-  decided, with their verdicts as labels; the m head's weighted F1 on the test split is
-  recorded against the votes spent.
+  is out, a job taking votes until the rule decides or discards it (a started job is
+  finished first, as assignment prefers jobs with more votes). Seed round and shuffled arm:
+  `random_order` (utterances in a seeded random order, each one's four jobs together; the
+  product's shuffled order deals an utterance's modalities in separate rounds, so it
+  completes no utterance before about 3/4 of the votes). Uncertainty arm: the product's
+  order (`labeling.job_order.job_turns("uncertainty")`, as a campaign's assignment uses it;
+  from the `predict` branch): jobs by the entropy of the current model's head of the job's
+  modality, highest first, ties in the product's shuffled order. After each round LFMIM is
+  trained afresh (quick recipe, fixed seed, `--epochs`, no validation: the last epoch) on
+  the pool utterances whose four jobs are decided, with their verdicts as labels; the m
+  head's weighted F1 on the test split is recorded against the votes spent.
 - Printed: per arm and round, votes spent, utterances trained on and test weighted F1 of the m
   head (mean ± spread over `--seeds`); the aim check: the fraction of the shuffled arm's
   votes the uncertainty arm needs to reach the shuffled arm's final F1. Plot:
   docs/figures/learning-curve.png (`--plot`).
 
-    .venv/bin/python bench/learning_curve.py --keep /tmp/curve [--utterances 200]
-        [--rounds 5] [--budget 200] [--seed-votes 300] [--seeds 2] [--epochs 12]
+    .venv/bin/python bench/learning_curve.py --keep /tmp/curve [--utterances 150]
+        [--rounds 6] [--budget 100] [--seed-votes 300] [--seeds 2] [--epochs 10]
 """
 
 from __future__ import annotations
@@ -193,26 +197,45 @@ def spend(jobs: list[Job], order: list[int], budget: int, accuracy, classes) -> 
     return spent
 
 
-def shuffled_order(jobs: list[Job], rng: random.Random) -> list[int]:
-    """Jobs still wanting votes, in a seeded random order."""
-    order = [j for j, job in enumerate(jobs) if job.state in (State.OPEN, State.NEEDS_VOTE)]
-    rng.shuffle(order)
-    return order
+def wanting(jobs: list[Job]) -> list[int]:
+    return [j for j, job in enumerate(jobs) if job.state in (State.OPEN, State.NEEDS_VOTE)]
 
 
-def uncertainty_order(jobs: list[Job], probabilities: dict[str, list[list[float]]]) -> list[int]:
-    """Jobs still wanting votes, most uncertain first: the entropy of the current model's
-    head of the job's modality on the job's utterance (ties by job index).
-    Replace with the product's order function when merged (issue 15's job order)."""
+def job_keys(jobs: list[Job], indices: list[int]):
+    from labeling.job_order import JobKey
 
-    def entropy(p: list[float]) -> float:
-        return -sum(x * math.log(x) for x in p if x > 0)
+    return [JobKey(j, jobs[j].utterance, jobs[j].modality) for j in indices]
 
-    wanting = [j for j, job in enumerate(jobs) if job.state in (State.OPEN, State.NEEDS_VOTE)]
-    return sorted(
-        wanting,
-        key=lambda j: (-entropy(probabilities[jobs[j].modality][jobs[j].utterance]), j),
-    )
+
+def random_order(jobs: list[Job], seed: int) -> list[int]:
+    """Jobs still wanting votes, utterance by utterance in one seeded random order of the
+    utterances (an utterance's four jobs together, so voted utterances become trainable).
+    Not the product's "shuffled" order: that one deals every utterance's modalities in
+    separate rounds (labeling.interleave), so no utterance has four decided jobs before about
+    3/4 of the votes are spent, nor the product's "id" order, which is this without the
+    shuffle."""
+    utterances = sorted({job.utterance for job in jobs})
+    random.Random(f"{seed}:order").shuffle(utterances)
+    rank = {u: r for r, u in enumerate(utterances)}
+    return sorted(wanting(jobs), key=lambda j: (rank[jobs[j].utterance], j))
+
+
+def product_order(
+    order: str, jobs: list[Job], seed: int, probabilities: dict[str, list[list[float]]]
+) -> list[int]:
+    """Jobs still wanting votes in the product's job order (`labeling.job_order.job_turns`):
+    "shuffled" (interleaved across modalities, seeded) or "uncertainty" (entropy of the head
+    of the job's modality, highest first; ties in the shuffled order)."""
+    from labeling.job_order import job_turns
+
+    keys = job_keys(jobs, wanting(jobs))
+    entropy = {
+        (u, head): -sum(p * math.log(p) for p in row if p > 0)
+        for head, rows in probabilities.items()
+        for u, row in enumerate(rows)
+    }
+    turns = job_turns(order, keys, "".join(MODALITIES), seed, entropy=entropy)
+    return sorted(turns, key=lambda j: (turns[j], j))
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,16 +305,15 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
     """[(votes spent, utterances trained on, test F1 of m)] after the seed round and each
     round."""
     jobs = make_jobs(pool, truths, seed)
-    order_rng = random.Random(f"{seed}:order")
-    spent = spend(jobs, shuffled_order(jobs, order_rng), args.seed_votes, accuracy, pool.classes)
+    spent = spend(jobs, random_order(jobs, seed), args.seed_votes, accuracy, pool.classes)
     config = quick_config(args.epochs, seed)
     curve, probabilities = [], {}
     for round_ in range(args.rounds + 1):
         if round_:
             if arm == "shuffled":
-                order = shuffled_order(jobs, order_rng)
+                order = random_order(jobs, seed)
             else:
-                order = uncertainty_order(jobs, probabilities)
+                order = product_order("uncertainty", jobs, seed, probabilities)
             spent += spend(jobs, order, args.budget, accuracy, pool.classes)
         train_set = decided_set(pool, jobs)
         if not train_set.items:
@@ -352,13 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, required=True, metavar="DIR",
                         help="media, features and runs (reused: a rerun only trains)")  # fmt: skip
-    parser.add_argument("--utterances", type=int, default=200)
+    parser.add_argument("--utterances", type=int, default=150)
     parser.add_argument("--corpus-seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--budget", type=int, default=200, help="votes per round")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--budget", type=int, default=100, help="votes per round")
     parser.add_argument("--seed-votes", type=int, default=300, help="votes of the seed round")
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--accuracy", default=ACCURACY)
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/figures/learning-curve.png")
     args = parser.parse_args(argv)
