@@ -33,31 +33,13 @@ from labeling.services.label_import import import_labels
 from training.__main__ import ProgressBar
 from training.features.random_models import save_random_models
 from training.metrics import agreement_with_labels, format_agreement_table, format_table
+from training.options import RECIPES
 
 MODELS = ("lfmim", "lfmim-ml", "pmr")
 RANDOM_WARNING = (
     "RANDOM WEIGHTS: the text, audio and vision feature models are randomly initialised "
     "(--tiny-random-models), not pre-trained; these scores only show the pipeline runs."
 )
-# The experiment's default recipe: a few hundred utterances, not 28,717. The paper's SGD at
-# lr 0.005 with lr0/(epoch+1) barely moves a model in 20 epochs of ~15 steps, and d = 128 × 4
-# layers takes most of an hour here; AdamW and a narrower, shallower LFMIM learn in minutes.
-# `--recipe paper` trains with the paper's settings instead; `--set` overrides either.
-RECIPES = {
-    "quick": {
-        "optimizer": "adamw",
-        "lr": 1e-3,
-        "weight_decay": 0.01,
-        "schedule": "none",
-        "batch_size": 16,
-        "audio_len": 50,
-        "standardize": True,
-        "d_model": 64,
-        "num_layers": 2,
-        "num_heads": 4,
-    },
-    "paper": {},
-}
 
 
 class Command(BaseCommand):

@@ -1,0 +1,452 @@
+"""Learning curve of the m head: uncertainty order versus shuffled order (issue 15, "Measured").
+
+Design (no Django; the truth is known because the corpus is synthetic):
+
+- Corpus: `plan_corpus(N, seed)`; each clip rendered once with `write_media`; features of
+  every utterance extracted once, with the demo's tiny random feature models
+  (`save_random_models`), through the export's own writer (`training.dataset.export_dataset`,
+  the extractors an export uses; 16 face frames), all kept in `--keep DIR` so a rerun only
+  trains. The export's test split (20 %) is the fixed test set, labelled with the TRUTH and
+  never voted on; its train and validation splits are the pool. Features are standardised
+  with the pool's statistics (the quick recipe's `standardize`).
+- Jobs: pool utterance × modality (t, a, v, m). A simulated vote is the job's true label with
+  probability acc[modality], else a uniformly chosen wrong label; the verdict is the paper's
+  rule (3 votes; 3:0 decides, 2:1 brings a 4th, 3:1 decides, else discarded) by
+  `labeling.verdicts`. Each job's votes are drawn from its own seeded stream, so both arms see
+  the same annotators on the same job.
+- Rounds: a seed round of `--seed-votes` votes in shuffled order (the same for both arms);
+  then per round each arm spends `--budget` votes in its order, job by job until the budget
+  is out, a job taking votes until the rule decides or discards it (a started job is
+  finished first, as assignment prefers jobs with more votes). Seed round and shuffled arm:
+  `random_order` (utterances in a seeded random order, each one's four jobs together; the
+  product's shuffled order deals an utterance's modalities in separate rounds, so it
+  completes no utterance before about 3/4 of the votes). Uncertainty arm: the product's
+  order (`labeling.job_order.job_turns("uncertainty")`, as a campaign's assignment uses it;
+  from the `predict` branch): jobs by the entropy of the current model's head of the job's
+  modality, highest first, ties in the product's shuffled order. After each round LFMIM is
+  trained afresh (quick recipe, fixed seed, `--epochs`, no validation: the last epoch) on
+  the pool utterances whose four jobs are decided, with their verdicts as labels; the m
+  head's weighted F1 on the test split is recorded against the votes spent.
+- Printed: per arm and round, votes spent, utterances trained on and test weighted F1 of the m
+  head (mean ± spread over `--seeds`); the aim check: the fraction of the shuffled arm's
+  votes the uncertainty arm needs to reach the shuffled arm's final F1. Plot:
+  docs/figures/learning-curve.png (`--plot`).
+
+    .venv/bin/python bench/learning_curve.py --keep /tmp/curve [--utterances 150]
+        [--rounds 6] [--budget 100] [--seed-votes 300] [--seeds 2] [--epochs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.demo_chain import _load, machine  # noqa: E402
+from labeling.verdicts import PAPER_RULE, State, verdict  # noqa: E402
+
+MODALITIES = ("t", "a", "v", "m")
+# Under the paper's rule an utterance is trained on only when all four jobs are decided: at
+# t .85, a .7, v .75, m .8 about 1 in 5 is, so the pool barely teaches; these keep about 2 in 3.
+ACCURACY = "t=0.9,a=0.8,v=0.85,m=0.9"
+FACE_FRAMES = {"segments": 4, "per_segment": 4}  # 16 frames, as the synthetic experiment
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus: media and features, once
+
+
+def truth_labels(item) -> dict[str, str]:
+    """The emotion each modality was made to express (the ground truth per job)."""
+    return {m: item.emotions(m)[0] for m in MODALITIES}
+
+
+def build_corpus(keep: Path, utterances: int, seed: int) -> Path:
+    """Render and export the corpus into keep/dataset (reused when it is there)."""
+    from labeling.synthetic import plan_corpus, write_media
+    from training.dataset.records import ExportRecord, Extractors
+    from training.dataset.writer import export_dataset
+    from training.features.random_models import save_random_models
+
+    dataset = keep / f"dataset-{utterances}-{seed}"
+    if (dataset / "datasheet.json").is_file():
+        return dataset
+    plan = plan_corpus(utterances, seed=seed)
+    records = []
+    for i, item in enumerate(plan):
+        path = keep / "media" / f"{seed}-{i:04d}.mp4"
+        if not path.is_file():
+            write_media(item, path)
+        records.append(
+            ExportRecord(
+                utterance_id=f"u{i:04d}",
+                labels=truth_labels(item),
+                transcript=item.transcript,
+                media_path=path,
+                duration_seconds=item.seconds,
+            )
+        )
+        print(f"\rrendered {i + 1}/{utterances}", end="", file=sys.stderr, flush=True)
+    models = save_random_models(keep / "feature-models", size="tiny")
+    extractors = Extractors.from_pretrained(
+        models["text"], models["audio"], models["vision"], device="cpu", **FACE_FRAMES
+    )
+    export_dataset(
+        records,
+        dataset,
+        extractors=extractors,
+        seed=seed,
+        name="bench/learning_curve",
+        progress=lambda done, total: print(
+            f"\rextracted {done}/{total}", end="", file=sys.stderr, flush=True
+        ),
+    )
+    print(file=sys.stderr)
+    return dataset
+
+
+@dataclass
+class Items:
+    """Standardised feature items in memory, a split's worth, with labels set per round."""
+
+    items: list[dict]
+    classes: list[str]
+    label_mode: str = "single-label"
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+    @staticmethod
+    def collate(batch):
+        from training.dataset.reader import collate
+
+        return collate(batch)
+
+
+def load_features(dataset: Path, audio_len: int) -> tuple[Items, Items]:
+    """(pool, test): the export's train + validation splits, and its test split."""
+    from training.dataset import CHERMASplit
+    from training.dataset.reader import feature_statistics
+
+    splits = {
+        name: CHERMASplit(dataset, name, audio_len=audio_len)
+        for name in ("train", "validation", "test")
+    }
+    statistics = feature_statistics(splits["train"])  # no label involved: features only
+    for split in splits.values():
+        split.standardize = statistics
+    classes = list(splits["train"].classes)
+    pool = [split[i] for name in ("train", "validation") for split in [splits[name]]
+            for i in range(len(split))]  # fmt: skip
+    test = [splits["test"][i] for i in range(len(splits["test"]))]
+    return Items(pool, classes), Items(test, classes)
+
+
+# --------------------------------------------------------------------------------------------
+# Simulated annotators and the rule
+
+
+@dataclass
+class Job:
+    utterance: int  # index into the pool
+    modality: str
+    truth: str
+    stream: random.Random  # this job's annotators: the same in both arms
+    votes: list[str] = field(default_factory=list)
+    state: State = State.OPEN
+    label: str | None = None
+
+    def vote(self, accuracy: float, classes: list[str]) -> None:
+        draw = self.stream.random()
+        wrong = [c for c in classes if c != self.truth]
+        label = self.truth if draw < accuracy else self.stream.choice(wrong)
+        self.votes.append(label)
+        result = verdict(self.votes, PAPER_RULE)
+        self.state, self.label = result.state, result.label
+
+
+def make_jobs(pool: Items, truths: list[dict[str, str]], seed: int) -> list[Job]:
+    return [
+        Job(u, m, truths[u][m], random.Random(f"{seed}:{u}:{m}"))
+        for u in range(len(pool))
+        for m in MODALITIES
+    ]
+
+
+def spend(jobs: list[Job], order: list[int], budget: int, accuracy, classes) -> int:
+    """Votes `budget` at most, job by job in `order`, each job until it is decided or
+    discarded (the rule's 3, then a 4th on 2:1); the votes spent."""
+    spent = 0
+    for j in order:
+        job = jobs[j]
+        while job.state in (State.OPEN, State.NEEDS_VOTE) and spent < budget:
+            job.vote(accuracy[job.modality], classes)
+            spent += 1
+        if spent >= budget:
+            break
+    return spent
+
+
+def wanting(jobs: list[Job]) -> list[int]:
+    return [j for j, job in enumerate(jobs) if job.state in (State.OPEN, State.NEEDS_VOTE)]
+
+
+def job_keys(jobs: list[Job], indices: list[int]):
+    from labeling.job_order import JobKey
+
+    return [JobKey(j, jobs[j].utterance, jobs[j].modality) for j in indices]
+
+
+def random_order(jobs: list[Job], seed: int) -> list[int]:
+    """Jobs still wanting votes, utterance by utterance in one seeded random order of the
+    utterances (an utterance's four jobs together, so voted utterances become trainable).
+    Not the product's "shuffled" order: that one deals every utterance's modalities in
+    separate rounds (labeling.interleave), so no utterance has four decided jobs before about
+    3/4 of the votes are spent, nor the product's "id" order, which is this without the
+    shuffle."""
+    utterances = sorted({job.utterance for job in jobs})
+    random.Random(f"{seed}:order").shuffle(utterances)
+    rank = {u: r for r, u in enumerate(utterances)}
+    return sorted(wanting(jobs), key=lambda j: (rank[jobs[j].utterance], j))
+
+
+def product_order(
+    order: str, jobs: list[Job], seed: int, probabilities: dict[str, list[list[float]]]
+) -> list[int]:
+    """Jobs still wanting votes in the product's job order (`labeling.job_order.job_turns`):
+    "shuffled" (interleaved across modalities, seeded) or "uncertainty" (entropy of the head
+    of the job's modality, highest first; ties in the shuffled order)."""
+    from labeling.job_order import job_turns
+
+    keys = job_keys(jobs, wanting(jobs))
+    entropy = {
+        (u, head): -sum(p * math.log(p) for p in row if p > 0)
+        for head, rows in probabilities.items()
+        for u, row in enumerate(rows)
+    }
+    turns = job_turns(order, keys, "".join(MODALITIES), seed, entropy=entropy)
+    return sorted(turns, key=lambda j: (turns[j], j))
+
+
+# --------------------------------------------------------------------------------------------
+# Training on the verdicts
+
+
+def quick_config(epochs: int, seed: int):
+    """cherma_experiment's quick recipe as a TrainConfig (fp32 on the CPU, fixed seed)."""
+    from training.engine import TrainConfig
+    from training.options import RECIPES
+
+    names = {f.name for f in fields(TrainConfig)}
+    recipe = RECIPES["quick"]
+    values = {k: v for k, v in recipe.items() if k in names}
+    overrides = {k: v for k, v in recipe.items() if k not in names}
+    return TrainConfig(
+        model="lfmim",
+        epochs=epochs,
+        seed=seed,
+        device="cpu",
+        mixed_precision="no",
+        model_overrides=overrides,
+        **values,
+    )
+
+
+def decided_set(pool: Items, jobs: list[Job]) -> Items:
+    """Pool utterances whose four jobs are decided, labelled with their verdicts."""
+    import torch
+
+    by_utterance: dict[int, dict[str, str]] = {}
+    for job in jobs:
+        if job.state == State.DECIDED:
+            by_utterance.setdefault(job.utterance, {})[job.modality] = job.label
+    index = {c: i for i, c in enumerate(pool.classes)}
+    items = []
+    for u, labels in sorted(by_utterance.items()):
+        if len(labels) == len(MODALITIES):
+            item = dict(pool.items[u])
+            item["labels"] = torch.tensor([index[labels[m]] for m in MODALITIES])
+            items.append(item)
+    return Items(items, pool.classes)
+
+
+def train_and_score(config, train_set: Items, pool: Items, test: Items, out: Path):
+    """(test weighted F1 of the m head, softmax per head over the pool) of LFMIM trained on
+    `train_set`."""
+    import torch
+
+    from training.engine import BEST, load_checkpoint, predict, train
+    from training.models.registry import model_from_dict
+
+    result = train(config, train_set, None, test, out, classes=train_set.classes)
+    model = model_from_dict(result.model)
+    model.load_state_dict(load_checkpoint(out / BEST)["state_dict"])
+    model.eval()
+    logits = predict(model, pool, batch_size=64).logits
+    probabilities = {h: torch.softmax(torch.from_numpy(x), dim=1).tolist() for h, x in
+                     logits.items()}  # fmt: skip
+    return result.test["m"]["f1_weighted"], probabilities
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[tuple]:
+    """[(votes spent, utterances trained on, test F1 of m)] after the seed round and each
+    round."""
+    jobs = make_jobs(pool, truths, seed)
+    spent = spend(jobs, random_order(jobs, seed), args.seed_votes, accuracy, pool.classes)
+    config = quick_config(args.epochs, seed)
+    curve, probabilities = [], {}
+    for round_ in range(args.rounds + 1):
+        if round_:
+            if arm == "shuffled":
+                order = random_order(jobs, seed)
+            else:
+                order = product_order("uncertainty", jobs, seed, probabilities)
+            spent += spend(jobs, order, args.budget, accuracy, pool.classes)
+        train_set = decided_set(pool, jobs)
+        if not train_set.items:
+            sys.exit(
+                f"No pool utterance has all four jobs decided after {spent} votes; give a "
+                "larger --seed-votes."
+            )
+        f1, probabilities = train_and_score(
+            config, train_set, pool, test, work / f"{arm}-{seed}-{round_}"
+        )
+        curve.append((spent, len(train_set), f1))
+        print(f"{arm} seed {seed} round {round_}: {spent} votes, {len(train_set)} utterances, "
+              f"m F1 {100 * f1:.1f}", file=sys.stderr, flush=True)  # fmt: skip
+    return curve
+
+
+def votes_to_reach(curve: list[tuple], target: float) -> int | None:
+    """Votes the first point at or above `target` F1 took (linear between points), or None."""
+    previous = None
+    for votes, _, f1 in curve:
+        if f1 >= target:
+            if previous is None or previous[1] >= target:
+                return votes
+            v0, f0 = previous
+            return round(v0 + (votes - v0) * (target - f0) / (f1 - f0))
+        previous = (votes, f1)
+    return None
+
+
+def plot(curves: dict[str, list[list[tuple]]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for arm, runs in curves.items():
+        votes = np.mean([[p[0] for p in run] for run in runs], axis=0)
+        f1 = 100 * np.array([[p[2] for p in run] for run in runs])
+        ax.plot(votes, f1.mean(axis=0), marker="o", label=f"{arm} order")
+        if len(runs) > 1:
+            ax.fill_between(votes, f1.min(axis=0), f1.max(axis=0), alpha=0.2)
+    ax.set_xlabel("votes spent")
+    ax.set_ylabel("test weighted F1 of the m head (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--keep", type=Path, required=True, metavar="DIR",
+                        help="media, features and runs (reused: a rerun only trains)")  # fmt: skip
+    parser.add_argument("--utterances", type=int, default=150)
+    parser.add_argument("--corpus-seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--budget", type=int, default=100, help="votes per round")
+    parser.add_argument("--seed-votes", type=int, default=300, help="votes of the seed round")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--accuracy", default=ACCURACY)
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs/figures/learning-curve.png")
+    args = parser.parse_args(argv)
+    accuracy = {k: float(v) for k, v in (p.split("=") for p in args.accuracy.split(","))}
+    keep = args.keep.absolute()
+    keep.mkdir(parents=True, exist_ok=True)
+    print(machine())
+    print(f"load average before {_load()}", flush=True)
+    began = time.perf_counter()
+
+    from labeling.synthetic import plan_corpus
+    from training.options import RECIPES
+
+    dataset = build_corpus(keep, args.utterances, args.corpus_seed)
+    corpus_seconds = time.perf_counter() - began
+    pool, test = load_features(dataset, RECIPES["quick"]["audio_len"])
+    plan = plan_corpus(args.utterances, seed=args.corpus_seed)
+    truths = [truth_labels(plan[int(item["utterance_id"][1:])]) for item in pool.items]
+    work = keep / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
+    curves: dict[str, list[list[tuple]]] = {"shuffled": [], "uncertainty": []}
+    for seed in range(args.seeds):
+        for arm in curves:
+            curves[arm].append(run_arm(arm, pool, test, truths, accuracy, args, seed, work))
+
+    print(
+        f"\n{args.utterances} synthetic utterances: pool {len(pool)} ({4 * len(pool)} jobs), "
+        f"test {len(test)} (truth labels); simulated accuracy {args.accuracy}; rule 3/3/4; "
+        f"seed round {args.seed_votes} votes, then {args.rounds} rounds of {args.budget}; "
+        f"LFMIM quick recipe, {args.epochs} epochs; {args.seeds} seed(s)"
+    )
+    spread = "mean ± half-range" if args.seeds > 1 else "one seed"
+    print(
+        f"\n{'round':>5} {'arm':<12} {'votes':>6} {'utterances':>10} "
+        f"{'m F1 % (' + spread + ')':>24}"
+    )
+    for round_ in range(args.rounds + 1):
+        for arm, runs in curves.items():
+            points = [run[round_] for run in runs]
+            votes = sum(p[0] for p in points) / len(points)
+            used = sum(p[1] for p in points) / len(points)
+            f1s = [100 * p[2] for p in points]
+            mean, half = sum(f1s) / len(f1s), (max(f1s) - min(f1s)) / 2
+            print(f"{round_:>5} {arm:<12} {votes:>6.0f} {used:>10.0f} {mean:>17.1f} ± {half:.1f}")
+    print(
+        "\naim: the uncertainty order reaches the shuffled order's final F1 with ≤ 70 % of "
+        "its votes"
+    )
+    fractions = []
+    for seed in range(args.seeds):
+        shuffled, uncertain = curves["shuffled"][seed], curves["uncertainty"][seed]
+        target, total = shuffled[-1][2], shuffled[-1][0]
+        needed = votes_to_reach(uncertain, target)
+        fraction = None if needed is None else needed / total
+        fractions.append(fraction)
+        shown = "not reached" if needed is None else f"{needed} votes = {100 * fraction:.0f} %"
+        print(f"  seed {seed}: shuffled final F1 {100 * target:.1f} at {total} votes; "
+              f"uncertainty: {shown}")  # fmt: skip
+    met = all(f is not None and f <= 0.7 for f in fractions)
+    print(f"  aim {'met' if met else 'NOT met'}")
+    plot(curves, args.plot, f"{args.utterances} synthetic utterances, accuracy {args.accuracy}, "
+         f"{args.seeds} seed(s)")  # fmt: skip
+    print(f"\nplot: {args.plot}")
+    print(f"corpus {corpus_seconds:.0f} s; {time.perf_counter() - began:.0f} s in all; "
+          f"load average after {_load()}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
