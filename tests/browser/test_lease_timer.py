@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_an_expired_lease_is_announced_and_the_next_task_loaded(live_server, page):
     create_campaign(
         name="short leases",
-        corpus=rendered_corpus(3),
+        corpus=rendered_corpus(4),
         annotators=annotators(1),
         modalities="t",
         lease_seconds=10,
@@ -28,9 +28,10 @@ def test_an_expired_lease_is_announced_and_the_next_task_loaded(live_server, pag
         "() => document.getElementById('timer').textContent.startsWith('0:')"
         " && !document.getElementById('timer').textContent.startsWith('0:00')"
     )
-    # The task fetched ahead is shown now, and the one after it fetched ahead.
+    # Another task is shown now: the one fetched ahead with the first (when it still had a
+    # second left; both had 10 s) or a new one; at most one more is fetched ahead of it.
     live = Lease.objects.exclude(pk=first).filter(status="active")
-    assert live.filter(ahead=False).count() == 1 and live.filter(ahead=True).count() == 1
+    assert live.filter(ahead=False).count() == 1 and live.filter(ahead=True).count() <= 1
 
 
 def test_at_expiry_the_page_asks_for_the_next_task_exactly_once(live_server, page):
