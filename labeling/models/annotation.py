@@ -123,6 +123,10 @@ class Campaign(models.Model):
         SHUFFLED = "shuffled", "shuffled, interleaved across modalities"
         UNCERTAINTY = "uncertainty", "most uncertain first (entropy of the modality's head)"
         DISAGREEMENT = "disagreement", "heads disagree first (modality's head versus m)"
+        UNCERTAIN_UTTERANCES = (
+            "utterances",
+            "most uncertain utterances first (entropy of the m head), their jobs together",
+        )
 
     job_order = models.CharField(
         max_length=16,

@@ -148,7 +148,9 @@ def multilabel_campaign_statistics(
             },
             "krippendorff_alpha_masi": ml.krippendorff_alpha_masi(votes, classes),
             "fleiss_kappa_per_emotion": ml.fleiss_kappa_per_emotion(
-                votes, classes, raters=max(campaign.initial_votes, 2)  # κ needs two
+                votes,
+                classes,
+                raters=max(campaign.initial_votes, 2),  # κ needs two
             ),
             "krippendorff_alpha_per_emotion": ml.krippendorff_alpha_per_emotion(votes, classes),
             "dataset": statistics.dataset_table(utterances_frame(campaign, utterances)),

@@ -13,7 +13,11 @@ from labeling.job_order import JobKey, job_turns
 from labeling.models import Campaign, Job, Prediction
 from labeling.services.campaigns import CampaignInvalid
 
-MODEL_ORDERS = (Campaign.JobOrder.UNCERTAINTY, Campaign.JobOrder.DISAGREEMENT)
+MODEL_ORDERS = (
+    Campaign.JobOrder.UNCERTAINTY,
+    Campaign.JobOrder.DISAGREEMENT,
+    Campaign.JobOrder.UNCERTAIN_UTTERANCES,
+)
 
 
 def check_job_order(order: str, assistant_run) -> None:
@@ -71,7 +75,7 @@ def _recompute(campaign: Campaign) -> int:
         rows = Prediction.objects.filter(
             run_id=campaign.assistant_run_id, utterance_id__in=campaign.jobs.values("utterance_id")
         )
-        if campaign.job_order == Campaign.JobOrder.UNCERTAINTY:
+        if campaign.job_order != Campaign.JobOrder.DISAGREEMENT:
             entropy = {(u, h): e for u, h, e in rows.values_list("utterance_id", "head", "entropy")}
         else:
             probabilities = {

@@ -26,7 +26,9 @@ def assert_invariants(report: dict) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("job_order", ["shuffled", "id", "uncertainty", "disagreement"])
+@pytest.mark.parametrize(
+    "job_order", ["shuffled", "id", "uncertainty", "disagreement", "utterances"]
+)
 def test_32_concurrent_annotators_on_postgresql_keep_every_invariant(job_order):
     report = run(n_annotators=32, n_utterances=12, job_order=job_order)
     assert_invariants(report)

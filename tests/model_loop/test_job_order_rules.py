@@ -84,5 +84,14 @@ def test_disagreement_order_ranks_jobs_and_leaves_jobs_without_both_heads_last()
 
 
 def test_unknown_order_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="id, shuffled, uncertainty or disagreement"):
+    with pytest.raises(ValueError, match="id, shuffled, uncertainty, disagreement or utterances"):
         job_turns("random", JOBS, "tm", seed=1)
+
+
+def test_utterances_order_ranks_utterances_by_the_m_head_and_keeps_their_jobs_together():
+    # The t heads would rank single jobs otherwise; only the m head's entropy counts here.
+    entropy = {(10, "m"): 0.4, (11, "m"): 1.3, (12, "t"): 9.0, (10, "t"): 5.0}
+    turns = job_turns("utterances", JOBS, "tm", seed=4, entropy=entropy)
+    assert sorted(turns.values()) == list(range(len(JOBS)))
+    utterance_of = {j.id: j.utterance_id for j in JOBS}
+    assert [utterance_of[j] for j in in_order(turns)] == [11, 11, 10, 10, 12, 12]

@@ -64,7 +64,8 @@ class Command(BaseCommand):
             "--order",
             default=Campaign.JobOrder.SHUFFLED,
             choices=Campaign.JobOrder.values,
-            help="Job order (default shuffled); uncertainty and disagreement need --assistant-run.",
+            help="Job order (default shuffled); the model orders (uncertainty, disagreement, "
+            "utterances) need --assistant-run.",
         )
         parser.add_argument(
             "--assistant-run",
