@@ -1,16 +1,9 @@
 """32 annotators at once, on the real PostgreSQL and on the embedded SQLite."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.annotation.simulation import run
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.sqlite import report_on_sqlite
 
 
 def assert_invariants(report: dict) -> None:
@@ -41,46 +34,12 @@ def test_concurrent_annotators_fetching_ahead_on_postgresql_keep_every_invariant
     assert report["over_held"] == 0 and report["released"] > 0
 
 
-def run_on_sqlite(tmp_path, *args: str) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "ANNOTATOR_VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "annotator.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.annotation.simulation", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_concurrent_annotators_fetching_ahead_on_sqlite_keep_every_invariant(tmp_path):
-    report = run_on_sqlite(tmp_path, "32", "12", "--prefetch")
+    report = report_on_sqlite(tmp_path, "tests.annotation.simulation", "32", "12", "--prefetch")
     assert_invariants(report)
     assert report["over_held"] == 0 and report["released"] > 0
 
 
 def test_32_concurrent_annotators_on_sqlite_keep_every_invariant(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "ANNOTATOR_VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "annotator.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.annotation.simulation", "32", "12"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = report_on_sqlite(tmp_path, "tests.annotation.simulation", "32", "12")
     assert_invariants(report)

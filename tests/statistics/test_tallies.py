@@ -1,16 +1,9 @@
 """Vote tallies kept with every vote equal a recount from the votes, on PostgreSQL and SQLite."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.sqlite import report_on_sqlite
 from tests.statistics.tally_check import mismatches, run
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,22 +16,7 @@ def test_tallies_equal_a_recount_after_concurrent_annotators_on_postgresql():
 
 
 def test_tallies_equal_a_recount_after_concurrent_annotators_on_sqlite(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "ANNOTATOR_VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "annotator.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.statistics.tally_check", "16", "8"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = report_on_sqlite(tmp_path, "tests.statistics.tally_check", "16", "8")
     assert report["errors"] == []
     assert report["tallies"] > 0
     assert report["mismatches"] == []
