@@ -21,8 +21,8 @@ Design (no Django; the truth is known because the corpus is synthetic):
   `random_order` (utterances in a seeded random order, each one's four jobs together; the
   product's shuffled order deals an utterance's modalities in separate rounds, so it
   completes no utterance before about 3/4 of the votes). Uncertainty arm: the product's
-  order (`labeling.job_order.job_turns("uncertainty")`, as a campaign's assignment uses it;
-  from the `predict` branch): jobs by the entropy of the current model's head of the job's
+  order (`labeling.job_order.job_turns("uncertainty")`, as a campaign's assignment uses
+  it): jobs by the entropy of the current model's head of the job's
   modality, highest first, ties in the product's shuffled order. After each round LFMIM is
   trained afresh (quick recipe, fixed seed, `--epochs`, no validation: the last epoch) on
   the pool utterances whose four jobs are decided, with their verdicts as labels; the m
@@ -39,7 +39,6 @@ Design (no Django; the truth is known because the corpus is synthetic):
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import sys
 import time
@@ -229,8 +228,10 @@ def product_order(
     from labeling.job_order import job_turns
 
     keys = job_keys(jobs, wanting(jobs))
+    from training.engine.scoring import entropy as head_entropy
+
     entropy = {
-        (u, head): -sum(p * math.log(p) for p in row if p > 0)
+        (u, head): head_entropy(row)
         for head, rows in probabilities.items()
         for u, row in enumerate(rows)
     }

@@ -113,12 +113,11 @@ UNSEEN: set[str] = set()  # exported ids of utterances the run did not train on
 
 def store_predictions(campaign_name: str, var_dir: Path, classes, found) -> object:
     """Prediction rows of a TrainingRun for the trained run, the campaign's assistant run."""
-    import math
-
     from django.db import transaction
 
     from labeling.models import Campaign, Prediction, TrainingRun
     from labeling.selectors.exports import utterance_id
+    from training.engine.scoring import summarise
 
     campaign = Campaign.objects.get(name=campaign_name)
     ids = {
@@ -133,17 +132,16 @@ def store_predictions(campaign_name: str, var_dir: Path, classes, found) -> obje
         )  # fmt: skip
         rows = []
         for (uid, head), probabilities in found.items():
-            best = max(range(len(classes)), key=probabilities.__getitem__)
-            entropy = -sum(p * math.log(p) for p in probabilities if p > 0)
+            decided = summarise(probabilities, classes, "single-label")  # as predict stores it
             rows.append(
                 Prediction(
                     run=run,
                     utterance_id=ids[uid],
                     head=head,
                     probabilities=probabilities,
-                    label=classes[best],
-                    confidence=probabilities[best],
-                    entropy=entropy,
+                    label=decided.label,
+                    confidence=decided.confidence,
+                    entropy=decided.entropy,
                 )  # fmt: skip
             )
         Prediction.objects.bulk_create(rows)

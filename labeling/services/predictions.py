@@ -22,7 +22,6 @@ from labeling.services.suspects import pause_suspect_annotators
 from labeling.services.training import RunRefused, dataset_checksum
 
 BATCH = 64
-FIELDS = {"t": "text", "a": "audio", "v": "vision"}
 
 
 class PredictionRefused(ValueError):
@@ -100,7 +99,13 @@ class Cancelled(Exception):
 
 def _score(job: PredictionJob, progress) -> dict:
     from training.engine import BEST, TrainConfig
-    from training.engine.scoring import head_probabilities, load_best, run_threshold, summarise
+    from training.engine.scoring import (
+        head_probabilities,
+        load_best,
+        run_threshold,
+        sample_of,
+        summarise,
+    )
     from training.engine.splits import open_splits
 
     run, campaign = job.run, job.campaign
@@ -143,10 +148,7 @@ def _score(job: PredictionJob, progress) -> dict:
         if PredictionJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise Cancelled
         batch = [split[i] for split, i in items[start : start + size]]
-        samples = [
-            {u: item[name][item[f"{name}_mask"]].numpy() for u, name in FIELDS.items()}
-            for item in batch
-        ]
+        samples = [sample_of(item) for item in batch]
         probabilities = head_probabilities(model, samples, label_mode=config.label_mode)
         rows = []
         for head, per_item in probabilities.items():

@@ -38,6 +38,12 @@ def load_best(path: Path, device: str | torch.device = "cpu"):
     return model.to(device).eval(), list(state["classes"])
 
 
+def sample_of(item: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A dataset item (`CHERMASplit[i]`: padded features and masks) as the sample
+    `head_probabilities` takes: each modality's real frames only."""
+    return {u: np.asarray(item[name][item[f"{name}_mask"]]) for u, name in _FIELDS.items()}
+
+
 def _batch(samples: Sequence[Mapping[str, np.ndarray]], device) -> ModalityInputs:
     """Pad each modality's (T, D) arrays to the batch's longest; masks mark real frames."""
     fields: dict[str, torch.Tensor] = {}
@@ -88,11 +94,15 @@ def summarise(
     if label_mode == MULTI_LABEL:
         chosen = [c for c, x in zip(classes, p, strict=True) if x > threshold]
         confidence = min(max(x, 1.0 - x) for x in p)
-        entropy = -sum(x * math.log(x) + (1 - x) * math.log(1 - x) for x in p if 0 < x < 1)
-        return Summary("", chosen, float(confidence), float(entropy))
+        bernoulli = -sum(x * math.log(x) + (1 - x) * math.log(1 - x) for x in p if 0 < x < 1)
+        return Summary("", chosen, float(confidence), float(bernoulli))
     best = max(range(len(p)), key=p.__getitem__)
-    entropy = -sum(x * math.log(x) for x in p if x > 0)
-    return Summary(classes[best], None, float(p[best]), float(entropy))
+    return Summary(classes[best], None, float(p[best]), entropy(p))
+
+
+def entropy(p: Sequence[float]) -> float:
+    """Shannon entropy (nats) of one head's softmax probabilities."""
+    return float(-sum(x * math.log(x) for x in p if x > 0))
 
 
 def run_threshold(config: Mapping[str, Any]) -> float:
