@@ -28,6 +28,10 @@ class PredictionRefused(ValueError):
     """A predict request the rules refuse; str(self) says what to do."""
 
 
+class Cancelled(Exception):
+    """A reviewer asked a running prediction to stop (its stored batches stay)."""
+
+
 def start_prediction(
     *, run: TrainingRun, campaign: Campaign, seed: int | None = None, user=None, enqueue=True
 ) -> PredictionJob:
@@ -91,10 +95,6 @@ def run_prediction(job_id: int, progress=None) -> PredictionJob | None:
     after_predictions(job.run_id)  # the uncertainty and disagreement orders
     pause_suspect_annotators(job.campaign_id)
     return job
-
-
-class Cancelled(Exception):
-    pass
 
 
 def _score(job: PredictionJob, progress) -> dict:
