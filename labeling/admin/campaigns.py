@@ -23,7 +23,7 @@ from labeling.models import (
 )
 from labeling.pool import pool_need
 from labeling.screening import Thresholds
-from labeling.selectors.exports import export_readiness
+from labeling.selectors.exports import export_readiness, select_pool_records
 from labeling.services.campaigns import (
     CampaignInvalid,
     add_missing_jobs,
@@ -89,6 +89,12 @@ class ExportForm(forms.Form):
     seed = forms.IntegerField(min_value=0, initial=0, help_text="Seed of the 6:2:2 split.")
     stratify = forms.BooleanField(
         required=False, help_text="Split each multimodal (m) label 6:2:2."
+    )
+    pool = forms.BooleanField(
+        required=False,
+        label="Pool",
+        help_text="Export the utterances still waiting for labels instead: no labels, one "
+        "split 'pool', the same features, for a trained run to score.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -359,6 +365,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "campaign": campaign,
             "form": form,
             "readiness": export_readiness(campaign),
+            "waiting": len(select_pool_records(campaign).records),
         }
         return render(request, "admin/labeling/campaign/export.html", context)
 

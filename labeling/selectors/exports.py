@@ -80,10 +80,44 @@ def select_export_records(campaign: Campaign) -> Selection:
     sound and picture), not from a rendition.
     """
     check_exportable(campaign)
-    labels = final_labels_table(campaign)
+    final = _complete_labels(campaign)
     as_label = frozenset if campaign.is_multi_label else str
+    selection = _records(
+        campaign,
+        lambda pk, uid: pk in final,
+        lambda pk: {m: as_label(final[pk][m]) for m in MODALITIES},
+    )
+    if not selection.records:
+        raise ExportError(export_readiness(campaign).refusal())
+    return selection
+
+
+def select_pool_records(campaign: Campaign, *, leave_out: set[str] | None = None) -> Selection:
+    """The campaign's utterances with jobs that are not exported, as label-less
+    ``ExportRecord``s for a pool: those without all four labels final, or (``leave_out``)
+    those whose exported id is not in that set, e.g. not in a run's dataset. Utterances a
+    reviewer excluded are left out: nobody will label them."""
+    with_jobs = set(
+        campaign.jobs.filter(excluded=False).values_list("utterance_id", flat=True).distinct()
+    )
+    if leave_out is None:
+        final = _complete_labels(campaign)
+        chosen = lambda pk, uid: pk in with_jobs and pk not in final  # noqa: E731
+    else:
+        chosen = lambda pk, uid: pk in with_jobs and uid not in leave_out  # noqa: E731
+    return _records(campaign, chosen, lambda pk: {})
+
+
+def _complete_labels(campaign: Campaign) -> dict[int, pd.Series]:
+    """Utterance pk -> its row of final t, a, v, m labels, for utterances with all four."""
+    labels = final_labels_table(campaign)
     complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
-    final = {int(pk): row for pk, row in complete.iterrows()}
+    return {int(pk): row for pk, row in complete.iterrows()}
+
+
+def _records(campaign: Campaign, chosen, labels_of) -> Selection:
+    """The corpus's utterances `chosen(pk, exported id)` says, as records with `labels_of(pk)`;
+    ids are checked unique, utterances imported without media are listed apart."""
     rows = campaign.corpus.utterances.order_by("pk").values_list(
         "pk",
         "external_id",
@@ -98,9 +132,9 @@ def select_export_records(campaign: Campaign) -> Selection:
     records, without_media, owner, total = [], [], {}, 0
     for pk, external, source, transcript, seconds, gender, age, programme, scenario in rows:
         total += 1
-        if pk not in final:
-            continue
         uid = utterance_id(external, pk)
+        if not chosen(pk, uid):
+            continue
         if uid in owner:
             raise ExportError(
                 f"Utterances {owner[uid]} and {pk} would both be exported as {uid!r} (one has "
@@ -113,7 +147,7 @@ def select_export_records(campaign: Campaign) -> Selection:
         records.append(
             ExportRecord(
                 utterance_id=uid,
-                labels={m: as_label(final[pk][m]) for m in MODALITIES},
+                labels=labels_of(pk),
                 transcript=transcript,
                 media_path=media_path(source),
                 duration_seconds=seconds,
@@ -123,14 +157,13 @@ def select_export_records(campaign: Campaign) -> Selection:
                 scenario=scenario,
             )
         )
-    if not records:
-        raise ExportError(export_readiness(campaign).refusal())
-    return Selection(records, without_media, total - len(final), owner)
+    return Selection(records, without_media, total - len(owner), owner)
 
 
 def finished_exports(user) -> list[ExportJob]:
-    """Exports a user may train on, newest first: done, their dataset still on disk (its
-    SHA256SUMS is there), of a campaign the user may see (``reviewable_campaigns``)."""
+    """Exports a user may train on, newest first: done, labelled (not a pool), their dataset
+    still on disk (its SHA256SUMS is there), of a campaign the user may see
+    (``reviewable_campaigns``)."""
     jobs = (
         ExportJob.objects.filter(
             status=ExportJob.Status.DONE, campaign__in=reviewable_campaigns(user)
@@ -138,7 +171,11 @@ def finished_exports(user) -> list[ExportJob]:
         .select_related("campaign")
         .order_by("-finished_at", "-pk")
     )
-    return [job for job in jobs if (Path(job.out_dir) / "SHA256SUMS").is_file()]
+    return [
+        job
+        for job in jobs
+        if not job.options.get("pool") and (Path(job.out_dir) / "SHA256SUMS").is_file()
+    ]
 
 
 # --- how many utterances an export would take, and why not the others -----------------------

@@ -33,6 +33,7 @@ from labeling.selectors.exports import (
     datasheet_statistics,
     export_readiness,
     select_export_records,
+    select_pool_records,
 )
 from labeling.services import long_jobs
 from training.dataset.records import (
@@ -80,6 +81,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "segments": (int,),  # vision: the clip split into this many segments ...
     "per_segment": (int,),  # ... with this many frames sampled from each (paper: 8 × 8)
     "crop_size": (int,),  # vision: face crop side in pixels (paper: 224)
+    "pool": (bool,),  # the utterances without four final labels, unlabelled, split `pool`
 }
 DEFAULT_OPTIONS: dict[str, Any] = {
     "device": None,
@@ -97,6 +99,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "segments": 8,
     "per_segment": 8,
     "crop_size": 224,
+    "pool": False,
 }
 PROGRESS_INTERVAL_SECONDS = 1.0  # how often a running export writes its progress to the row
 
@@ -165,10 +168,13 @@ def create_export(
     for running it here with ``run_export``). Refused (``ExportError``) when no utterance is
     usable yet, saying how many are and why the others are not."""
     check_exportable(campaign)
-    readiness = export_readiness(campaign)
-    if not readiness.usable:
-        raise ExportError(readiness.refusal())
     options = export_options(**(options or {}))
+    if options["pool"]:
+        _pool_selection(campaign)
+    else:
+        readiness = export_readiness(campaign)
+        if not readiness.usable:
+            raise ExportError(readiness.refusal())
     if campaign.is_multi_label and options["released_layout"]:
         raise ExportError(
             f"Campaign {campaign.name!r} is multi-label; the released LFMIM layout holds one "
@@ -247,7 +253,8 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         options = export_options(**job.options)
         for role in ROLES:  # seconds; loading a model that is not there takes minutes
             check_model_source(role, options[f"{role}_model"])
-        selection = select_export_records(job.campaign)
+        pool = options["pool"]
+        selection = (_pool_selection if pool else select_export_records)(job.campaign)
         long_jobs.update_job(job, done=0, total=len(selection.records))
         extractors = load_extractors(options)
         long_jobs.update_job(job, heartbeat_at=timezone.now())  # loading may take minutes
@@ -266,10 +273,13 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
             stratify=options["stratify"],
             exact_sizes=options["exact_sizes"],
             released_layout=options["released_layout"],
-            statistics=lambda exported: datasheet_statistics(job.campaign, selection, exported),
+            statistics=None
+            if pool
+            else lambda exported: datasheet_statistics(job.campaign, selection, exported),
             progress=_RowProgress(job.pk, partial, progress),
             should_stop=lambda: _cancel_requested(job.pk),
             overwrite=options["overwrite"],
+            pool=pool,
         )
     except ExportCancelled as exc:
         long_jobs.finish_job(job, ExportJob.Status.CANCELLED, error=str(exc))
@@ -303,6 +313,17 @@ def run_export(job_id: int, *, progress: Progress | None = None) -> ExportJob | 
         )
     job.refresh_from_db()  # with the progress the export wrote
     return job
+
+
+def _pool_selection(campaign: Campaign) -> Selection:
+    """A pool export's utterances: those with jobs and not yet four final labels."""
+    selection = select_pool_records(campaign)
+    if not selection.records:
+        raise ExportError(
+            f"Campaign {campaign.name!r} has no utterance with media waiting for labels; every "
+            "utterance with jobs has its four labels final (export it without pool)."
+        )
+    return selection
 
 
 def _claim(job_id: int) -> ExportJob | None:
@@ -424,6 +445,40 @@ def load_extractors(options: dict) -> Extractors:
     # max_words at each call (tokenizer length, sequence_length, describe()).
     extractors.text.max_words = options["max_words"]
     return extractors
+
+
+def load_dataset_extractors(sheet: dict, *, device: str | None = None) -> tuple[Extractors, str]:
+    """The extractors a dataset's features were made with, loaded again from the models and
+    settings its datasheet records, and its feature dtype: new utterances then get the
+    features its own utterances have. ExportError when a model or setting is no longer
+    what the datasheet describes (a model changed on disk, another library version)."""
+    described = sheet["extractors"]
+    vision = described["vision"]
+    options = export_options(
+        **{f"{role}_model": described[role]["model"] for role in ROLES},
+        device=device,
+        # Datasets made before extraction had a precision option were made in fp32.
+        precision=described["text"].get("compute_precision", "fp32"),
+        max_words=described["text"]["max_words"],
+        segments=vision["segments"],
+        per_segment=vision["per_segment"],
+        crop_size=vision["crop_size"],
+    )
+    for role in ROLES:
+        check_model_source(role, options[f"{role}_model"])
+    extractors = load_extractors(options)
+    loaded = {"text": extractors.text, "audio": extractors.audio, "vision": extractors.vision}
+    for role, extractor in loaded.items():
+        now = json.loads(json.dumps(extractor.describe(), ensure_ascii=False, default=str))
+        then = described[role]
+        changed = sorted(k for k in {*now, *then} if now.get(k) != then.get(k))
+        if changed:
+            raise ExportError(
+                f"The {role} model {options[f'{role}_model']!r} no longer makes this dataset's "
+                f"features: {', '.join(changed)} differ from its datasheet. Restore that model "
+                "(and library versions), or export the campaign again and train a new run."
+            )
+    return extractors, sheet["dtype"]
 
 
 def default_model(role: str) -> str:

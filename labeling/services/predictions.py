@@ -9,14 +9,17 @@ use predictions and the suspect-vote pauses are brought up to date when it finis
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Campaign, Prediction, PredictionJob, TrainingRun
-from labeling.selectors.exports import utterance_id
+from labeling.selectors.exports import select_pool_records, utterance_id
 from labeling.services import long_jobs
+from labeling.services.exports import export_root, load_dataset_extractors
 from labeling.services.job_order import after_predictions
 from labeling.services.suspects import pause_suspect_annotators
 from labeling.services.training import RunRefused, dataset_checksum
@@ -99,13 +102,7 @@ def run_prediction(job_id: int, progress=None) -> PredictionJob | None:
 
 def _score(job: PredictionJob, progress) -> dict:
     from training.engine import BEST, TrainConfig
-    from training.engine.scoring import (
-        head_probabilities,
-        load_best,
-        run_threshold,
-        sample_of,
-        summarise,
-    )
+    from training.engine.scoring import load_best, run_threshold
     from training.engine.splits import open_splits
 
     run, campaign = job.run, job.campaign
@@ -129,24 +126,148 @@ def _score(job: PredictionJob, progress) -> dict:
         raise PredictionRefused(f"Run {run.pk} has no {BEST} for seed {job.options['seed']}.")
     config = TrainConfig.from_dict(run.config)
     model, classes = load_best(checkpoint)
-    threshold = run_threshold(run.config)
     ids = {
         utterance_id(external, pk): pk
         for pk, external in campaign.corpus.utterances.values_list("pk", "external_id")
     }
     splits = open_splits(dataset, config)  # standardised with the training split's statistics
+    sources = [s for s in (splits.train, splits.validation, splits.test) if s is not None]
+    in_dataset = {uid for split in sources for uid in split.utterance_ids}
+    pool = select_pool_records(campaign, leave_out=in_dataset)
     items = [
-        (split, i)
-        for split in (splits.train, splits.validation, splits.test)
-        if split is not None
-        for i in range(len(split))
-        if split.utterance_ids[i] in ids
+        (split, i) for split in sources for i, uid in enumerate(split.utterance_ids) if uid in ids
     ]
-    long_jobs.update_job(job, total=len(items), done=0)
+    bar = _Bar(job, progress, total=len(items) + 2 * len(pool.records))
+    pool_split, failed = None, []
+    if pool.records:  # extract first: a refusal stores nothing, a cancel loses nothing
+        pool_split, failed = _pool_split(job, splits, config, pool.records, bar)
+        bar.total = len(items) + len(pool.records) + len(pool_split)
+        items += [(pool_split, i) for i in range(len(pool_split))]
+    _store(job, model, classes, config, run_threshold(run.config), ids, items, bar)
+    return {
+        "scored": len(items),
+        "from_dataset": len(items) - (len(pool_split) if pool_split is not None else 0),
+        "extracted": len(pool_split) if pool_split is not None else 0,
+        "pool": str(pool_split.path) if pool_split is not None else "",
+        "not_scored": len(failed) + len(pool.without_media),
+        "failed": failed[:100],  # media that did not decode: [{utterance_id, error}]
+        "without_media": pool.without_media[:100],
+        "heads": list(model.heads),
+        "seed": job.options["seed"],
+        "classes": classes,
+    }
+
+
+class _Bar:
+    """The job's progress in one count: pool utterances extracted, then utterances scored."""
+
+    def __init__(self, job: PredictionJob, callback, total: int) -> None:
+        self.job, self.callback, self.total, self.done = job, callback, total, 0
+        long_jobs.update_job(job, total=total, done=0)
+
+    def advance(self, count: int) -> None:
+        if PredictionJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise Cancelled
+        self.done += count
+        long_jobs.update_job(
+            self.job, total=self.total, done=self.done, heartbeat_at=timezone.now()
+        )
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def pool_dir(run: TrainingRun, campaign: Campaign) -> Path:
+    """Where the features of `campaign`'s utterances outside `run`'s dataset are kept: one
+    pool per dataset and campaign, so runs trained on the same dataset share it."""
+    return export_root() / "pools" / f"{Path(run.dataset_path).name}-campaign-{campaign.pk}"
+
+
+def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
+    """The pool split of `records` (standardised as the run trained) and the records whose
+    media did not decode. Extracted with the dataset's own extractors and settings, unless
+    the pool on disk already holds them with those extractors."""
+    from training.dataset import CHERMASplit, ExportCancelled, ExportError, export_dataset
+    from training.dataset.split import POOL
+
+    out = pool_dir(job.run, job.campaign)
+    wanted = {r.utterance_id for r in records}
+    if _pool_holds(out, wanted, splits.datasheet):
+        bar.advance(len(records))
+    else:
+        try:
+            extractors, dtype = load_dataset_extractors(splits.datasheet)
+            done = [0]
+
+            def extracted(n: int, total: int) -> None:  # the writer counts per utterance
+                bar.advance(n - done[0])
+                done[0] = n
+
+            export_dataset(
+                records,
+                out,
+                extractors=extractors,
+                seed=0,
+                name=f"pool of {job.campaign.name} for {Path(job.run.dataset_path).name}",
+                classes=splits.classes,
+                label_mode=splits.datasheet.get("label_mode", "single-label"),
+                dtype=dtype,
+                shard_size=int(splits.datasheet.get("shard_size", 512)),
+                progress=extracted,
+                overwrite=True,
+                pool=True,
+            )
+        except Cancelled:
+            raise
+        except ExportCancelled as exc:
+            raise Cancelled from exc
+        except ExportError as exc:  # a changed feature model, a pool being written, no media
+            raise PredictionRefused(str(exc)) from exc
+    split = CHERMASplit(
+        out,
+        POOL,
+        audio_len=config.audio_len,
+        audio_how=config.audio_how,
+        standardize=splits.train.standardize,  # the training split's statistics, or None
+    )
+    failed = json.loads((out / "datasheet.json").read_text(encoding="utf-8"))["failed"]
+    return _Subset(split, wanted), [f for f in failed if f["utterance_id"] in wanted]
+
+
+def _pool_holds(out: Path, wanted: set[str], sheet: dict) -> bool:
+    """The pool on disk is whole and made by the dataset's extractors and holds `wanted`."""
+    from training.dataset import verify_checksums
+
+    path = out / "datasheet.json"
+    if not path.is_file() or verify_checksums(out):
+        return False
+    pool = json.loads(path.read_text(encoding="utf-8"))
+    if pool.get("extractors") != sheet["extractors"] or pool.get("dtype") != sheet["dtype"]:
+        return False
+    held = set(pd.read_parquet(out / "manifest.parquet", columns=["utterance_id"])["utterance_id"])
+    return wanted <= held
+
+
+class _Subset:
+    """The items of a pool split whose utterance is wanted (a pool may hold more)."""
+
+    def __init__(self, split, wanted: set[str]) -> None:
+        self.split, self.path = split, split.path
+        self.rows = [i for i, uid in enumerate(split.utterance_ids) if uid in wanted]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.split[self.rows[i]]
+
+
+def _store(job, model, classes, config, threshold, ids, items, bar: _Bar) -> None:
+    """Score `items` ((split, index) pairs) in batches and upsert their Prediction rows,
+    one transaction per batch."""
+    from training.engine.scoring import head_probabilities, sample_of, summarise
+
     size = int(job.options.get("batch_size", BATCH))
     for start in range(0, len(items), size):
-        if PredictionJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-            raise Cancelled
         batch = [split[i] for split, i in items[start : start + size]]
         samples = [sample_of(item) for item in batch]
         probabilities = head_probabilities(model, samples, label_mode=config.label_mode)
@@ -156,7 +277,7 @@ def _score(job: PredictionJob, progress) -> dict:
                 decided = summarise(p, classes, config.label_mode, threshold)
                 rows.append(
                     Prediction(
-                        run=run,
+                        run=job.run,
                         utterance_id=ids[item["utterance_id"]],
                         head=head,
                         probabilities=p,
@@ -173,14 +294,4 @@ def _score(job: PredictionJob, progress) -> dict:
                 unique_fields=["run", "utterance", "head"],
                 update_fields=["probabilities", "label", "label_set", "confidence", "entropy"],
             )
-        done = min(start + size, len(items))
-        long_jobs.update_job(job, done=done, heartbeat_at=timezone.now())
-        if progress is not None:
-            progress(done, len(items))
-    return {
-        "scored": len(items),
-        "heads": list(model.heads),
-        "seed": job.options["seed"],
-        "not_in_dataset": len(ids) - len(items),
-        "classes": classes,
-    }
+        bar.advance(len(batch))

@@ -140,3 +140,16 @@ def test_cancel_and_run_again_actions(admin_client, campaign, django_capture_on_
         admin_client.post(url, {"action": "run_again", "_selected_action": [queued.pk]})
     queued.refresh_from_db()
     assert (queued.status, queued.cancel_requested, len(enqueued)) == ("queued", False, 1)
+
+
+def test_a_campaign_still_being_annotated_can_be_exported_as_a_pool(
+    admin_client, offered, django_capture_on_commit_callbacks
+):
+    fresh = create_campaign(name="fresh", corpus=rendered_corpus(2))
+    page = admin_client.get(export_page(fresh)).content.decode()
+    assert "2 utterances with media still wait for labels" in page
+    assert 'name="pool"' in page and 'type="submit" value="Export">' in page  # not disabled
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(export_page(fresh), {**offered, "seed": 0, "pool": "on"})
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and len(queued) == 1 and job.options["pool"] is True

@@ -3,15 +3,20 @@ model's output on the run's own (standardised) features; a real gpu worker runs 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
+from transformers import ResNetModel
 
 from labeling.models import Prediction, PredictionJob
-from labeling.selectors.exports import utterance_id
+from labeling.selectors.exports import select_pool_records, utterance_id
+from labeling.services import predictions
 from labeling.services import training as runs
 from labeling.services.predictions import (
     PredictionRefused,
@@ -51,7 +56,7 @@ def expected_probabilities(run) -> dict[tuple[str, str], np.ndarray]:
 
 @pytest.mark.django_db
 def test_stored_predictions_are_the_models_output_on_the_runs_standardised_features(
-    finished_export,
+    finished_export, built
 ):
     run = trained(finished_export)
     campaign = finished_export.campaign
@@ -63,20 +68,88 @@ def test_stored_predictions_are_the_models_output_on_the_runs_standardised_featu
         for pk, external in campaign.corpus.utterances.values_list("pk", "external_id")
     }
     rows = list(Prediction.objects.filter(run=run))
-    assert len(rows) == len(expected) == job.result["scored"] * 4 == job.total * 4
+    # The dataset's 10, and the undecided utterance on features extracted now; the corrupt
+    # clip cannot be scored and the excluded utterance is not asked for.
+    assert job.result["from_dataset"] == len(expected) // 4 == 10
+    assert job.result["extracted"] == 1 and job.result["scored"] == 11 == job.total - 2
+    assert [f["utterance_id"] for f in job.result["failed"]] == [built.corrupt]
+    assert job.result["not_scored"] == 1 and job.done == job.total
+    assert {ids[r.utterance_id] for r in rows} == {*built.ids, built.undecided} - {
+        built.corrupt,
+        built.excluded,
+    }
+    assert len(rows) == 11 * 4
     classes = run.report["classes"]
     for row in rows:
+        if ids[row.utterance_id] == built.undecided:
+            continue
         p = expected[(ids[row.utterance_id], row.head)]
         np.testing.assert_allclose(row.probabilities, p, atol=1e-5)
         assert row.label == classes[int(np.argmax(p))]
         assert row.confidence == pytest.approx(float(p.max()), abs=1e-5)
         assert row.entropy == pytest.approx(float(-(p * np.log(p)).sum()), abs=1e-4)
-    assert job.result["not_in_dataset"] == len(ids) - job.result["scored"]
 
-    # Predicting again replaces the run's rows, never duplicates them.
+    # Predicting again replaces the run's rows, never duplicates them, and reuses the pool.
     again = run_prediction(start_prediction(run=run, campaign=campaign, enqueue=False).pk)
     assert again.status == PredictionJob.Status.DONE
     assert Prediction.objects.filter(run=run).count() == len(rows)
+    assert again.result["pool"] == job.result["pool"]
+
+
+@pytest.mark.django_db
+def test_an_utterance_outside_the_dataset_gets_what_it_would_get_inside(finished_export):
+    """The pool path (the dataset's extractors loaded again from its datasheet, the training
+    split's standardisation) gives the dataset's own utterances their dataset probabilities."""
+    from training.engine import TrainConfig
+    from training.engine.scoring import head_probabilities, load_best, sample_of
+    from training.engine.splits import open_splits
+
+    run = trained(finished_export)
+    campaign = finished_export.campaign
+    job = start_prediction(run=run, campaign=campaign, enqueue=False)
+    config = TrainConfig.from_dict(run.config)
+    splits = open_splits(run.dataset_path, config)
+    records = select_pool_records(campaign, leave_out=set())  # every utterance, as if new
+    bar = predictions._Bar(job, None, total=len(records.records))
+    pool, failed = predictions._pool_split(job, splits, config, records.records, bar)
+    model, _ = load_best(f"{run.out_dir}/seed-0/best.pt")
+    items = [pool[i] for i in range(len(pool))]
+    got = head_probabilities(
+        model, [sample_of(item) for item in items], label_mode=config.label_mode
+    )
+    expected = expected_probabilities(run)
+    assert len(items) == 11 and len(failed) == 1  # the undecided one is only in the pool
+    compared = 0
+    for head, p in got.items():
+        for item, row in zip(items, p, strict=True):
+            if (item["utterance_id"], head) in expected:
+                # Features stored in float16 either way, batched with other utterances.
+                np.testing.assert_allclose(row, expected[(item["utterance_id"], head)], atol=2e-3)
+                compared += 1
+    assert compared == 40
+
+
+@pytest.mark.django_db
+def test_a_changed_feature_model_refuses_the_pool_and_stores_nothing(finished_export):
+    run = trained(finished_export)
+    sheet_path = Path(run.dataset_path) / "datasheet.json"
+    vision = json.loads(sheet_path.read_text(encoding="utf-8"))["extractors"]["vision"]
+    model_dir = Path(vision["model"])
+    kept = {path: path.read_bytes() for path in model_dir.iterdir() if path.is_file()}
+    model = ResNetModel.from_pretrained(model_dir)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)  # the same architecture, other weights
+    model.save_pretrained(model_dir)
+    try:
+        job = run_prediction(
+            start_prediction(run=run, campaign=finished_export.campaign, enqueue=False).pk
+        )
+    finally:  # the session's tiny model, as other tests expect it
+        for path, data in kept.items():
+            path.write_bytes(data)
+    assert job.status == PredictionJob.Status.FAILED
+    assert "no longer makes this dataset's features" in job.error, job.error
+    assert not Prediction.objects.exists()
 
 
 @pytest.mark.django_db
@@ -112,8 +185,8 @@ def test_a_gpu_worker_runs_a_queued_prediction(gpu_worker, finished_export):  # 
         job = start_prediction(run=run, campaign=finished_export.campaign)
     job = wait_for(job, lambda j: j.is_finished)
     assert job.status == PredictionJob.Status.DONE, job.error
-    assert job.done == job.total > 0
-    assert Prediction.objects.filter(run=run).count() == job.total * 4
+    assert job.done == job.total > 0 and job.result["extracted"] == 1  # the worker extracted it
+    assert Prediction.objects.filter(run=run).count() == job.result["scored"] * 4 == 11 * 4
 
 
 @pytest.mark.django_db

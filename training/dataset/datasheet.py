@@ -48,21 +48,11 @@ def render_markdown(sheet: dict) -> str:
         f"{sheet['format_version']} (see `training/DATASET.md`). Check the files with "
         "`sha256sum -c SHA256SUMS`.",
         "",
-        "## Splits",
-        f"Shuffled with seed `{sheet['seed']}` and split train/validation/test "
-        f"{' : '.join(f'{r:g}' for r in sheet['split_ratio'])}"
-        + (f", stratified by the multimodal label {_m_label(sheet)}" if sheet["stratified"] else "")
-        + (
-            " to exact sizes: utterances may move between splits if the corpus grows."
-            if sheet.get("exact_sizes")
-            else " by each utterance's own hash: adding utterances never moves one already "
-            "here, and the sizes are the ratio up to sampling noise."
-        ),
-        "",
+        *(_pool(sheet) if sheet.get("pool") else _splits(sheet)),
         "| split | utterances |",
         "|---|---|",
     ]
-    out += [f"| {s} | {sheet['sizes'][s]} |" for s in SPLITS]
+    out += [f"| {s} | {n} |" for s, n in sheet["sizes"].items()]
     out += [f"| **total** | {sum(sheet['sizes'].values())} |", ""]
     failed = sheet["failed"]
     out += ["## Failed utterances", ""]
@@ -85,7 +75,9 @@ def render_markdown(sheet: dict) -> str:
         f"| {i} | {name} | {CHINESE_NAMES.get(name, '')} |"
         for i, name in enumerate(sheet["classes"])
     ]
-    if sheet.get("label_mode") == "multi-label":
+    if sheet.get("pool"):
+        out.append("")
+    elif sheet.get("label_mode") == "multi-label":
         out += _label_frequencies(sheet)
     else:
         out += _label_distribution(sheet)
@@ -119,6 +111,31 @@ def render_markdown(sheet: dict) -> str:
         out += ["", "## Curation statistics", "", "```json"]
         out += [json.dumps(sheet["statistics"], ensure_ascii=False, indent=2), "```"]
     return "\n".join(out) + "\n"
+
+
+def _splits(sheet: dict) -> list[str]:
+    return [
+        "## Splits",
+        f"Shuffled with seed `{sheet['seed']}` and split train/validation/test "
+        f"{' : '.join(f'{r:g}' for r in sheet['split_ratio'])}"
+        + (f", stratified by the multimodal label {_m_label(sheet)}" if sheet["stratified"] else "")
+        + (
+            " to exact sizes: utterances may move between splits if the corpus grows."
+            if sheet.get("exact_sizes")
+            else " by each utterance's own hash: adding utterances never moves one already "
+            "here, and the sizes are the ratio up to sampling noise."
+        ),
+        "",
+    ]
+
+
+def _pool(sheet: dict) -> list[str]:
+    return [
+        "## Pool",
+        "Utterances without final labels, all in the split `pool`, with features made as a "
+        "labelled export makes them: what a trained model scores before the votes are in.",
+        "",
+    ]
 
 
 def _label_distribution(sheet: dict) -> list[str]:

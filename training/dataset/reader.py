@@ -23,7 +23,7 @@ from training.features import fixed_length
 
 from .datasheet import FORMAT_VERSION
 from .shards import shard_paths
-from .split import SPLITS
+from .split import POOL, SPLITS
 
 LABEL_ID_COLUMNS = [f"label_{m}_id" for m in MODALITIES]
 LABEL_MODES = ("single-label", "multi-label")
@@ -105,7 +105,8 @@ def open_dataset(directory: str | Path) -> CHERMADataset:
 
 class CHERMASplit(Dataset):
     """One split as items of float32 tensors and masks (True = real), labels in t, a, v, m order:
-    int64 (4,) class ids (single-label) or float32 (4, C) multi-hot (multi-label).
+    int64 (4,) class ids (single-label) or float32 (4, C) multi-hot (multi-label); a pool's one
+    split ``pool`` has int64 (4,) of -1 (no labels).
 
     ``text_len``: cut or zero-pad the token sequence (None: as stored, L_t).
     ``audio_len``: fixed-length audio view (``fixed_length``: ``audio_how="sample"`` samples
@@ -125,8 +126,8 @@ class CHERMASplit(Dataset):
         audio_how: Literal["sample", "cut"] = "sample",
         standardize: FeatureStatistics | None = None,
     ) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}.")
+        if split not in (*SPLITS, POOL):
+            raise ValueError(f"split must be one of {', '.join((*SPLITS, POOL))}, not {split!r}.")
         if audio_how not in ("sample", "cut"):
             raise ValueError(f"audio_how must be 'sample' or 'cut', not {audio_how!r}.")
         for label, value in (
@@ -151,7 +152,9 @@ class CHERMASplit(Dataset):
         self.utterance_ids: list[str] = rows["utterance_id"].tolist()
         self.shards = rows["shard"].to_numpy(np.int64)
         self.rows = rows["index"].to_numpy(np.int64)
-        if self.label_mode == "multi-label":  # (N, 4, C) float32 multi-hot: t, a, v, m
+        if self.datasheet.get("pool"):  # a pool has no labels: -1 for each of t, a, v, m
+            self.labels = np.full((len(rows), len(MODALITIES)), -1, dtype=np.int64)
+        elif self.label_mode == "multi-label":  # (N, 4, C) float32 multi-hot: t, a, v, m
             hot = _multi_hot(self.path, len(manifest), self.classes)
             self.labels = np.asarray(hot[np.flatnonzero(chosen)], dtype=np.float32)
         else:

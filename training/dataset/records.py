@@ -144,9 +144,14 @@ def label_names(label: str | Collection[str]) -> list[str]:
 
 
 def check_records(
-    records: list[ExportRecord], classes: tuple[str, ...], label_mode: str = SINGLE_LABEL
+    records: list[ExportRecord],
+    classes: tuple[str, ...],
+    label_mode: str = SINGLE_LABEL,
+    *,
+    labelled: bool = True,
 ) -> None:
-    """Every problem a record can have that would otherwise surface halfway through."""
+    """Every problem a record can have that would otherwise surface halfway through.
+    ``labelled=False`` (a pool): every record must come without labels."""
     if not records:
         raise ExportError("There are no utterances to export; select at least one.")
     seen: set[str] = set()
@@ -157,6 +162,12 @@ def check_records(
         if uid in seen:
             raise ExportError(f"Utterance {uid} is listed twice; export each utterance once.")
         seen.add(uid)
+        if not labelled:
+            if record.labels:
+                raise ExportError(
+                    f"Utterance {uid} has labels; a pool holds utterances without labels."
+                )
+            continue
         if set(record.labels) != set(MODALITIES):
             raise ExportError(
                 f"Utterance {uid} has labels for {sorted(record.labels)}; an exported utterance "

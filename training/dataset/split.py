@@ -21,6 +21,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from fractions import Fraction
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+POOL = "pool"  # a pool export's one split: utterances without final labels (writer, pool=True)
 PAPER_RATIO: tuple[float, float, float] = (0.6, 0.2, 0.2)
 
 

@@ -48,7 +48,7 @@ from .shards import (
     shard_paths,
     write_json_atomic,
 )
-from .split import PAPER_RATIO, SPLITS, split_utterances
+from .split import PAPER_RATIO, POOL, SPLITS, split_utterances
 
 DTYPES = ("float16", "float32")
 LABELS_FILE = "labels.npy"  # multi-label exports: (manifest rows, 4, C) uint8 multi-hot
@@ -96,6 +96,7 @@ def export_dataset(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     overwrite: bool = False,
+    pool: bool = False,
 ) -> ExportResult:
     """Extract features of ``records`` and write the dataset to ``out_dir``.
 
@@ -110,13 +111,17 @@ def export_dataset(
     ``classes`` (names in id order, e.g. a campaign's own label set) overrides
     ``class_order``. ``label_mode="multi-label"``: every label is a frozenset of names; they
     are written as multi-hot ``labels.npy`` (manifest rows, 4, C) uint8, t, a, v, m order.
+    ``pool=True``: the records have no labels (``labels`` empty) and all go to one split,
+    ``pool``, with the same features: what a trained model scores before the votes are in.
     """
     out_dir = Path(out_dir)
     records = list(records)
     check_label_mode(label_mode)
     classes, class_order = resolve_classes(class_order, classes)
-    check_records(records, classes, label_mode)
+    check_records(records, classes, label_mode, labelled=not pool)
     multi = label_mode == MULTI_LABEL
+    if pool and (released_layout or stratify):
+        raise ExportError("A pool has no labels to stratify by or to write in the released layout.")
     if multi and released_layout:
         raise ExportError(
             "The released LFMIM layout holds one label per modality; export multi-label data "
@@ -138,8 +143,12 @@ def export_dataset(
         {uid: _label_key(r.labels["m"], classes) for uid, r in by_id.items()} if stratify else None
     )
     exact_sizes = exact_sizes or stratify
-    splits = split_utterances(by_id, seed=seed, stratify_by=strata, exact_sizes=exact_sizes)
-    order = sorted(by_id, key=lambda uid: (SPLITS.index(splits[uid]), uid))
+    if pool:
+        splits = dict.fromkeys(by_id, POOL)
+    else:
+        splits = split_utterances(by_id, seed=seed, stratify_by=strata, exact_sizes=exact_sizes)
+    names = (POOL,) if pool else SPLITS
+    order = sorted(by_id, key=lambda uid: (names.index(splits[uid]), uid))
     plan = [order[i : i + shard_size] for i in range(0, len(order), shard_size)]
     descriptions = {
         "text": extractors.text.describe(),
@@ -191,11 +200,11 @@ def export_dataset(
         _remove_strays(partial, len(plan))
         known = {path: digest for done in shards for path, digest in done["files"].items()}
         _write_manifest(partial, rows)
-        if multi:
+        if multi and not pool:
             known[LABELS_FILE] = save_npy(partial / LABELS_FILE, _multi_hot(rows, by_id, classes))
         if released_layout:
             known.update(write_released(partial, rows, _ShardReader(partial)))
-        sizes = {s: sum(r["status"] == "ok" and r["split"] == s for r in rows) for s in SPLITS}
+        sizes = {s: sum(r["status"] == "ok" and r["split"] == s for r in rows) for s in names}
         if callable(statistics):
             statistics = statistics(
                 {r["utterance_id"]: r["split"] for r in rows if r["status"] == "ok"}
@@ -208,12 +217,15 @@ def export_dataset(
             "class_order": class_order,
             "label_mode": label_mode,
             "seed": seed,
-            "split_ratio": list(PAPER_RATIO),
+            "pool": pool,
+            "split_ratio": None if pool else list(PAPER_RATIO),
             "stratified": bool(stratify),
             "exact_sizes": exact_sizes,
             "sizes": sizes,
             **(
-                label_frequencies(rows, classes, LABEL_SEPARATOR)
+                {}
+                if pool
+                else label_frequencies(rows, classes, LABEL_SEPARATOR)
                 if multi
                 else {"label_distribution": label_distribution(rows, classes)}
             ),
@@ -381,10 +393,11 @@ def _manifest_rows(
             record = by_id[uid]
             row = {"utterance_id": uid, "split": splits[uid]}
             row["shard"], row["index"] = (k, index[uid]) if uid in index else (-1, -1)
-            for m in MODALITIES:
-                row[f"label_{m}"] = _label_text(record.labels[m], classes)
+            for m in MODALITIES:  # a pool's records have no labels: "" and -1
+                label = record.labels.get(m)
+                row[f"label_{m}"] = "" if label is None else _label_text(label, classes)
             for m in MODALITIES:  # multi-label: no single id (-1); labels.npy has the sets
-                label = record.labels[m]
+                label = record.labels.get(m)
                 row[f"label_{m}_id"] = classes.index(label) if isinstance(label, str) else -1
             row.update(
                 transcript=record.transcript,

@@ -37,6 +37,11 @@ def open_splits(directory: str | Path, config: TrainConfig) -> Splits:
     from training.dataset.reader import feature_statistics
 
     dataset = open_dataset(directory)
+    if dataset.datasheet.get("pool"):
+        raise ValueError(
+            f"{directory} is a pool (utterances without labels, to score with a trained run); "
+            "train on a labelled export."
+        )
     splits = {
         name: CHERMASplit(directory, name, audio_len=config.audio_len, audio_how=config.audio_how)
         for name in ("train", "validation", "test")

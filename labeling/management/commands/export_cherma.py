@@ -111,6 +111,13 @@ class Command(BaseCommand):
         parser.add_argument("--segments", type=int, help="Vision: segments per clip (8).")
         parser.add_argument("--per-segment", type=int, help="Vision: frames per segment (8).")
         parser.add_argument("--crop-size", type=int, help="Vision: face crop side (224).")
+        parser.add_argument(
+            "--pool",
+            action="store_true",
+            default=None,
+            help="Export the utterances still waiting for labels instead, without labels, in "
+            "one split 'pool' (features as a labelled export makes them; to score with a run).",
+        )
         parser.add_argument("--local", action="store_true", help="Run here, not on a worker.")
         parser.add_argument(
             "--no-wait", action="store_true", help="Queue the export and return its id."
@@ -210,6 +217,7 @@ class Command(BaseCommand):
             "segments",
             "per_segment",
             "crop_size",
+            "pool",
         ]
         return {name: self.opts[name] for name in names if self.opts[name] is not None}
 

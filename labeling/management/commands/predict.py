@@ -21,8 +21,10 @@ from labeling.services.predictions import PredictionRefused, run_prediction, sta
 class Command(BaseCommand):
     help = (
         "Score a campaign's utterances with a finished training run (its best checkpoint of "
-        "one seed, on the run's own dataset): class probabilities per head, stored with the "
-        "run. Make the run the campaign's assistant run to use them."
+        "one seed): those in the run's dataset on their exported features, the others on "
+        "features extracted now with the dataset's own models and settings (kept as a pool "
+        "beside the exports). Class probabilities per head are stored with the run. Make the "
+        "run the campaign's assistant run to use them."
     )
 
     def add_arguments(self, parser):
@@ -68,6 +70,10 @@ class Command(BaseCommand):
         result = job.result
         self.stdout.write(
             f"scored {result['scored']} utterances (heads {', '.join(result['heads'])}); "
-            f"{result['not_in_dataset']} of the corpus are not in run {run.pk}'s dataset and "
-            "have no prediction."
+            f"{result['extracted']} of them are outside run {run.pk}'s dataset and got their "
+            f"features now, in {result['pool'] or 'no pool'}."
         )
+        for failed in result["failed"]:
+            self.stderr.write(f"not scored: {failed['utterance_id']}: {failed['error']}")
+        for uid in result["without_media"]:
+            self.stderr.write(f"not scored: {uid}: imported without media")
