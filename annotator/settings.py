@@ -127,6 +127,19 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+# The dashboard's statistics and figures are computed once per change of the data and cached
+# (labeling/selectors/dashboard_cache.py). CACHE_URL=redis://host:6379/1 shares that cache
+# between all web workers (docker-compose sets it); without it each process keeps its own.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be a redis:// or rediss:// URL (or unset for a per-process cache), "
+        f"not {CACHE_URL!r}."
+    )
 if os.environ.get("TEST_DATABASE_NAME"):  # lets several test runs share one server
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

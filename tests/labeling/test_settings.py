@@ -139,3 +139,38 @@ def test_production_turns_on_https_hsts_the_proxy_header_and_secure_cookies(tmp_
     ]
     local = production_security(tmp_path)
     assert local == ["False", "0", "None", "False", "False"]
+
+
+def share_through_cache(tmp_path, value: str, **env):
+    """One process sets a cache key (as a web worker caching a figure), another reads it."""
+    base = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+    base.update(env, ANNOTATOR_VAR_DIR=str(tmp_path / "var"))
+    base["DJANGO_SETTINGS_MODULE"] = "annotator.settings"
+    setup = "import django; django.setup(); from django.core.cache import cache; "
+    write = subprocess.run(
+        [sys.executable, "-c", setup + f"cache.set('settings-test', {value!r}, 30)"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+    )
+    read = subprocess.run(
+        [sys.executable, "-c", setup + "print(cache.get('settings-test'))"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+    )
+    return write, read
+
+
+def test_cache_url_shares_the_dashboard_cache_between_processes(tmp_path):
+    value = f"figure-{os.getpid()}"
+    write, read = share_through_cache(tmp_path, value, CACHE_URL="redis://127.0.0.1:6379/15")
+    assert write.returncode == 0 and read.returncode == 0, write.stderr + read.stderr
+    assert read.stdout.strip() == value
+    # Without it each process has its own: the second one renders again.
+    _, alone = share_through_cache(tmp_path, value)
+    assert alone.stdout.strip() == "None"
+    bad, _ = share_through_cache(tmp_path, value, CACHE_URL="memcached://x")
+    assert bad.returncode != 0 and "CACHE_URL must be a redis://" in bad.stderr
