@@ -208,3 +208,32 @@ def test_the_run_page_queues_a_prediction_and_shows_its_progress(
     page = client.get(reverse("run-detail", args=[run.pk])).content.decode()
     job.refresh_from_db()
     assert f"{job.done} / {job.total}" in page and f"{job.result['scored']} scored" in page
+
+
+@pytest.mark.django_db
+def test_the_jobs_still_open_are_ordered_by_their_own_predictions(finished_export, built):
+    """The point of scoring outside the dataset: the jobs that still need votes belong to
+    utterances the dataset does not hold, and the uncertainty order ranks them too."""
+    from labeling.models import Job
+    from labeling.services.job_order import set_job_order
+    from labeling.verdicts import State
+
+    run = trained(finished_export)
+    campaign = finished_export.campaign
+    run_prediction(start_prediction(run=run, campaign=campaign, enqueue=False).pk)
+    set_job_order(campaign, "uncertainty", run)
+    entropy = dict(
+        ((u, h), e)
+        for u, h, e in Prediction.objects.filter(run=run).values_list(
+            "utterance_id", "head", "entropy"
+        )
+    )
+    jobs = Job.objects.filter(campaign=campaign, excluded=False)
+    scored = [(entropy[(j.utterance_id, j.modality)], j.turn) for j in jobs
+              if (j.utterance_id, j.modality) in entropy]  # fmt: skip
+    open_ids = {utterance_id(j.utterance.external_id, j.utterance_id)
+                for j in jobs if j.state != State.DECIDED}  # fmt: skip
+    assert built.undecided in open_ids
+    assert len(scored) == 11 * 4  # every job but the corrupt clip's, the open ones included
+    by_turn = [e for e, _ in sorted(scored, key=lambda pair: pair[1])]
+    assert by_turn == sorted(by_turn, reverse=True)  # most uncertain first
