@@ -1,4 +1,6 @@
-"""Admin for long jobs: exports, training runs and simulations."""
+"""Admin for long jobs: exports, training runs, simulations and predictions."""
+
+import functools
 
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -6,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from labeling.models import (
     ExportJob,
+    PredictionJob,
     SimulationRun,
     TrainingEpoch,
     TrainingRun,
@@ -20,9 +23,41 @@ from labeling.services.simulation import SimulationReport
 from training.dataset import ExportError
 
 
+class LongJobAdmin(admin.ModelAdmin):
+    """A long job's admin: read-only (jobs start from their own page or command), its
+    progress as a bar in `unit`s, and the page refreshing while it runs."""
+
+    unit = "steps"
+    change_form_template = "admin/labeling/exportjob/change_form.html"  # refreshes while running
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, job):
+        percent = round(100 * job.done / job.total) if job.total else 0
+        return format_html(
+            '<progress max="100" value="{}"></progress> {} / {} {}',
+            percent,
+            job.done,
+            job.total,
+            self.unit,
+        )
+
+    def cancel_selected(self, request, queryset, cancel, what: str) -> None:
+        jobs = [cancel(pk) for pk in queryset.values_list("pk", flat=True)]
+        asked = sum(job.cancel_requested for job in jobs)
+        self.message_user(request, f"Cancel requested for {asked} queued or running {what}.")
+
+
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(LongJobAdmin):
     """Exports are started from a campaign (or export_cherma); here they are followed."""
+
+    unit = "utterances"
 
     list_display = (
         "pk",
@@ -54,22 +89,6 @@ class ExportJobAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["cancel", "run_again"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="progress")
-    def progress(self, job: ExportJob):
-        percent = round(100 * job.done / job.total) if job.total else 0
-        return format_html(
-            '<progress max="100" value="{}"></progress> {} / {} utterances',
-            percent,
-            job.done,
-            job.total,
-        )
-
     @admin.display(description="result")
     def summary(self, job: ExportJob):
         result = job.result or {}
@@ -94,9 +113,7 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected exports (finished shards are kept)")
     def cancel(self, request, queryset):
-        jobs = [request_cancel(pk) for pk in queryset.values_list("pk", flat=True)]
-        asked = sum(job.cancel_requested for job in jobs)
-        self.message_user(request, f"Cancel requested for {asked} queued or running exports.")
+        self.cancel_selected(request, queryset, request_cancel, "exports")
 
     @admin.action(description="Run the selected exports again (continues from their shards)")
     def run_again(self, request, queryset):
@@ -176,8 +193,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(SimulationRun)
-class SimulationRunAdmin(admin.ModelAdmin):
+class SimulationRunAdmin(LongJobAdmin):
     """Simulations start from the campaign list (or run here with simulate_annotators)."""
+
+    unit = "votes"
 
     list_display = ("pk", "campaign", "status", "progress", "created_by", "created_at")
     list_filter = ("status", "campaign")
@@ -197,20 +216,6 @@ class SimulationRunAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ["cancel"]
-    change_form_template = "admin/labeling/exportjob/change_form.html"  # refreshes while running
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="progress")
-    def progress(self, run: SimulationRun):
-        percent = round(100 * run.done / run.total) if run.total else 0
-        return format_html(
-            '<progress max="100" value="{}"></progress> {} / {} votes', percent, run.done, run.total
-        )
 
     @admin.display(description="result")
     def summary(self, run: SimulationRun):
@@ -223,9 +228,37 @@ class SimulationRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected simulations (votes cast are kept)")
     def cancel(self, request, queryset):
-        runs = [
-            long_jobs.request_cancel(SimulationRun, pk)
-            for pk in queryset.values_list("pk", flat=True)
-        ]
-        asked = sum(run.cancel_requested for run in runs)
-        self.message_user(request, f"Cancel requested for {asked} queued or running simulations.")
+        cancel = functools.partial(long_jobs.request_cancel, SimulationRun)
+        self.cancel_selected(request, queryset, cancel, "simulations")
+
+
+@admin.register(PredictionJob)
+class PredictionJobAdmin(LongJobAdmin):
+    """Predictions start from a run's page (or manage.py predict); here they are followed."""
+
+    unit = "(utterances extracted, then scored)"
+    list_display = ("pk", "run", "campaign", "status", "progress", "created_by", "created_at")
+    list_filter = ("status", "campaign")
+    fields = (
+        "run",
+        "campaign",
+        "status",
+        "progress",
+        "error",
+        "result",
+        "options",
+        "cancel_requested",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel the selected predictions (stored batches are kept)")
+    def cancel(self, request, queryset):
+        cancel = functools.partial(long_jobs.request_cancel, PredictionJob)
+        self.cancel_selected(request, queryset, cancel, "predictions")

@@ -237,3 +237,22 @@ def test_the_jobs_still_open_are_ordered_by_their_own_predictions(finished_expor
     assert len(scored) == 11 * 4  # every job but the corrupt clip's, the open ones included
     by_turn = [e for e, _ in sorted(scored, key=lambda pair: pair[1])]
     assert by_turn == sorted(by_turn, reverse=True)  # most uncertain first
+
+
+@pytest.mark.django_db
+def test_admins_follow_and_cancel_predictions(finished_export, admin_client):
+    run = trained(finished_export)
+    job = start_prediction(run=run, campaign=finished_export.campaign, enqueue=False)
+    listing = admin_client.get(reverse("admin:labeling_predictionjob_changelist"))
+    assert listing.status_code == 200 and "0 / 0 (utterances extracted" in listing.content.decode()
+    page = admin_client.get(reverse("admin:labeling_predictionjob_change", args=[job.pk]))
+    assert 'http-equiv="refresh"' in page.content.decode()  # queued: the page follows it
+    response = admin_client.post(
+        reverse("admin:labeling_predictionjob_changelist"),
+        {"action": "cancel", "_selected_action": [job.pk]},
+    )
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == PredictionJob.Status.CANCELLED and job.cancel_requested
+    assert run_prediction(job.pk).status == PredictionJob.Status.CANCELLED  # never runs
+    assert not Prediction.objects.exists()
