@@ -21,12 +21,17 @@ def team():
 
 @pytest.fixture
 def campaign(team, media_root):
-    corpus = rendered_corpus(3)
+    return campaign_with_media(media_root, "api", 3, team[:3])
+
+
+def campaign_with_media(media_root, name: str, utterances: int, team):
+    """A campaign over a rendered corpus whose rendition files hold `media_bytes`."""
+    corpus = rendered_corpus(utterances)
     for rendition in Rendition.objects.filter(utterance__corpus=corpus):
         path = media_root / rendition.file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(media_bytes(rendition))
-    return create_campaign(name="api", corpus=corpus, annotators=team[:3])
+    return create_campaign(name=name, corpus=corpus, annotators=team)
 
 
 def media_bytes(rendition) -> bytes:

@@ -14,6 +14,7 @@ from labeling.services.assignment import (
     submit_vote,
 )
 from labeling.services.campaigns import create_campaign
+from tests.annotation.test_assignment import campaign_for
 from tests.factories import annotators, rendered_corpus
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def team():
     return annotators(6)
-
-
-def campaign_for(team, n_utterances=4, **options):
-    return create_campaign(
-        name="c", corpus=rendered_corpus(n_utterances), annotators=team, **options
-    )
 
 
 def live(annotator, campaign):
@@ -42,7 +37,7 @@ def live(annotator, campaign):
 
 
 def test_an_annotator_holds_at_most_the_current_and_the_next_task(team):
-    campaign = campaign_for(team)
+    campaign = campaign_for(team, 4)
     current = next_task(team[0], campaign)
     upcoming = next_task(team[0], campaign, ahead_of=current.pk)
     assert upcoming.ahead and not current.ahead and upcoming.job_id != current.job_id
@@ -53,14 +48,14 @@ def test_an_annotator_holds_at_most_the_current_and_the_next_task(team):
 
 
 def test_the_task_ahead_respects_the_independence_guard(team):
-    campaign = campaign_for(team)
+    campaign = campaign_for(team, 4)
     current = next_task(team[0], campaign)
     upcoming = next_task(team[0], campaign, ahead_of=current.pk)
     assert upcoming.job.utterance_id != current.job.utterance_id
 
 
 def test_the_task_ahead_is_shown_next_with_a_fresh_expiry(team):
-    campaign = campaign_for(team, lease_seconds=600)
+    campaign = campaign_for(team, 4, lease_seconds=600)
     current = next_task(team[0], campaign)
     upcoming = next_task(team[0], campaign, ahead_of=current.pk)
     fetched = timezone.now() - timezone.timedelta(seconds=300)
@@ -80,7 +75,7 @@ def test_the_task_ahead_is_shown_next_with_a_fresh_expiry(team):
 
 
 def test_a_task_ahead_whose_time_ran_out_is_closed_and_a_new_one_given(team):
-    campaign = campaign_for(team)
+    campaign = campaign_for(team, 4)
     current = next_task(team[0], campaign)
     upcoming = next_task(team[0], campaign, ahead_of=current.pk)
     Lease.objects.filter(pk=upcoming.pk).update(expires_at=timezone.now())
@@ -91,7 +86,7 @@ def test_a_task_ahead_whose_time_ran_out_is_closed_and_a_new_one_given(team):
 
 
 def test_a_task_ahead_cannot_be_answered_or_skipped_before_it_is_shown(team):
-    campaign = campaign_for(team)
+    campaign = campaign_for(team, 4)
     current = next_task(team[0], campaign)
     upcoming = next_task(team[0], campaign, ahead_of=current.pk)
     with pytest.raises(LeaseClosed, match="not shown yet"):
@@ -121,7 +116,7 @@ def test_a_released_task_goes_back_to_the_pool_and_stays_seen(team):
 
 
 def test_a_shown_task_cannot_be_released(team):
-    campaign = campaign_for(team)
+    campaign = campaign_for(team, 4)
     current = next_task(team[0], campaign)
     with pytest.raises(LeaseClosed, match="skip it instead"):
         release_task(team[0], current.pk)
@@ -133,7 +128,7 @@ def test_a_shown_task_cannot_be_released(team):
 
 
 def test_fetching_ahead_only_of_ones_own_shown_task(team):
-    campaign = campaign_for(team)
+    campaign = campaign_for(team, 4)
     mine = next_task(team[0], campaign)
     theirs = next_task(team[1], campaign)
     with pytest.raises(LeaseNotFound, match="fetch ahead only of the task you are shown"):

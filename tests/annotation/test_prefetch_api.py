@@ -6,10 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.models import Lease, Rendition
-from labeling.services.campaigns import create_campaign
-from tests.annotation.test_api import client_for, fetch, media_bytes, post
-from tests.factories import annotators, rendered_corpus
+from labeling.models import Lease
+from tests.annotation.test_api import campaign_with_media, client_for, fetch, media_bytes, post
+from tests.factories import annotators
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +20,7 @@ def team():
 
 @pytest.fixture
 def campaign(team, media_root):
-    corpus = rendered_corpus(4)
-    for rendition in Rendition.objects.filter(utterance__corpus=corpus):
-        path = media_root / rendition.file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(media_bytes(rendition))
-    return create_campaign(name="prefetch", corpus=corpus, annotators=team)
+    return campaign_with_media(media_root, "prefetch", 4, team)
 
 
 def next_url(campaign, ahead_of=None) -> str:
