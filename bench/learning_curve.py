@@ -182,17 +182,33 @@ def make_jobs(pool: Items, truths: list[dict[str, str]], seed: int) -> list[Job]
     ]
 
 
-def spend(jobs: list[Job], order: list[int], budget: int, accuracy, classes) -> int:
+def spend(
+    jobs: list[Job], order: list[int], budget: int, accuracy, classes, defer_lost=False
+) -> int:
     """Votes `budget` at most, job by job in `order`, each job until it is decided or
-    discarded (the rule's 3, then a 4th on 2:1); the votes spent."""
-    spent = 0
+    discarded (the rule's 3, then a 4th on 2:1); the votes spent. `defer_lost`: as the
+    product's utterances order does, an utterance's remaining jobs move behind every other
+    job the moment one of its jobs is discarded."""
+    spent, deferred, lost = 0, [], set()
     for j in order:
         job = jobs[j]
-        while job.state in (State.OPEN, State.NEEDS_VOTE) and spent < budget:
-            job.vote(accuracy[job.modality], classes)
-            spent += 1
-        if spent >= budget:
-            break
+        if defer_lost and job.utterance in lost:
+            deferred.append(j)
+            continue
+        spent += _vote_out(job, budget - spent, accuracy, classes)
+        if job.state == State.DISCARDED:
+            lost.add(job.utterance)
+    for j in deferred:  # reached only when every other job is final
+        spent += _vote_out(jobs[j], budget - spent, accuracy, classes)
+    return spent
+
+
+def _vote_out(job: Job, budget: int, accuracy, classes) -> int:
+    """Votes on `job` until the rule decides or discards it, `budget` at most."""
+    spent = 0
+    while job.state in (State.OPEN, State.NEEDS_VOTE) and spent < budget:
+        job.vote(accuracy[job.modality], classes)
+        spent += 1
     return spent
 
 
@@ -235,7 +251,8 @@ def product_order(
         for head, rows in probabilities.items()
         for u, row in enumerate(rows)
     }
-    turns = job_turns(order, keys, "".join(MODALITIES), seed, entropy=entropy)
+    lost = {job.utterance for job in jobs if job.state == State.DISCARDED}
+    turns = job_turns(order, keys, "".join(MODALITIES), seed, entropy=entropy, lost=lost)
     return sorted(turns, key=lambda j: (turns[j], j))
 
 
@@ -315,7 +332,8 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
                 order = random_order(jobs, seed)
             else:  # a model order of the product: uncertainty or utterances
                 order = product_order(arm, jobs, seed, probabilities)
-            spent += spend(jobs, order, args.budget, accuracy, pool.classes)
+            defer = arm == "utterances"
+            spent += spend(jobs, order, args.budget, accuracy, pool.classes, defer_lost=defer)
         train_set = decided_set(pool, jobs)
         if not train_set.items:
             sys.exit(
@@ -383,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--accuracy", default=ACCURACY)
+    parser.add_argument("--arms", default="shuffled,uncertainty,utterances",
+                        help="orders to compare; shuffled is the baseline")  # fmt: skip
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/figures/learning-curve.png")
     args = parser.parse_args(argv)
     accuracy = {k: float(v) for k, v in (p.split("=") for p in args.accuracy.split(","))}
@@ -401,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_corpus(args.utterances, seed=args.corpus_seed)
     truths = [truth_labels(plan[int(item["utterance_id"][1:])]) for item in pool.items]
     work = keep / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
-    curves: dict[str, list[list[tuple]]] = {"shuffled": [], "uncertainty": [], "utterances": []}
+    curves: dict[str, list[list[tuple]]] = {arm: [] for arm in args.arms.split(",")}
     for seed in range(args.seeds):
         for arm in curves:
             curves[arm].append(run_arm(arm, pool, test, truths, accuracy, args, seed, work))
@@ -426,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             mean, half = sum(f1s) / len(f1s), (max(f1s) - min(f1s)) / 2
             print(f"{round_:>5} {arm:<12} {votes:>6.0f} {used:>10.0f} {mean:>17.1f} ± {half:.1f}")
     print("\naim: a model order reaches the shuffled order's final F1 with ≤ 70 % of its votes")
-    for arm in ("uncertainty", "utterances"):
+    for arm in [a for a in curves if a != "shuffled"]:
         fractions = []
         for seed in range(args.seeds):
             shuffled, ordered = curves["shuffled"][seed], curves[arm][seed]

@@ -14,7 +14,9 @@ per job, and every order except `shuffled` returns ranks 0..N-1.
   utterance's jobs on consecutive turns. Training needs all four labels of an utterance, and
   ranking single jobs spreads the votes over many utterances without completing any
   (bench/learning_curve.py measured 1 new trainable utterance in 600 votes); this order
-  completes the uncertain utterances first.
+  completes the uncertain utterances first. An utterance with a discarded job cannot enter
+  the dataset (unless a reviewer sets that label), so its other jobs come after every other
+  utterance's (`lost`; assignment also moves them back the moment a job is discarded).
 
 A job the assistant run has no prediction for (for disagreement: either head missing) comes
 after every scored job, those jobs in their shuffled order; ties among scored jobs are broken
@@ -24,7 +26,7 @@ services/job_order.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from labeling.interleave import interleaved_turns
@@ -116,9 +118,11 @@ def job_turns(
     entropy: Mapping[tuple[int, str], float] | None = None,
     probabilities: Probabilities | None = None,
     multi_label: bool = False,
+    lost: Collection[int] = frozenset(),
 ) -> dict[int, int]:
     """Job id → turn for `order` (id, shuffled, uncertainty, disagreement,
-    utterances)."""
+    utterances). `lost`: utterances with a discarded job (the utterances order puts their
+    jobs last: such an utterance cannot enter the dataset unless a reviewer sets a label)."""
     if order == "id":
         return id_turns(jobs)
     shuffled = shuffled_turns(jobs, modalities, seed)
@@ -137,7 +141,11 @@ def job_turns(
         for j in jobs:
             first[j.utterance_id] = min(first.get(j.utterance_id, shuffled[j.id]), shuffled[j.id])
         together = {j.id: (first[j.utterance_id], shuffled[j.id]) for j in jobs}
-        return ranked_turns(jobs, scores, together)
+        turns = ranked_turns(jobs, scores, together)
+        if not lost:
+            return turns
+        last = sorted(jobs, key=lambda j: (j.utterance_id in lost, turns[j.id]))
+        return {job.id: rank for rank, job in enumerate(last)}
     raise ValueError(
         f"unknown job order {order!r}: id, shuffled, uncertainty, disagreement or utterances"
     )

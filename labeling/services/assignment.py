@@ -22,6 +22,7 @@ from labeling.services.gold import (
     serve_gold_check,
     wants_gold_check,
 )
+from labeling.services.job_order import defer_lost_utterance
 from labeling.services.suspects import after_verdict
 from labeling.verdicts import State, verdict
 
@@ -468,6 +469,8 @@ def record_verdict(job: Job) -> None:
     )
     tallies.recount(job.pk)  # the dashboard's vote counters, in the vote's transaction
     after_verdict(job)  # suspect-vote pauses, checked on commit (services/suspects.py)
+    if state == State.DISCARDED:
+        defer_lost_utterance(job)  # the utterances order: its other jobs go last
 
 
 def skip_task(annotator, lease_id: int, reason: str = "") -> Lease:

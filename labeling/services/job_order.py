@@ -8,10 +8,12 @@ job_order.md.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 
 from labeling.job_order import JobKey, job_turns
 from labeling.models import Campaign, Job, Prediction
 from labeling.services.campaigns import CampaignInvalid
+from labeling.verdicts import State
 
 MODEL_ORDERS = (
     Campaign.JobOrder.UNCERTAINTY,
@@ -68,8 +70,48 @@ def after_predictions(run_id: int) -> list[int]:
     return ids
 
 
+LOST_OFFSET = 1 << 30  # above every rank: a lost utterance's jobs come after all others
+
+
+def defer_lost_utterance(job: Job) -> int:
+    """`job` was just discarded (in its vote's transaction, its row locked). Under the
+    utterances order its utterance can no longer enter the dataset (unless a reviewer sets
+    that label), so its other jobs move behind every job of the campaign: one UPDATE, only
+    on a discard. A sibling locked by its own vote right now is skipped, not waited for (two
+    siblings discarded at once would otherwise wait on each other); the next recomputation
+    moves it. Returns how many jobs moved."""
+    if job.campaign.job_order != Campaign.JobOrder.UNCERTAIN_UTTERANCES:
+        return 0
+    siblings = list(
+        Job.objects.filter(
+            campaign_id=job.campaign_id, utterance_id=job.utterance_id, turn__lt=LOST_OFFSET
+        )
+        .exclude(pk=job.pk)
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    return Job.objects.filter(pk__in=siblings).update(turn=F("turn") + LOST_OFFSET)
+
+
+def lost_utterances(campaign: Campaign) -> set[int]:
+    """Utterances with a job discarded and no reviewer's label on it."""
+    return set(
+        campaign.jobs.filter(
+            state=State.DISCARDED,
+            excluded=False,
+            override_label="",
+            override_label_set__isnull=True,
+        ).values_list("utterance_id", flat=True)
+    )
+
+
 def _recompute(campaign: Campaign) -> int:
     jobs = [JobKey(*row) for row in campaign.jobs.values_list("id", "utterance_id", "modality")]
+    lost = (
+        lost_utterances(campaign)
+        if campaign.job_order == Campaign.JobOrder.UNCERTAIN_UTTERANCES
+        else set()
+    )
     entropy, probabilities = {}, {}
     if campaign.job_order in MODEL_ORDERS and campaign.assistant_run_id is not None:
         rows = Prediction.objects.filter(
@@ -89,6 +131,7 @@ def _recompute(campaign: Campaign) -> int:
         entropy=entropy,
         probabilities=probabilities,
         multi_label=campaign.is_multi_label,
+        lost=lost,
     )
     changed = [Job(pk=job_id, turn=turn) for job_id, turn in turns.items()]
     Job.objects.bulk_update(changed, ["turn"], batch_size=5000)

@@ -204,3 +204,41 @@ def test_admin_form_reorders_on_change_and_refuses_a_model_order_without_predict
         "uncertainty", keys(campaign), campaign.modalities, campaign.assignment_seed,
         entropy=entropy,
     )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_under_the_utterances_order_a_discard_sends_the_utterances_other_jobs_last():
+    """Votes go where they help: an utterance with a discarded job cannot enter the dataset,
+    so its remaining jobs wait behind every other utterance's, at once and after a
+    recomputation, until a reviewer sets the discarded label."""
+    from labeling.services import review
+    from labeling.services.assignment import next_task, submit_vote
+    from labeling.services.job_order import LOST_OFFSET, recompute_turns
+
+    team = annotators(3, prefix="lost-")
+    campaign = create_campaign(
+        name="lost", corpus=rendered_corpus(3), annotators=team, independence_guard=False
+    )
+    run = make_run()
+    predict(run, campaign.corpus.utterances.all())
+    set_job_order(campaign, "utterances", run)
+    first = campaign.jobs.get(pk=hand_out(campaign)[0])
+    for annotator, label in zip(team, ("happiness", "sadness", "anger"), strict=True):
+        lease = next_task(annotator, campaign)
+        assert lease.job_id == first.pk  # the most uncertain utterance's first job
+        submit_vote(annotator, lease.pk, label)  # 1:1:1: discarded
+    first.refresh_from_db()
+    assert first.state == "discarded"
+    siblings = campaign.jobs.filter(utterance_id=first.utterance_id).exclude(pk=first.pk)
+    others = campaign.jobs.exclude(utterance_id=first.utterance_id)
+    assert min(j.turn for j in siblings) >= LOST_OFFSET > max(j.turn for j in others)
+    assert next_task(team[0], campaign).job.utterance_id != first.utterance_id
+
+    recompute_turns(campaign.pk)  # e.g. new predictions: the utterance stays last
+    by_turn = list(campaign.jobs.order_by("turn").values_list("utterance_id", flat=True))
+    assert by_turn[-4:] == [first.utterance_id] * 4 and first.utterance_id not in by_turn[:-4]
+
+    reviewer = annotators(1, prefix="lost-reviewer-")[0]
+    review.set_label(reviewer, first.pk, "anger", "the voice is angry")
+    recompute_turns(campaign.pk)
+    assert max(j.turn for j in campaign.jobs.all()) < LOST_OFFSET

@@ -95,3 +95,16 @@ def test_utterances_order_ranks_utterances_by_the_m_head_and_keeps_their_jobs_to
     assert sorted(turns.values()) == list(range(len(JOBS)))
     utterance_of = {j.id: j.utterance_id for j in JOBS}
     assert [utterance_of[j] for j in in_order(turns)] == [11, 11, 10, 10, 12, 12]
+
+
+def test_utterances_order_puts_an_utterance_with_a_discarded_job_last():
+    entropy = {(10, "m"): 0.4, (11, "m"): 1.3, (12, "m"): 0.1}
+    turns = job_turns("utterances", JOBS, "tm", seed=4, entropy=entropy, lost={11})
+    assert sorted(turns.values()) == list(range(len(JOBS)))
+    utterance_of = {j.id: j.utterance_id for j in JOBS}
+    # The most uncertain utterance cannot enter the dataset any more: everything else first.
+    assert [utterance_of[j] for j in in_order(turns)] == [10, 10, 12, 12, 11, 11]
+    # Other orders rank jobs, not utterances: `lost` leaves them as they are.
+    assert job_turns("uncertainty", JOBS, "tm", 4, entropy=entropy, lost={11}) == job_turns(
+        "uncertainty", JOBS, "tm", 4, entropy=entropy
+    )
