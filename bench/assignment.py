@@ -1,12 +1,22 @@
 """Assignment at CHERMA scale, over HTTP.
 
 A campaign of 28,717 utterances × 4 modalities (114,868 jobs) in PostgreSQL, served by
-gunicorn; N simulated annotators (threads, each with its own keep-alive connection and
-API token) do next-task + submit in a loop. Prints throughput, p50/p95/p99 latency per
-endpoint, and the rule-breach counters (all must be 0).
+gunicorn; N simulated annotators (threads spread over client processes, each annotator with
+its own keep-alive connection and API token) do next-task + submit in a loop. Prints
+throughput, p50/p95/p99 latency per endpoint, and the rule-breach counters (all must be 0).
 
     .venv/bin/python bench/assignment.py                      # N = 8, 32, 64
-    .venv/bin/python bench/assignment.py --annotators 64 --think 1.0
+    .venv/bin/python bench/assignment.py --annotators 64 --think 5
+    .venv/bin/python bench/assignment.py --annotators 64 --order uncertainty
+
+How it measures (so that it measures the server, not the client or the start):
+- The server is warmed up first (every worker has its database connection and code loaded).
+- With think time, annotators start at random moments over one mean think time, as people
+  of a pool arrive, instead of all 64 at the same instant; `--burst` starts them together.
+- The annotators run in `--clients` processes (threads within each), so that their timing is
+  not held up waiting for one client process's GIL.
+- `--order` sets the campaign's job order first (labeling/job_order.py); the orders that
+  rank by the model get synthetic predictions of a stored run (seeded, made once).
 
 Needs PostgreSQL (default: a database `cherma_bench` on 127.0.0.1:5432, created if missing),
 or the embedded SQLite: `--database-url sqlite:///var/bench.sqlite3`. Prints the machine's load
@@ -18,6 +28,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -105,9 +116,10 @@ def seed(max_annotators: int):
 def reset(campaign) -> None:
     from django.db import connection
 
-    from labeling.models import Job, Lease
+    from labeling.models import Job, LabelTally, Lease
 
     Lease.objects.filter(job__campaign=campaign).delete()  # votes go with their leases
+    LabelTally.objects.filter(job__campaign=campaign).delete()
     Job.objects.filter(campaign=campaign).update(state="open", priority=1, label="", votes_count=0)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -122,12 +134,55 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def set_order(campaign, order: str) -> None:
+    """Put the bench campaign in `order`; the model's orders need an assistant run with
+    predictions: synthetic ones, one per utterance and head, made once (a seeded Dirichlet
+    draw per head, so entropies and the heads' disagreement spread as a model's do)."""
+    from labeling.models import Prediction, TrainingRun
+    from labeling.services.job_order import MODEL_ORDERS, set_job_order
+    from training.engine.scoring import summarise
+
+    run = None
+    if order in MODEL_ORDERS:
+        run, created = TrainingRun.objects.get_or_create(
+            name="bench/assignment predictions",
+            defaults=dict(
+                model="lfmim", preset="quick", config={}, dataset_path="-", out_dir="-",
+                status=TrainingRun.Status.DONE,
+            ),
+        )  # fmt: skip
+        if created or not run.predictions.exists():
+            print("seeding synthetic predictions …", flush=True)
+            rng = random.Random(14)
+            classes = campaign.label_names
+            made = []
+            for utterance_id in campaign.corpus.utterances.values_list("pk", flat=True):
+                for head in "tavm":
+                    weights = [rng.gammavariate(0.5, 1.0) for _ in classes]
+                    p = [w / sum(weights) for w in weights]
+                    decided = summarise(p, classes, "single-label")  # as predict stores it
+                    made.append(
+                        Prediction(
+                            run=run,
+                            utterance_id=utterance_id,
+                            head=head,
+                            probabilities=p,
+                            **decided._asdict(),
+                        )
+                    )
+            Prediction.objects.bulk_create(made, batch_size=5000)
+    if campaign.job_order != order or campaign.assistant_run_id != (run and run.pk):
+        print(f"setting the job order to {order} …", flush=True)
+        set_job_order(campaign, order, run)
+
+
 class Annotator(threading.Thread):
-    def __init__(self, port, campaign_id, token, labels, tasks, think, seed):
+    def __init__(self, port, campaign_id, token, labels, tasks, think, seed, start_at):
         super().__init__()
         self.port, self.campaign_id, self.token = port, campaign_id, token
         self.labels, self.tasks, self.think = labels, tasks, think
         self.rng = random.Random(seed)
+        self.start_at = start_at  # seconds after the common start
         self.latency = {"next": [], "submit": []}
         self.errors: list[str] = []
         self.accepted: list[int] = []
@@ -150,6 +205,7 @@ class Annotator(threading.Thread):
 
     def run(self):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        time.sleep(self.start_at)
         try:
             for _ in range(self.tasks):
                 took, status, data = self.call(
@@ -180,6 +236,60 @@ class Annotator(threading.Thread):
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             connection.close()
+
+
+def client_process(specs: list[dict], begin: float, results) -> None:
+    """One client process: its share of the annotators as threads, started at `begin`
+    (time.time, shared by all client processes); sends back what each measured."""
+    annotators = [Annotator(**spec) for spec in specs]
+    time.sleep(max(0.0, begin - time.time()))
+    for annotator in annotators:
+        annotator.start()
+    for annotator in annotators:
+        annotator.join()
+    results.put([(a.latency, a.errors, a.accepted) for a in annotators])
+
+
+def run_annotators(specs: list[dict], clients: int) -> tuple[list, float]:
+    """Run the annotators in `clients` processes; (per annotator (latency, errors, accepted),
+    seconds from the common start until the last finished)."""
+    from django.db import connections
+
+    connections.close_all()  # the children fork from here and must not share a connection
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    begin = time.time() + 1.0  # every process started and waiting
+    shares = [specs[i::clients] for i in range(clients) if specs[i::clients]]
+    processes = [
+        fork.Process(target=client_process, args=(share, begin, results)) for share in shares
+    ]
+    for process in processes:
+        process.start()
+    measured = [row for _ in processes for row in results.get()]
+    elapsed = time.time() - begin
+    for process in processes:
+        process.join()
+    return measured, elapsed
+
+
+def warm_up(port: int, token: str, workers: int) -> None:
+    """Requests that are not measured, until every worker has answered several: its first
+    ones open the database connection and load the code."""
+
+    def hit():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(5):
+            connection.request(
+                "GET", "/api/campaigns/", headers={"Authorization": f"Token {token}"}
+            )
+            connection.getresponse().read()
+        connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(4 * workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def profile(campaign, tokens, rounds: int = 200) -> None:
@@ -222,7 +332,7 @@ def profile(campaign, tokens, rounds: int = 200) -> None:
         )
 
 
-def start_server(port: int, workers: int, env: dict) -> subprocess.Popen:
+def start_server(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -231,6 +341,12 @@ def start_server(port: int, workers: int, env: dict) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
+            # Idle keep-alive connections are kept 75 s (nginx's default towards browsers):
+            # gunicorn's 2 s would close them during think time, and http.client, unlike a
+            # browser, writes the next request into the closed socket.
+            "--keep-alive",
+            "75",
             "--log-level",
             "warning",
         ],
@@ -256,7 +372,27 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=0.0, help="mean seconds an annotator looks at a task"
     )
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    # 3 gthread workers × 4 threads, as docker-compose runs it: on 2 cores this gave 71-75
+    # tasks/s where 4 sync workers gave 43-57 (a sync worker idles through every round trip
+    # to the database, and closes the connection after each response).
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker (gthread above 1, else sync)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="client processes the annotators are spread over"
+    )
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="the old start: no warm-up, every annotator's first request at the same instant",
+    )
+    parser.add_argument(
+        "--order",
+        choices=["id", "shuffled", "uncertainty", "disagreement", "utterances"],
+        default="shuffled",
+        help="the campaign's job order (labeling/job_order.py)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cherma_bench")
     parser.add_argument(
@@ -293,16 +429,19 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     campaign, tokens = seed(max(args.annotators))
+    set_order(campaign, args.order)
     if args.profile:
         print(f"in-process profile, {connection.vendor}, load average {load_average()}")
         profile(campaign, tokens)
         return
-    server = start_server(args.port, args.workers, env)
+    server = start_server(args.port, args.workers, args.threads, env)
+    kind = f"gthread × {args.threads} threads" if args.threads > 1 else "sync"
+    start = "burst start, no warm-up" if args.burst else "warm-up, staggered start"
     print(
-        f"\nassignment benchmark: {campaign.jobs.count():,} jobs, "
-        f"gunicorn {args.workers} sync workers, think time {args.think}s, "
-        f"{args.tasks} tasks per annotator, {os.cpu_count()} CPUs, "
-        f"{connection.vendor}, load average {load_average()}"
+        f"\nassignment benchmark: {campaign.jobs.count():,} jobs, order {args.order}, "
+        f"gunicorn {args.workers} {kind} workers, think time {args.think}s, "
+        f"{args.tasks} tasks per annotator, {args.clients} client processes, {start}, "
+        f"{os.cpu_count()} CPUs, {connection.vendor}, load average {load_average()}"
     )
     print(
         f"{'N':>4} {'tasks/s':>8} {'next p50/p95/p99 ms':>22} "
@@ -311,34 +450,33 @@ def main() -> None:
     try:
         for n in args.annotators:
             reset(campaign)
-            threads = [
-                Annotator(
-                    args.port,
-                    campaign.pk,
-                    tokens[i],
-                    campaign.label_names,
-                    args.tasks,
-                    args.think,
+            if not args.burst:
+                warm_up(args.port, tokens[0], args.workers)
+            arrivals = random.Random(n)
+            specs = [
+                dict(
+                    port=args.port,
+                    campaign_id=campaign.pk,
+                    token=tokens[i],
+                    labels=campaign.label_names,
+                    tasks=args.tasks,
+                    think=args.think,
                     seed=i,
-                )
+                    start_at=0.0 if args.burst else arrivals.uniform(0, args.think),
+                )  # fmt: skip
                 for i in range(n)
             ]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - started
-            nexts = [x * 1000 for t in threads for x in t.latency["next"]]
-            submits = [x * 1000 for t in threads for x in t.latency["submit"]]
-            accepted = {v for t in threads for v in t.accepted}
+            measured, elapsed = run_annotators(specs, min(args.clients, n))
+            nexts = [x * 1000 for latency, _, _ in measured for x in latency["next"]]
+            submits = [x * 1000 for latency, _, _ in measured for x in latency["submit"]]
+            accepted = {v for _, _, votes in measured for v in votes}
             stored = set(
                 Vote.objects.filter(job__campaign=campaign).values_list("lease_id", flat=True)
             )
             integrity = campaign_integrity(campaign)
             integrity.pop("unfinished_jobs")
             integrity["lost_votes"] = len(accepted - stored)
-            integrity["errors"] = sum(len(t.errors) for t in threads)
+            integrity["errors"] = sum(len(errors) for _, errors, _ in measured)
             breaches = sum(integrity.values())
             fmt = lambda xs: "/".join(f"{percentile(xs, q):.0f}" for q in (50, 95, 99))  # noqa: E731
             print(
@@ -347,7 +485,7 @@ def main() -> None:
                 flush=True,
             )
             if breaches:
-                print("  errors:", [e for t in threads for e in t.errors][:5])
+                print("  errors:", [e for _, errors, _ in measured for e in errors][:5])
             if nexts and submits:
                 print(
                     f"       mean next {statistics.mean(nexts):.1f} ms, "

@@ -3,6 +3,7 @@ for reviewers: a campaign's pool)."""
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -12,7 +13,12 @@ from rest_framework.response import Response
 
 from labeling.models import Campaign, Lease
 from labeling.roles import is_reviewer
-from labeling.selectors.annotation import annotator_campaigns, my_progress, task_payload
+from labeling.selectors.annotation import (
+    annotator_campaigns,
+    campaign_by_id,
+    my_progress,
+    task_payload,
+)
 from labeling.selectors.pool import campaign_is_stuck, pool_check, pool_members, stuck_jobs
 from labeling.selectors.qualification import qualification_status, training_left
 from labeling.services.assignment import (
@@ -135,7 +141,9 @@ class AheadOfSerializer(serializers.Serializer):
 @api_view(["POST"])
 def next_task_view(request, campaign_id: int):
     """Your current task in the campaign, or a new one; `task` is null when none is left for you."""
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    campaign = campaign_by_id(campaign_id)
+    if campaign is None:
+        raise Http404("No such campaign.")
     query = AheadOfSerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     try:

@@ -5,16 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import AnnotatorPause, Campaign, ClipScreening, Job, Lease, Vote
+from labeling.models import Campaign, ClipScreening, Job, Lease, Vote
 from labeling.multilabel_verdicts import in_label_order, multilabel_verdict
 from labeling.services import tallies
-from labeling.services.assignment_sql import any_job_left, claim_job, read_context, touch_job
+from labeling.services.assignment_sql import (
+    Answers,
+    any_job_left,
+    cast_vote,
+    claim_job,
+    job_answers,
+    lock_annotator,
+    lock_job_lease,
+    membership,
+    read_context,
+    touch_job,
+    write_verdict,
+)
 from labeling.services.gold import (
     Feedback,
     record_gold_answer,
@@ -105,25 +116,17 @@ def paused_message(reason: str) -> str:
 
 
 def check_member(annotator, campaign: Campaign) -> None:
+    """Refuse a closed campaign, a non-member or a paused one (one statement)."""
     if not campaign.is_active:
         raise CampaignClosed(CLOSED)
-    # One query on the hot path: the membership row with any pause's reason beside it.
-    paused = AnnotatorPause.objects.filter(campaign=campaign, annotator=annotator)
-    membership = (
-        Campaign.annotators.through.objects.filter(campaign=campaign, user=annotator)
-        .annotate(pause=Subquery(paused.values("reason")[:1]))
-        .values_list("pause", flat=True)
-    )
-    found = list(membership[:1])
-    if not found:
+    refuse_unless_member(*membership(annotator, campaign))
+
+
+def refuse_unless_member(member: bool, pause: str | None) -> None:
+    if not member:
         raise NotInPool(NOT_IN_POOL)
-    if found[0] is not None:
-        raise Paused(paused_message(found[0]))
-
-
-def lock_annotator(annotator) -> None:
-    """Serialise one person's own requests (guard, one lease at a time, exams, screening)."""
-    get_user_model().objects.select_for_update().only("pk").get(pk=annotator.pk)
+    if pause is not None:
+        raise Paused(paused_message(pause))
 
 
 def next_task(annotator, campaign: Campaign, ahead_of: int | None = None) -> Lease | None:
@@ -145,10 +148,7 @@ def next_task(annotator, campaign: Campaign, ahead_of: int | None = None) -> Lea
     with transaction.atomic():
         lock_annotator(annotator)
         context = read_context(annotator, campaign)
-        if not context.member:
-            raise NotInPool(NOT_IN_POOL)
-        if context.pause is not None:
-            raise Paused(paused_message(context.pause))
+        refuse_unless_member(context.member, context.pause)
         allowed = "".join(m for m in campaign.modalities if m not in context.locked)
         if not context.live and ahead_of is None:
             return _claim(annotator, campaign, allowed, ahead=False)
@@ -261,6 +261,7 @@ def _live_leases(annotator, campaign: Campaign) -> tuple[Lease | None, Lease | N
             State.NEEDS_VOTE,
         )
         if lease.ahead not in live and wanted and worth_handing_out(lease, now):
+            lease.campaign = campaign  # the page's payload reads it
             live[lease.ahead] = lease
         else:
             Lease.objects.filter(pk=lease.pk).update(status=Lease.Status.EXPIRED, closed_at=now)
@@ -293,7 +294,9 @@ def submit_vote(
     `label` is one label name on a single-label campaign, and a collection of label names
     (a list, set or tuple; empty for "none of these") on a multi-label one."""
     with transaction.atomic():
-        lease = _own_lease(annotator, lease_id)
+        # A job's lease: one statement locks it and its job and reads the rest it needs.
+        held = lock_job_lease(annotator, lease_id)
+        lease = held.lease if held is not None else _own_lease(annotator, lease_id)
         campaign = lease.campaign
         label, label_set = read_answer(campaign, label)
         if lease.kind != Lease.Kind.JOB and label_set is not None:
@@ -316,8 +319,13 @@ def submit_vote(
             raise LeaseClosed(NOT_SHOWN)
         # The lease was handed out earlier: the holder may since have been removed from the
         # pool or paused, or the campaign closed. Checked again before anything is written.
-        check_member(annotator, campaign)
-        job = Job.objects.select_for_update().get(pk=lease.job_id) if lease.job_id else None
+        if held is None:
+            check_member(annotator, campaign)
+        else:
+            if not campaign.is_active:
+                raise CampaignClosed(CLOSED)
+            refuse_unless_member(held.member, held.pause)
+        job = held.job if held is not None else None
         now = timezone.now()  # read under the job lock: see assignment.md (1)
         if lease.expires_at <= now:
             raise LeaseExpired(
@@ -329,21 +337,23 @@ def submit_vote(
         feedback = vote = None
         if job is None:
             feedback = record_gold_answer(lease, label, spent)
+            lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
+            lease.save(update_fields=["status", "closed_at"])
         else:
             if job.excluded or State(job.state) not in (State.OPEN, State.NEEDS_VOTE):
                 raise JobClosed("This task no longer needs a vote; press next for a new one.")
-            job.campaign = campaign
-            vote = Vote.objects.create(
+            vote = Vote(
                 job=job,
                 annotator=annotator,
                 lease=lease,
                 label=label,
                 label_set=label_set,
                 seconds_spent=spent,
+                created_at=now,
             )
-            record_verdict(job)
-        lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
-        lease.save(update_fields=["status", "closed_at"])
+            answers = cast_vote(vote)
+            lease.status, lease.closed_at = Lease.Status.SUBMITTED, now
+            record_verdict(job, answers, closing=lease)
     return Submission(lease, label, False, vote=vote, feedback=feedback, label_set=label_set)
 
 
@@ -429,13 +439,16 @@ def revise_answer(annotator, lease_id: int, label: Answer) -> Submission:
     return Submission(lease, label, repeated=False, vote=vote, label_set=label_set)
 
 
-def record_verdict(job: Job) -> None:
+def record_verdict(job: Job, answers: Answers | None = None, closing: Lease | None = None) -> None:
     """Recompute the job's verdict from its votes (the caller holds the job's lock): the
     single-label rule (labeling/verdicts.py), or per emotion on a multi-label campaign
-    (labeling/multilabel_verdicts.py)."""
+    (labeling/multilabel_verdicts.py). `answers`: the job's votes as the caller has just
+    read them (else read here); `closing`: the lease a vote was cast on, closed with it."""
     campaign = job.campaign
+    if answers is None:
+        answers = job_answers(job.pk)
     if campaign.is_multi_label:
-        sets = [frozenset(s) for s in job.votes.values_list("label_set", flat=True)]
+        sets = [frozenset(s) for _, s in answers]
         names = campaign.label_names
         result = multilabel_verdict(sets, names, job.rule, campaign.undecided_policy)
         decided = result.state == State.DECIDED
@@ -443,7 +456,7 @@ def record_verdict(job: Job) -> None:
         job.label_set = in_label_order(result.present, names) if decided else None
         job.undecided_labels = in_label_order(result.undecided, names)
     else:
-        labels = list(job.votes.values_list("label", flat=True))
+        labels = [label for label, _ in answers]
         single = verdict(labels, job.rule)
         state, label, cast = single.state, single.label or "", len(labels)
     job.state = state.value
@@ -456,17 +469,8 @@ def record_verdict(job: Job) -> None:
             state, Job.Priority.FINAL
         )
     )
-    job.save(
-        update_fields=[
-            "state",
-            "label",
-            "label_set",
-            "undecided_labels",
-            "votes_count",
-            "priority",
-            "updated_at",
-        ]
-    )
+    job.updated_at = timezone.now()
+    write_verdict(job, closing)
     tallies.recount(job.pk)  # the dashboard's vote counters, in the vote's transaction
     after_verdict(job)  # suspect-vote pauses, checked on commit (services/suspects.py)
     if state == State.DISCARDED:

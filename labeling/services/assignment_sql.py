@@ -1,6 +1,8 @@
 """The SQL behind a next-task on its common path (assignment.md, "Three statements"): the
-annotator's context, read under their row lock, and the claim, which picks the first
-eligible job and inserts the lease in one statement.
+annotator's lock and context, and the claim, which picks the first eligible job and inserts
+the lease in one statement; and behind a vote (assignment.md, "Submit"): the lease and its
+job locked and read with the campaign and membership in one statement, the vote cast with
+the job's votes read back, the verdict written with the lease closed.
 
 Both are written once for PostgreSQL and SQLite; only the lock clauses differ. SQLite has no
 row locks and needs none: every transaction starts with BEGIN IMMEDIATE (settings), so writers
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from labeling import rows
 from labeling.models import (
     AnnotatorPause,
     Campaign,
@@ -25,10 +29,12 @@ from labeling.models import (
     Job,
     Lease,
     Rendition,
+    Vote,
 )
 from labeling.verdicts import State
 
 
+@cache
 def _tables() -> dict[str, str]:
     return {
         "user": get_user_model()._meta.db_table,
@@ -41,7 +47,42 @@ def _tables() -> dict[str, str]:
         "attempt": ExamAttempt._meta.db_table,
         "pause": AnnotatorPause._meta.db_table,
         "member": Campaign.annotators.through._meta.db_table,
+        "campaign": Campaign._meta.db_table,
+        "vote": Vote._meta.db_table,
     }
+
+
+def _membership(user: str, campaign: str) -> str:
+    """Two columns: whether `user` is in `campaign`'s pool, and the reason of their pause
+    there (NULL when not paused); SQL expressions over the enclosing query's rows."""
+    t = _tables()
+    return f"""
+          EXISTS (SELECT 1 FROM {t["member"]} m
+                  WHERE m.campaign_id = {campaign} AND m.user_id = {user}),
+          (SELECT p.reason FROM {t["pause"]} p
+            WHERE p.campaign_id = {campaign} AND p.annotator_id = {user} LIMIT 1)"""
+
+
+def lock_annotator(annotator) -> None:
+    """Statement 1: `SELECT … FOR UPDATE` on the annotator's user row, which serialises one
+    person's own requests (the guard, one lease at a time, exams, screening). None on SQLite:
+    every transaction there already holds the database's write lock from BEGIN IMMEDIATE."""
+    if not connection.features.has_select_for_update:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_tables()['user']} WHERE id = %s FOR UPDATE", [annotator.pk]
+        )
+
+
+def membership(annotator, campaign: Campaign) -> tuple[bool, str | None]:
+    """(in the pool, pause reason or None), one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_membership('%(a)s', '%(c)s')}", {"a": annotator.pk, "c": campaign.pk}
+        )
+        member, pause = cursor.fetchone()
+    return bool(member), pause
 
 
 def open_slots_sql(initial_votes: str = "%(initial)s") -> str:
@@ -79,10 +120,7 @@ def read_context(annotator, campaign: Campaign) -> Context:
         for m in campaign.modalities
     )
     sql = f"""
-        SELECT
-          EXISTS (SELECT 1 FROM {t["member"]} m WHERE m.campaign_id = %(c)s AND m.user_id = u.id),
-          (SELECT p.reason FROM {t["pause"]} p
-            WHERE p.campaign_id = %(c)s AND p.annotator_id = u.id LIMIT 1),
+        SELECT {_membership("u.id", "%(c)s")},
           (SELECT COUNT(*) FROM {t["lease"]} l
             WHERE l.annotator_id = u.id AND l.campaign_id = %(c)s
               AND l.status = '{Lease.Status.ACTIVE.value}'
@@ -219,3 +257,141 @@ def touch_job(job_id: int) -> None:
         cursor.execute(
             f"UPDATE {Job._meta.db_table} SET votes_count = votes_count WHERE id = %s", [job_id]
         )
+
+
+@dataclass(frozen=True)
+class HeldJobLease:
+    lease: Lease  # with its campaign
+    job: Job  # locked, its newest version
+    member: bool
+    pause: str | None
+
+
+@cache
+def _lock_job_lease_sql(vendor: str) -> str:
+    t = _tables()
+    lock = " FOR UPDATE OF l, j" if connection.features.has_select_for_update_of else ""
+    return f"""
+        SELECT {rows.columns(Lease, "l")}, {rows.columns(Campaign, "c")}, {rows.columns(Job, "j")},
+          {_membership("l.annotator_id", "l.campaign_id")}
+        FROM {t["lease"]} l JOIN {t["campaign"]} c ON c.id = l.campaign_id
+          JOIN {t["job"]} j ON j.id = l.job_id
+        WHERE l.id = %s AND l.annotator_id = %s{lock}"""
+
+
+def lock_job_lease(annotator, lease_id: int) -> HeldJobLease | None:
+    """Submit's first statement: the annotator's lease on a job, locked with its job (lease
+    first, then job, the order every vote takes them), its campaign, and the annotator's
+    membership and pause there; None when it is no job lease of theirs.
+
+    The job's row is the newest version after any wait for its lock (PostgreSQL re-reads
+    locked rows), so its state and votes are current; the job's votes are read by the next
+    statement, which sees what committed before the lock was granted. Membership is read in
+    the statement's snapshot, as a statement of its own before the lock would have been."""
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_job_lease_sql(connection.vendor), [lease_id, annotator.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    a, b = rows.width(Lease), rows.width(Lease) + rows.width(Campaign)
+    c = b + rows.width(Job)
+    lease, campaign, job = (
+        rows.load(Lease, row[:a]),
+        rows.load(Campaign, row[a:b]),
+        rows.load(Job, row[b:c]),
+    )
+    lease.campaign = job.campaign = campaign
+    lease.job = job
+    return HeldJobLease(lease, job, bool(row[c]), row[c + 1])
+
+
+Answers = list[tuple[str, list[str] | None]]  # a job's votes: (label, label_set) each
+
+
+def _answers(found) -> Answers:
+    return [(label, rows.convert(Vote, "label_set", label_set)) for label, label_set in found]
+
+
+def cast_vote(vote: Vote) -> Answers:
+    """Insert the vote (its id is set) and read back all the job's votes, this one included:
+    one statement on PostgreSQL, two on SQLite (no INSERT inside a WITH there). Run under
+    the job's lock, so the read sees every vote committed before it."""
+    t = _tables()
+    params = {
+        "job": vote.job_id,
+        "annotator": vote.annotator_id,
+        "lease": vote.lease_id,
+        "label": vote.label,
+        "label_set": rows.prepare(Vote, "label_set", vote.label_set),
+        "spent": vote.seconds_spent,
+        "created": rows.prepare(Vote, "created_at", vote.created_at),
+    }
+    insert = f"""INSERT INTO {t["vote"]}
+          (job_id, annotator_id, lease_id, label, label_set, seconds_spent, created_at)
+        VALUES (%(job)s, %(annotator)s, %(lease)s, %(label)s, %(label_set)s, %(spent)s,
+                %(created)s)
+        RETURNING id, label, label_set"""
+    others = f"SELECT id, label, label_set FROM {t['vote']} WHERE job_id = %(job)s"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The WITH's insert is not in the statement's snapshot: the others are read apart.
+            cursor.execute(
+                f"WITH cast_vote AS ({insert}) SELECT id, label, label_set FROM cast_vote "
+                f"UNION ALL SELECT -1, label, label_set FROM ({others}) AS others",
+                params,
+            )
+            found = cursor.fetchall()
+            vote.pk = next(pk for pk, _, _ in found if pk != -1)
+        else:
+            cursor.execute(insert, params)
+            vote.pk = cursor.fetchone()[0]
+            cursor.execute(others, params)
+            found = cursor.fetchall()
+    vote._state.adding, vote._state.db = False, connection.alias
+    return _answers((label, label_set) for _, label, label_set in found)
+
+
+def job_answers(job_id: int) -> Answers:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT label, label_set FROM {_tables()['vote']} WHERE job_id = %s", [job_id]
+        )
+        return _answers(cursor.fetchall())
+
+
+def write_verdict(job: Job, closing: Lease | None = None) -> None:
+    """Store the job's verdict fields (set on `job`, with `updated_at`) and, with a vote,
+    close its lease (`closing`: status and closed_at as set) in the same statement on
+    PostgreSQL; two on SQLite."""
+    t = _tables()
+    params = {
+        "id": job.pk,
+        "state": job.state,
+        "label": job.label,
+        "label_set": rows.prepare(Job, "label_set", job.label_set),
+        "undecided": rows.prepare(Job, "undecided_labels", job.undecided_labels),
+        "votes": job.votes_count,
+        "priority": job.priority,
+        "updated": rows.prepare(Job, "updated_at", job.updated_at),
+    }
+    update = f"""UPDATE {t["job"]} SET state = %(state)s, label = %(label)s,
+          label_set = %(label_set)s, undecided_labels = %(undecided)s, votes_count = %(votes)s,
+          priority = %(priority)s, updated_at = %(updated)s
+        WHERE id = %(id)s"""
+    if closing is not None:
+        params.update(
+            lease=closing.pk,
+            status=closing.status,
+            closed=rows.prepare(Lease, "closed_at", closing.closed_at),
+        )
+    close = (
+        f"UPDATE {t['lease']} SET status = %(status)s, closed_at = %(closed)s WHERE id = %(lease)s"
+    )
+    with connection.cursor() as cursor:
+        if closing is None:
+            cursor.execute(update, params)
+        elif connection.vendor == "postgresql":
+            cursor.execute(f"WITH closed AS ({close}) {update}", params)
+        else:
+            cursor.execute(update, params)
+            cursor.execute(close, params)

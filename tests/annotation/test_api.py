@@ -347,3 +347,22 @@ def test_the_docs_page_loads_its_assets_from_this_server_not_a_cdn(team, campaig
     assert assets and not [s for s in sources if "//" in s]  # nothing from another origin
     for asset in assets:
         assert finders.find(asset.removeprefix("/static/")), asset
+
+
+def test_token_authentication_refuses_unknown_tokens_and_inactive_users(team, campaign):
+    token = Token.objects.create(user=team[0])
+    url = reverse("api-next-task", args=[campaign.pk])
+    assert Client(HTTP_AUTHORIZATION=f"Token {token.key}").post(url).status_code == 200
+    # 403, not 401: the first authentication class (sessions) sends no WWW-Authenticate.
+    unknown = Client(HTTP_AUTHORIZATION="Token " + "0" * 40).post(url)
+    assert unknown.status_code == 403 and unknown.json()["detail"] == "Invalid token."
+    team[0].is_active = False
+    team[0].save(update_fields=["is_active"])
+    inactive = Client(HTTP_AUTHORIZATION=f"Token {token.key}").post(url)
+    assert inactive.status_code == 403 and inactive.json()["detail"] == "User inactive or deleted."
+
+
+def test_next_task_for_an_unknown_campaign_is_404(team):
+    token = Token.objects.create(user=team[0])
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.post(reverse("api-next-task", args=[999_999])).status_code == 404
