@@ -10,13 +10,20 @@ from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
+from django.db import connection
 from django.db.models import Count, Q
 
 from labeling import statistics
 from labeling.emotions import MODALITIES
 from labeling.models import Campaign, Job, LabelTally, Lease, Vote
-from labeling.selectors.predictions import model_disagreement_job_ids, suspect_table
+from labeling.selectors.predictions import (
+    _JOB_FIELDS,
+    _final,
+    model_disagreement_job_ids,
+    suspect_table,
+)
 from labeling.selectors.qualification import gold_accuracy_table
+from labeling.suspects import as_answer
 from labeling.verdicts import State
 
 Utterances = Collection[int] | None  # utterance pks a figure covers; None: the whole campaign
@@ -178,48 +185,53 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
 def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
     """Per annotator: volume, agreement with the final labels, median time, skip rate,
     outlier flag, accuracy on hidden gold checks per modality, and suspect votes per
-    modality against the assistant run (selectors/predictions.py; {} without one)."""
-    votes = Vote.objects.filter(job__campaign=campaign).values_list(
-        "annotator_id", "annotator__username", "job_id", "label", "label_set", "seconds_spent"
-    )
-    frame = pd.DataFrame(
-        list(votes), columns=["annotator", "username", "job", "label", "label_set", "seconds"]
-    )
-    leases = dict(
-        Lease.objects.filter(job__campaign=campaign)
-        .values_list("annotator_id")
+    modality against the assistant run (selectors/predictions.py; {} without one).
+
+    Grouped in the database, never read vote by vote: votes per annotator and pair of
+    (their answer, the job's final fields) — a few rows per annotator and label — and each
+    annotator's median time (`_median_seconds`). The final answer and the comparison stay in
+    Python (`_final`, `as_answer`: a multi-label vote agrees when it names exactly the final
+    set, whatever the order the lists were stored in)."""
+    pairs = (
+        Vote.objects.filter(job__campaign=campaign)
+        .values_list("annotator_id", "annotator__username", "label", "label_set", *_JOB_FIELDS)
         .annotate(n=Count("pk"))
+        .order_by()
     )
-    skips = dict(
-        Lease.objects.filter(job__campaign=campaign, status=Lease.Status.SKIPPED)
+    tallies: dict[int, dict[str, Any]] = {}
+    for annotator, username, label, label_set, *job, n in pairs:
+        tally = tallies.setdefault(
+            annotator, {"username": username, "votes": 0, "judged": 0, "agrees": 0}
+        )
+        final = _final(*job)
+        tally["votes"] += n
+        if final is not None:
+            tally["judged"] += n
+            tally["agrees"] += n * (as_answer(label, label_set) == final)
+    medians = _median_seconds(campaign)
+    leases = {
+        annotator: (n, skipped)
+        for annotator, n, skipped in Lease.objects.filter(job__campaign=campaign)
         .values_list("annotator_id")
-        .annotate(n=Count("pk"))
-    )
+        .annotate(n=Count("pk"), skipped=Count("pk", filter=Q(status=Lease.Status.SKIPPED)))
+        .order_by()
+    }
     paused = dict(campaign.pauses.values_list("annotator_id", "reason"))
     gold = gold_accuracy_table(campaign)
     suspects = suspect_table(campaign)
-    if campaign.is_multi_label:  # a vote agrees when it names exactly the final set
-        from labeling.selectors.multilabel_statistics import final_label_sets
-
-        finals = final_label_sets(campaign)[["job", "final"]]
-        frame["label"] = frame["label_set"].map(lambda s: None if s is None else frozenset(s))
-    else:
-        finals = final_labels(campaign)[["job", "final"]]
-    frame = frame.merge(finals, on="job", how="left")
-    frame["judged"] = frame["final"].notna()
-    frame["agrees"] = frame["judged"] & (frame["label"] == frame["final"])
     rows = []
-    for (annotator, username), mine in frame.groupby(["annotator", "username"]):
-        judged = int(mine["judged"].sum())
+    for annotator, tally in tallies.items():
+        judged = tally["judged"]
+        n_leases, skipped = leases.get(annotator, (1, 0))
         rows.append(
             {
-                "annotator": int(annotator),
-                "username": username,
-                "votes": len(mine),
-                "agreement": float(mine["agrees"].sum()) / judged if judged else None,
+                "annotator": annotator,
+                "username": tally["username"],
+                "votes": tally["votes"],
+                "agreement": tally["agrees"] / judged if judged else None,
                 "judged": judged,
-                "median_seconds": float(mine["seconds"].median()),
-                "skip_rate": skips.get(annotator, 0) / leases.get(annotator, 1),
+                "median_seconds": medians[annotator],
+                "skip_rate": skipped / n_leases,
                 "paused": annotator in paused,
                 "pause_reason": paused.get(annotator, ""),
                 "gold": {
@@ -227,11 +239,34 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
                     for (who, modality), (right, answered) in sorted(gold.items())
                     if who == annotator and answered
                 },
-                "suspects": suspects.get(int(annotator), {}),
+                "suspects": suspects.get(annotator, {}),
             }
         )
     _flag_outliers(rows)
     return sorted(rows, key=lambda row: row["username"])
+
+
+def _median_seconds(campaign: Campaign) -> dict[int, float]:
+    """Annotator id → the median of their votes' seconds, in one statement that returns a
+    row per annotator: the middle vote (or the mean of the two middle ones) in time order.
+    Window functions run on PostgreSQL and SQLite alike (percentile_cont is PostgreSQL's)."""
+    vote, job = Vote._meta.db_table, Job._meta.db_table
+    sql = f"""
+        SELECT annotator_id, AVG(seconds_spent) FROM (
+            SELECT v.annotator_id, v.seconds_spent,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY v.annotator_id ORDER BY v.seconds_spent
+                   ) AS position,
+                   COUNT(*) OVER (PARTITION BY v.annotator_id) AS n
+            FROM {vote} v JOIN {job} j ON j.id = v.job_id
+            WHERE j.campaign_id = %s
+        ) AS ranked
+        WHERE position IN ((n + 1) / 2, (n + 2) / 2)
+        GROUP BY annotator_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [campaign.pk])
+        return {annotator: float(median) for annotator, median in cursor.fetchall()}
 
 
 def _flag_outliers(rows: list[dict[str, Any]]) -> None:
