@@ -7,23 +7,17 @@ once with `values_list` and everything else is computed in pandas by the pure fu
 from __future__ import annotations
 
 from collections.abc import Collection
+from statistics import median
 from typing import Any
 
 import pandas as pd
-from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Aggregate, Count, F, FloatField, Q
 
 from labeling import statistics
 from labeling.emotions import MODALITIES
 from labeling.models import Campaign, Job, LabelTally, Lease, Vote
-from labeling.selectors.predictions import (
-    _JOB_FIELDS,
-    _final,
-    model_disagreement_job_ids,
-    suspect_table,
-)
+from labeling.selectors.predictions import model_disagreement_job_ids, suspect_table
 from labeling.selectors.qualification import gold_accuracy_table
-from labeling.suspects import as_answer
 from labeling.verdicts import State
 
 Utterances = Collection[int] | None  # utterance pks a figure covers; None: the whole campaign
@@ -182,55 +176,114 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
     )
 
 
-def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
-    """Per annotator: volume, agreement with the final labels, median time, skip rate,
-    outlier flag, accuracy on hidden gold checks per modality, and suspect votes per
-    modality against the assistant run (selectors/predictions.py; {} without one).
+class Median(Aggregate):
+    """A column's median as pandas takes it: the middle value, or (a + b) / 2 of the two
+    middle ones. PostgreSQL: the lower and upper middle (`percentile_disc` ascending and
+    descending) averaged, the same float (`percentile_cont`'s a + (b - a) / 2 may differ
+    in the last digit). SQLite has no percentile function: a Python aggregate."""
 
-    Grouped in the database, never read vote by vote: votes per annotator and pair of
-    (their answer, the job's final fields) — a few rows per annotator and label — and each
-    annotator's median time (`_median_seconds`). The final answer and the comparison stay in
-    Python (`_final`, `as_answer`: a multi-label vote agrees when it names exactly the final
-    set, whatever the order the lists were stored in)."""
-    pairs = (
+    template = (
+        "(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+        " + PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s DESC)) / 2"
+    )
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        connection.ensure_connection()
+        connection.connection.create_aggregate("MEDIAN", 1, _MedianOfValues)
+        return self.as_sql(compiler, connection, template="MEDIAN(%(expressions)s)")
+
+
+class _MedianOfValues:
+    """SQLite's MEDIAN aggregate (`Median`)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return float(median(self.values)) if self.values else None
+
+
+def vote_quality(campaign: Campaign) -> dict[int, dict[str, Any]]:
+    """Annotator id → what their quality reads from votes and verdicts: username, votes,
+    agreement with the final labels (over `judged` votes), median seconds, and suspect votes
+    per modality against the assistant run (selectors/predictions.py; {} without one). It
+    changes only with the dashboard's data version, which caches it (`dashboard_cache`).
+
+    Grouped in the database, never read vote by vote: one row per annotator with their
+    votes, those whose job has a final label (a reviewer's, else the decided verdict; not
+    excluded), those naming it, and the median seconds. A multi-label vote agrees when it
+    names exactly the final set, in whatever order either list was stored (the campaign's
+    label order may change): those are compared in Python, over votes grouped by pair of
+    sets (`_agreeing_label_sets`)."""
+    decided = Q(job__state=State.DECIDED.value)
+    counts = {"votes": Count("pk"), "median_seconds": Median("seconds_spent")}
+    if campaign.is_multi_label:
+        has_final = Q(job__override_label_set__isnull=False) | (
+            decided & Q(job__label_set__isnull=False)
+        )
+        judged = Q(job__excluded=False) & has_final
+    else:
+        overridden = ~Q(job__override_label="")
+        judged = Q(job__excluded=False) & (overridden | decided)
+        agrees = (overridden & Q(label=F("job__override_label"))) | (
+            ~overridden & decided & Q(label=F("job__label"))
+        )
+        counts["agreeing"] = Count("pk", filter=judged & agrees)
+    counts["judged"] = Count("pk", filter=judged)
+    rows = list(
         Vote.objects.filter(job__campaign=campaign)
-        .values_list("annotator_id", "annotator__username", "label", "label_set", *_JOB_FIELDS)
-        .annotate(n=Count("pk"))
+        .values("annotator_id", "annotator__username")
+        .annotate(**counts)
         .order_by()
     )
-    tallies: dict[int, dict[str, Any]] = {}
-    for annotator, username, label, label_set, *job, n in pairs:
-        tally = tallies.setdefault(
-            annotator, {"username": username, "votes": 0, "judged": 0, "agrees": 0}
-        )
-        final = _final(*job)
-        tally["votes"] += n
-        if final is not None:
-            tally["judged"] += n
-            tally["agrees"] += n * (as_answer(label, label_set) == final)
-    medians = _median_seconds(campaign)
+    if campaign.is_multi_label:
+        agreeing = _agreeing_label_sets(campaign, judged)
+    else:
+        agreeing = {row["annotator_id"]: row["agreeing"] for row in rows}
+    suspects = suspect_table(campaign)
+    return {
+        row["annotator_id"]: {
+            "username": row["annotator__username"],
+            "votes": row["votes"],
+            "agreement": (
+                agreeing.get(row["annotator_id"], 0) / row["judged"] if row["judged"] else None
+            ),
+            "judged": row["judged"],
+            "median_seconds": float(row["median_seconds"]),
+            "suspects": suspects.get(row["annotator_id"], {}),
+        }
+        for row in rows
+    }
+
+
+def annotator_quality(
+    campaign: Campaign, voted: dict[int, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Per annotator who voted: `vote_quality` (computed unless given, as the dashboard's
+    cache gives it), with the skip rate, pause, accuracy on hidden gold checks per modality
+    and outlier flag, read now (skips and gold answers change no job: not in the cache)."""
+    voted = vote_quality(campaign) if voted is None else voted
     leases = {
         annotator: (n, skipped)
-        for annotator, n, skipped in Lease.objects.filter(job__campaign=campaign)
+        for annotator, n, skipped in Lease.objects.filter(campaign=campaign, kind=Lease.Kind.JOB)
         .values_list("annotator_id")
         .annotate(n=Count("pk"), skipped=Count("pk", filter=Q(status=Lease.Status.SKIPPED)))
         .order_by()
     }
     paused = dict(campaign.pauses.values_list("annotator_id", "reason"))
     gold = gold_accuracy_table(campaign)
-    suspects = suspect_table(campaign)
     rows = []
-    for annotator, tally in tallies.items():
-        judged = tally["judged"]
+    for annotator, mine in voted.items():
         n_leases, skipped = leases.get(annotator, (1, 0))
         rows.append(
             {
                 "annotator": annotator,
-                "username": tally["username"],
-                "votes": tally["votes"],
-                "agreement": tally["agrees"] / judged if judged else None,
-                "judged": judged,
-                "median_seconds": medians[annotator],
+                **mine,
                 "skip_rate": skipped / n_leases,
                 "paused": annotator in paused,
                 "pause_reason": paused.get(annotator, ""),
@@ -239,34 +292,27 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
                     for (who, modality), (right, answered) in sorted(gold.items())
                     if who == annotator and answered
                 },
-                "suspects": suspects.get(annotator, {}),
             }
         )
     _flag_outliers(rows)
     return sorted(rows, key=lambda row: row["username"])
 
 
-def _median_seconds(campaign: Campaign) -> dict[int, float]:
-    """Annotator id → the median of their votes' seconds, in one statement that returns a
-    row per annotator: the middle vote (or the mean of the two middle ones) in time order.
-    Window functions run on PostgreSQL and SQLite alike (percentile_cont is PostgreSQL's)."""
-    vote, job = Vote._meta.db_table, Job._meta.db_table
-    sql = f"""
-        SELECT annotator_id, AVG(seconds_spent) FROM (
-            SELECT v.annotator_id, v.seconds_spent,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY v.annotator_id ORDER BY v.seconds_spent
-                   ) AS position,
-                   COUNT(*) OVER (PARTITION BY v.annotator_id) AS n
-            FROM {vote} v JOIN {job} j ON j.id = v.job_id
-            WHERE j.campaign_id = %s
-        ) AS ranked
-        WHERE position IN ((n + 1) / 2, (n + 2) / 2)
-        GROUP BY annotator_id
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [campaign.pk])
-        return {annotator: float(median) for annotator, median in cursor.fetchall()}
+def _agreeing_label_sets(campaign: Campaign, judged: Q) -> dict[int, int]:
+    """Multi-label: annotator id → their votes naming exactly their job's final set, from
+    the votes grouped by annotator, vote set and the job's final sets (few distinct)."""
+    pairs = (
+        Vote.objects.filter(judged, job__campaign=campaign)
+        .values_list("annotator_id", "label_set", "job__override_label_set", "job__label_set")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    agreeing: dict[int, int] = {}
+    for annotator, label_set, override, decided, n in pairs:
+        final = override if override is not None else decided
+        same = frozenset(label_set) == frozenset(final)
+        agreeing[annotator] = agreeing.get(annotator, 0) + n * same
+    return agreeing
 
 
 def _flag_outliers(rows: list[dict[str, Any]]) -> None:

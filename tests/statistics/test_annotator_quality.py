@@ -9,8 +9,10 @@ from django.template.defaultfilters import floatformat
 from django.test import Client
 from django.urls import reverse
 
-from labeling.selectors.statistics import annotator_quality
+from labeling.selectors.dashboard_cache import cached_vote_quality
+from labeling.selectors.statistics import annotator_quality, vote_quality
 from labeling.services import review
+from labeling.services.assignment import next_task, skip_task
 from tests.sqlite import report_on_sqlite
 from tests.statistics.quality_check import MULTI, SINGLE, build, mismatches, recounted
 
@@ -55,6 +57,33 @@ def test_annotator_quality_on_the_dashboard_follows_a_reviewer_label():
     shown = re.compile(rf"<td>{name}</td><td>\d+</td>\s*<td>([0-9.]+) \(")
     assert shown.search(page_before)[1] == floatformat(before[name]["agreement"], 2)
     assert shown.search(page_after)[1] == floatformat(after[name]["agreement"], 2)
+
+
+@pytest.mark.django_db
+def test_cached_vote_quality_follows_the_votes_and_skips_show_at_once():
+    campaign = build(SINGLE)
+    reviewer = User.objects.create_user("quality-cache-reviewer")
+    before = cached_vote_quality(campaign)
+    assert before == vote_quality(campaign)
+    decided = campaign.jobs.filter(excluded=False, override_label="", state="decided").first()
+    other = next(label for label in campaign.label_names if label != decided.label)
+    review.set_label(reviewer, decided.pk, other, "the text says otherwise")
+    overridden = cached_vote_quality(campaign)
+    assert overridden != before and overridden == vote_quality(campaign)
+    # A skip changes no vote or verdict: the cached part stands, the skip rate is read now.
+    discarded = campaign.jobs.get(state="discarded", excluded=False)
+    review.reopen_job(reviewer, discarded.pk, "one more opinion")
+    team = User.objects.filter(username__startswith="quality single-").exclude(pk=reviewer.pk)
+    who, lease = next((who, lease) for who in team if (lease := next_task(who, campaign)))
+    rate = {row["username"]: row["skip_rate"] for row in annotator_quality(campaign)}
+    skip_task(who, lease.pk, "cannot hear it")
+    shown = annotator_quality(campaign, cached_vote_quality(campaign))
+    assert {row["username"]: row["skip_rate"] for row in shown} == {
+        name: row["skip_rate"] for name, row in recounted(campaign).items()
+    }
+    assert (
+        next(row for row in shown if row["annotator"] == who.pk)["skip_rate"] > rate[who.username]
+    )
 
 
 def test_annotator_quality_equals_a_recount_on_sqlite(tmp_path):
