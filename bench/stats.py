@@ -4,9 +4,14 @@ Seeds campaigns in PostgreSQL whose votes follow the paper's rule (3 votes, a 4t
 split) with realistic disagreement between annotators and inconsistency between modalities
 (the synthetic corpus planner: each uni-modal emotion departs from the utterance's with
 probability 0.35), at about 10k, 100k and 380k votes, then times every statistic of the
-dashboard and of `cherma_stats` (median of 3 runs).
+dashboard and of `cherma_stats`, annotator quality alone, and the review dashboard as a
+reviewer gets it through Django's test client: the page cold (empty cache: statistics
+computed, then cached for the data version) and warm, and its figures after the cold page
+(each rendered once) and warm (median of 3 runs; load average printed beside each row).
 
-    .venv/bin/python bench/stats.py [--database-url postgres://postgres@127.0.0.1:5432/cherma_bench]
+    .venv/bin/python bench/stats.py [--database-url URL] [--sizes 10k,100k,380k]
+
+(URL defaults to postgres://postgres@127.0.0.1:5432/cherma_bench.)
 """
 
 from __future__ import annotations
@@ -137,6 +142,61 @@ def agreement_of(campaign) -> None:
     statistics.krippendorff_alpha_from_counts(every, campaign.label_names)
 
 
+def dashboard_client():
+    """A test client logged in as a reviewer (a superuser made for the benchmark)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    reviewer = User.objects.filter(username="stats-reviewer").first()
+    if reviewer is None:
+        reviewer = User.objects.create_superuser("stats-reviewer", password="stats-reviewer")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(reviewer)
+    return client
+
+
+def get(client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+
+
+def dashboard_times(client, campaign) -> dict[str, float]:
+    """The page cold and warm, and all its figures after a cold page and warm (seconds)."""
+    from django.core.cache import cache
+    from django.urls import reverse
+
+    from labeling.report import FIGURES
+
+    page = reverse("review-dashboard", args=[campaign.pk])
+    figures = [reverse("review-figure", args=[campaign.pk, name]) for name in FIGURES]
+
+    def cold_page() -> None:
+        cache.clear()
+        get(client, page)
+
+    def all_figures() -> None:
+        for url in figures:
+            get(client, url)
+
+    def figures_after_cold_page() -> float:
+        cold_page()
+        started = time.perf_counter()
+        all_figures()
+        return time.perf_counter() - started
+
+    times = {"page cold": timed(cold_page)}
+    get(client, page)
+    times["page warm"] = timed(get, client, page)
+    times["figures cold"] = stats.median(figures_after_cold_page() for _ in range(3))
+    all_figures()
+    times["figures warm"] = timed(all_figures)
+    return times
+
+
+def load() -> str:
+    return " ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
 def queue_count(campaign) -> int:
     from labeling.selectors.statistics import disagreement_queue
 
@@ -148,12 +208,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cherma_bench")
+    parser.add_argument(
+        "--sizes", default=",".join(SIZES), help=f"which campaigns, of {', '.join(SIZES)}"
+    )
     args = parser.parse_args()
     os.environ.update(
         DATABASE_URL=args.database_url,
         DJANGO_SETTINGS_MODULE="annotator.settings",
         DEBUG="0",
         LOG_LEVEL="WARNING",
+        SECURE_SSL_REDIRECT="0",  # the test client speaks plain HTTP
+        SECURE_COOKIES="0",
     )
     from assignment import ensure_database  # bench/assignment.py
 
@@ -171,22 +236,32 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     users = [User.objects.get_or_create(username=f"stats{i}")[0] for i in range(ANNOTATORS)]
     print(f"\nstatistics benchmark, {os.cpu_count()} CPUs, PostgreSQL; seconds, median of 3")
-    print(
-        f"{'votes':>8} {'jobs':>7} {'all statistics':>15} {'of which agreement':>19} "
-        f"{'annotator quality':>18} {'queue count':>12}"
-    )
-    campaigns = {label: seed_campaign(label, n, users) for label, n in SIZES.items()}
+    columns = (
+        "all statistics", "of which agreement", "annotator quality", "queue count",
+        "page cold", "page warm", "figures cold", "figures warm",
+    )  # fmt: skip
+    print(f"{'votes':>8} {'jobs':>7} " + " ".join(f"{c:>{len(c)}}" for c in columns) + "  load")
+    chosen = args.sizes.split(",")
+    campaigns = {
+        label: seed_campaign(label, n, users) for label, n in SIZES.items() if label in chosen
+    }
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh bulk-loaded tables, as autovacuum would leave them
+    client = dashboard_client()
     for campaign in campaigns.values():
+        before = load()
         n_votes = Vote.objects.filter(job__campaign=campaign).count()
-        everything = timed(selectors.campaign_statistics, campaign)
-        agreement = timed(agreement_of, campaign)
-        quality = timed(selectors.annotator_quality, campaign)
-        queue = timed(queue_count, campaign)
+        figures = {
+            "all statistics": timed(selectors.campaign_statistics, campaign),
+            "of which agreement": timed(agreement_of, campaign),
+            "annotator quality": timed(selectors.annotator_quality, campaign),
+            "queue count": timed(queue_count, campaign),
+            **dashboard_times(client, campaign),
+        }
         print(
-            f"{n_votes:>8} {campaign.jobs.count():>7} {everything:>15.2f} {agreement:>19.2f} "
-            f"{quality:>18.2f} {queue:>12.3f}",
+            f"{n_votes:>8} {campaign.jobs.count():>7} "
+            + " ".join(f"{figures[c]:>{len(c)}.3f}" for c in columns)
+            + f"  {before} → {load()}",
             flush=True,
         )
 

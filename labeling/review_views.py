@@ -27,7 +27,12 @@ from labeling.report import (
     table_lines,
 )
 from labeling.roles import is_reviewer
-from labeling.selectors.dashboard_cache import cached_figure_svg, cached_statistics
+from labeling.selectors.dashboard_cache import (
+    cached_figure_svg,
+    cached_statistics,
+    cached_vote_quality,
+    data_version,
+)
 from labeling.selectors.pool import pool_check, pool_members, stuck_jobs
 from labeling.selectors.predictions import suspect_vote_ids, with_predictions
 from labeling.selectors.qualification import qualification_overview
@@ -57,7 +62,8 @@ def reviewer_required(view):
 @reviewer_required
 def dashboard(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    stats = cached_statistics(campaign)
+    version = data_version(campaign)
+    stats = cached_statistics(campaign, version)
     members = pool_members(campaign)
     return render(
         request,
@@ -70,7 +76,7 @@ def dashboard(request, campaign_id: int):
                 stats["inconsistency"]["differ" if campaign.is_multi_label else "matrix"]
             ),
             "multilabel": _multilabel_tables(stats) if campaign.is_multi_label else None,
-            "annotators": annotator_quality(campaign),
+            "annotators": annotator_quality(campaign, cached_vote_quality(campaign, version)),
             "screening": status_table(campaign),
             "pool": pool_check(campaign, members),
             "stuck": stuck_jobs(campaign, members),

@@ -7,10 +7,11 @@ once with `values_list` and everything else is computed in pandas by the pure fu
 from __future__ import annotations
 
 from collections.abc import Collection
+from statistics import median
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Q
+from django.db.models import Aggregate, Count, F, FloatField, Q
 
 from labeling import statistics
 from labeling.emotions import MODALITIES
@@ -175,51 +176,115 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
     )
 
 
-def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
-    """Per annotator: volume, agreement with the final labels, median time, skip rate,
-    outlier flag, accuracy on hidden gold checks per modality, and suspect votes per
-    modality against the assistant run (selectors/predictions.py; {} without one)."""
-    votes = Vote.objects.filter(job__campaign=campaign).values_list(
-        "annotator_id", "annotator__username", "job_id", "label", "label_set", "seconds_spent"
+class Median(Aggregate):
+    """A column's median as pandas takes it: the middle value, or (a + b) / 2 of the two
+    middle ones. PostgreSQL: the lower and upper middle (`percentile_disc` ascending and
+    descending) averaged, the same float (`percentile_cont`'s a + (b - a) / 2 may differ
+    in the last digit). SQLite has no percentile function: a Python aggregate."""
+
+    template = (
+        "(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+        " + PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s DESC)) / 2"
     )
-    frame = pd.DataFrame(
-        list(votes), columns=["annotator", "username", "job", "label", "label_set", "seconds"]
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        connection.ensure_connection()
+        connection.connection.create_aggregate("MEDIAN", 1, _MedianOfValues)
+        return self.as_sql(compiler, connection, template="MEDIAN(%(expressions)s)")
+
+
+class _MedianOfValues:
+    """SQLite's MEDIAN aggregate (`Median`)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return float(median(self.values)) if self.values else None
+
+
+def vote_quality(campaign: Campaign) -> dict[int, dict[str, Any]]:
+    """Annotator id → what their quality reads from votes and verdicts: username, votes,
+    agreement with the final labels (over `judged` votes), median seconds, and suspect votes
+    per modality against the assistant run (selectors/predictions.py; {} without one). It
+    changes only with the dashboard's data version, which caches it (`dashboard_cache`).
+
+    Grouped in the database, never read vote by vote: one row per annotator with their
+    votes, those whose job has a final label (a reviewer's, else the decided verdict; not
+    excluded), those naming it, and the median seconds. A multi-label vote agrees when it
+    names exactly the final set, in whatever order either list was stored (the campaign's
+    label order may change): those are compared in Python, over votes grouped by pair of
+    sets (`_agreeing_label_sets`)."""
+    decided = Q(job__state=State.DECIDED.value)
+    counts = {"votes": Count("pk"), "median_seconds": Median("seconds_spent")}
+    if campaign.is_multi_label:
+        has_final = Q(job__override_label_set__isnull=False) | (
+            decided & Q(job__label_set__isnull=False)
+        )
+        judged = Q(job__excluded=False) & has_final
+    else:
+        overridden = ~Q(job__override_label="")
+        judged = Q(job__excluded=False) & (overridden | decided)
+        agrees = (overridden & Q(label=F("job__override_label"))) | (
+            ~overridden & decided & Q(label=F("job__label"))
+        )
+        counts["agreeing"] = Count("pk", filter=judged & agrees)
+    counts["judged"] = Count("pk", filter=judged)
+    rows = list(
+        Vote.objects.filter(job__campaign=campaign)
+        .values("annotator_id", "annotator__username")
+        .annotate(**counts)
+        .order_by()
     )
-    leases = dict(
-        Lease.objects.filter(job__campaign=campaign)
+    if campaign.is_multi_label:
+        agreeing = _agreeing_label_sets(campaign, judged)
+    else:
+        agreeing = {row["annotator_id"]: row["agreeing"] for row in rows}
+    suspects = suspect_table(campaign)
+    return {
+        row["annotator_id"]: {
+            "username": row["annotator__username"],
+            "votes": row["votes"],
+            "agreement": (
+                agreeing.get(row["annotator_id"], 0) / row["judged"] if row["judged"] else None
+            ),
+            "judged": row["judged"],
+            "median_seconds": float(row["median_seconds"]),
+            "suspects": suspects.get(row["annotator_id"], {}),
+        }
+        for row in rows
+    }
+
+
+def annotator_quality(
+    campaign: Campaign, voted: dict[int, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Per annotator who voted: `vote_quality` (computed unless given, as the dashboard's
+    cache gives it), with the skip rate, pause, accuracy on hidden gold checks per modality
+    and outlier flag, read now (skips and gold answers change no job: not in the cache)."""
+    voted = vote_quality(campaign) if voted is None else voted
+    leases = {
+        annotator: (n, skipped)
+        for annotator, n, skipped in Lease.objects.filter(campaign=campaign, kind=Lease.Kind.JOB)
         .values_list("annotator_id")
-        .annotate(n=Count("pk"))
-    )
-    skips = dict(
-        Lease.objects.filter(job__campaign=campaign, status=Lease.Status.SKIPPED)
-        .values_list("annotator_id")
-        .annotate(n=Count("pk"))
-    )
+        .annotate(n=Count("pk"), skipped=Count("pk", filter=Q(status=Lease.Status.SKIPPED)))
+        .order_by()
+    }
     paused = dict(campaign.pauses.values_list("annotator_id", "reason"))
     gold = gold_accuracy_table(campaign)
-    suspects = suspect_table(campaign)
-    if campaign.is_multi_label:  # a vote agrees when it names exactly the final set
-        from labeling.selectors.multilabel_statistics import final_label_sets
-
-        finals = final_label_sets(campaign)[["job", "final"]]
-        frame["label"] = frame["label_set"].map(lambda s: None if s is None else frozenset(s))
-    else:
-        finals = final_labels(campaign)[["job", "final"]]
-    frame = frame.merge(finals, on="job", how="left")
-    frame["judged"] = frame["final"].notna()
-    frame["agrees"] = frame["judged"] & (frame["label"] == frame["final"])
     rows = []
-    for (annotator, username), mine in frame.groupby(["annotator", "username"]):
-        judged = int(mine["judged"].sum())
+    for annotator, mine in voted.items():
+        n_leases, skipped = leases.get(annotator, (1, 0))
         rows.append(
             {
-                "annotator": int(annotator),
-                "username": username,
-                "votes": len(mine),
-                "agreement": float(mine["agrees"].sum()) / judged if judged else None,
-                "judged": judged,
-                "median_seconds": float(mine["seconds"].median()),
-                "skip_rate": skips.get(annotator, 0) / leases.get(annotator, 1),
+                "annotator": annotator,
+                **mine,
+                "skip_rate": skipped / n_leases,
                 "paused": annotator in paused,
                 "pause_reason": paused.get(annotator, ""),
                 "gold": {
@@ -227,11 +292,27 @@ def annotator_quality(campaign: Campaign) -> list[dict[str, Any]]:
                     for (who, modality), (right, answered) in sorted(gold.items())
                     if who == annotator and answered
                 },
-                "suspects": suspects.get(int(annotator), {}),
             }
         )
     _flag_outliers(rows)
     return sorted(rows, key=lambda row: row["username"])
+
+
+def _agreeing_label_sets(campaign: Campaign, judged: Q) -> dict[int, int]:
+    """Multi-label: annotator id → their votes naming exactly their job's final set, from
+    the votes grouped by annotator, vote set and the job's final sets (few distinct)."""
+    pairs = (
+        Vote.objects.filter(judged, job__campaign=campaign)
+        .values_list("annotator_id", "label_set", "job__override_label_set", "job__label_set")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    agreeing: dict[int, int] = {}
+    for annotator, label_set, override, decided, n in pairs:
+        final = override if override is not None else decided
+        same = frozenset(label_set) == frozenset(final)
+        agreeing[annotator] = agreeing.get(annotator, 0) + n * same
+    return agreeing
 
 
 def _flag_outliers(rows: list[dict[str, Any]]) -> None:
