@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from training.features import (
     crop_face,
     sample_frames,
 )
+from training.features.haar import area
 from training.features.vision import sample_frame_indices
 
 from .conftest import save_resnet
@@ -155,6 +157,61 @@ def test_haar_detector_with_an_unreadable_cascade_says_what_to_pass(tmp_path):
     bad.write_text("<opencv_storage></opencv_storage>")
     with pytest.raises(ValueError, match="not_a_cascade.xml"):
         HaarFaceDetector(cascade_path=bad)
+
+
+def test_largest_face_is_found_when_far_smaller_than_the_neighbouring_frames_face():
+    photo = grace_hopper()
+    small = np.zeros_like(photo)
+    small[200:350, 180:308] = cv2.resize(photo, (128, 150), interpolation=cv2.INTER_AREA)
+    detector = HaarFaceDetector()
+    expected = max(detector.detect(small), key=area)
+    assert expected[2] < 100  # a third of the big face's side or less: the full search runs
+    assert detector.largest(small, near=(150, 100, 300, 300)) == expected
+    assert detector.largest(small) == expected
+    assert detector.largest(np.zeros_like(photo), near=expected) is None
+
+
+def zooming_portrait(count: int) -> list[np.ndarray]:
+    """A 320 × 240 clip of the portrait shrinking from filling the frame to a quarter of it,
+    drifting right, then a few blank frames."""
+    photo = grace_hopper()
+    frames = []
+    for i in range(count):
+        height = int(240 - 150 * i / count)
+        width = height * photo.shape[1] // photo.shape[0]
+        frame = np.zeros((240, 320, 3), np.uint8)
+        left = min(i * 2, 320 - width)
+        frame[:height, left : left + width] = cv2.resize(
+            photo, (width, height), interpolation=cv2.INTER_AREA
+        )
+        frames.append(frame)
+    return frames + [np.zeros((240, 320, 3), np.uint8)] * 6
+
+
+def test_extracted_features_are_the_bytes_of_a_full_face_search_on_every_frame(
+    tiny_resnet_path, tmp_path
+):
+    """Searching faces from the previous frame's face (HaarFaceDetector.largest) is a speed-up
+    only: features and face flags equal those of the full search, frame by frame."""
+    from labeling.synthetic import plan_corpus, write_media
+
+    clips = [write_video(tmp_path / "zoom.mp4", zooming_portrait(90))]
+    for i, (item, faces) in enumerate(zip(plan_corpus(3, seed=5), (1, 2, 1), strict=True)):
+        clips.append(tmp_path / f"synthetic{i}.mp4")
+        write_media(dataclasses.replace(item, seconds=2.0), clips[-1], faces=faces)
+    clips.append(write_video(tmp_path / "short.mp4", zooming_portrait(12)))  # repeats frames
+    extractor = VisionFeatureExtractor(str(tiny_resnet_path), precision="fp32")
+    detector = HaarFaceDetector()
+    found_any = 0
+    for clip in clips:
+        got = extractor.extract_file(clip)
+        cropped = [crop_face(f, detector, extractor.crop_size) for f in sample_frames(clip)]
+        found = np.array([ok for _, ok in cropped])
+        np.testing.assert_array_equal(got.face_found, found, err_msg=clip.name)
+        expected = extractor.encode(np.stack([c for c, _ in cropped]))
+        assert got.features.tobytes() == expected.tobytes(), clip.name
+        found_any += found.sum()
+    assert 0 < found_any < 64 * len(clips)  # faces found, and frames without one
 
 
 def test_resnet18_features_are_64_by_512_and_record_where_faces_were_found(resnet18_path, tmp_path):

@@ -25,7 +25,7 @@ from .common import (
     resolve_device,
     resolve_precision,
 )
-from .haar import HaarFaceDetector
+from .haar import Box, HaarFaceDetector, area
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -160,21 +160,43 @@ def crop_face(
     without a face it is the largest centred square of the frame.
     """
     rgb = np.asarray(rgb, dtype=np.uint8)
-    boxes = detector.detect(rgb) if detector is not None else []
-    if boxes:
-        x, y, w, h = max(boxes, key=lambda b: b[2] * b[3])
+    box = max(detector.detect(rgb), key=area, default=None) if detector is not None else None
+    return _crop_around(rgb, box, size, margin), box is not None
+
+
+def largest_faces(frames: Sequence[np.ndarray], detector: FaceDetector) -> list[Box | None]:
+    """The largest face box of each frame (None where there is none), frames in time order.
+
+    A detector with ``largest(rgb, near)`` (``HaarFaceDetector``) is given the previous
+    frame's face to search from; a frame repeated (a short clip) is detected once.
+    """
+    largest = getattr(detector, "largest", None)
+    boxes: list[Box | None] = []
+    previous, box = None, None
+    for rgb in frames:
+        if rgb is not previous:
+            if largest is not None:
+                box = largest(rgb, box)
+            else:
+                box = max(detector.detect(rgb), key=area, default=None)
+        boxes.append(box)
+        previous = rgb
+    return boxes
+
+
+def _crop_around(rgb: np.ndarray, box: Box | None, size: int, margin: float) -> np.ndarray:
+    if box is not None:
+        x, y, w, h = box
         side = max(int(round(max(w, h) * (1 + 2 * margin))), 1)
         left = int(round(x + w / 2 - side / 2))
         top = int(round(y + h / 2 - side / 2))
-        found = True
     else:
         height, width = rgb.shape[:2]
         side = min(height, width)
         left, top = (width - side) // 2, (height - side) // 2
-        found = False
     crop = _square_crop(rgb, left, top, side)
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interpolation), found
+    return cv2.resize(crop, (size, size), interpolation=interpolation)
 
 
 class VisionFeatures(NamedTuple):
@@ -264,14 +286,12 @@ class VisionFeatureExtractor:
 
     def extract_frames(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Features (N, C) and face_found (N,) for N RGB frames (face-cropped here)."""
-        cropped = [crop_face(f, self.detector, self.crop_size, self.margin) for f in frames]
-        crops = (
-            np.stack([c for c, _ in cropped])
-            if cropped
-            else np.zeros((0, self.crop_size, self.crop_size, 3), np.uint8)
-        )
-        found = np.array([ok for _, ok in cropped], dtype=bool)
-        return self.encode(crops), found
+        frames = [np.asarray(f, dtype=np.uint8) for f in frames]
+        boxes = largest_faces(frames, self.detector)
+        crops = np.zeros((len(frames), self.crop_size, self.crop_size, 3), np.uint8)
+        for i, (rgb, box) in enumerate(zip(frames, boxes, strict=True)):
+            crops[i] = _crop_around(rgb, box, self.crop_size, self.margin)
+        return self.encode(crops), np.array([b is not None for b in boxes], dtype=bool)
 
     def extract_file(self, path: str | Path, seed: int | None = None) -> VisionFeatures:
         """Sample, face-crop and encode one clip (``seed`` defaults to the extractor's)."""
