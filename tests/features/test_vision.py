@@ -281,3 +281,28 @@ def test_vision_weights_hash_changes_when_the_weights_change(tiny_resnet_path, t
     model.save_pretrained(with_changed)
     first = VisionFeatureExtractor(str(other)).describe()["weights_sha256"]
     assert VisionFeatureExtractor(str(with_changed)).describe()["weights_sha256"] != first
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_compiled_resnet_gives_the_eager_features_within_rounding(
+    tiny_resnet_path, tmp_path, precision
+):
+    """compile=True folds batch norm into the convolutions: the same features up to float
+    rounding in fp32, and within bf16's documented tolerance of fp32 in bf16."""
+    from .test_precision import TOLERANCE, relative_difference
+
+    clip = write_video(tmp_path / "ramp.mp4", grey_ramp(40))
+    options = {"crop_size": 64, "segments": 2, "per_segment": 12}
+    eager = VisionFeatureExtractor(str(tiny_resnet_path), precision="fp32", **options)
+    compiled = VisionFeatureExtractor(
+        str(tiny_resnet_path), precision=precision, compile=True, **options
+    )
+    assert compiled.batch_size == 24 and compiled.describe()["compiled"]
+    frames = sample_frames(clip, segments=2, per_segment=12)
+    want, _ = eager.extract_frames(frames)
+    got, _ = compiled.extract_frames(frames)
+    assert got.shape == (24, 16) and got.dtype == np.float32
+    assert relative_difference(want, got) < (1e-5 if precision == "fp32" else TOLERANCE)
+    # A short batch is padded to the compiled shape and gives its rows' features.
+    part, _ = compiled.extract_frames(frames[:5])
+    np.testing.assert_allclose(part, got[:5], rtol=0, atol=1e-5 * np.ptp(got))

@@ -220,13 +220,15 @@ class VisionFeatureExtractor:
         detector: FaceDetector | None = None,
         seed: int | None = 0,
         precision: str = "auto",
+        compile: bool = False,
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.batch_size = batch_size
         self.segments = segments
         self.per_segment = per_segment
+        # Compiled, every batch has one shape (short ones padded): no more than a clip's.
+        self.batch_size = min(batch_size, segments * per_segment) if compile else batch_size
         self.crop_size = crop_size
         self.margin = margin
         self.seed = seed
@@ -236,6 +238,15 @@ class VisionFeatureExtractor:
         if self.precision == "bf16":  # oneDNN's bf16 convolutions are fastest in NHWC
             self.model.to(memory_format=torch.channels_last)
         self.hidden_size = int(self.model.config.hidden_sizes[-1])
+        # torch.compile with frozen weights (batch norm folded into the convolutions, fused
+        # activations): about twice as fast on CPU; compiling costs 10–40 s once per process
+        # (less with Inductor's on-disk cache), so it pays for exports, not for a few clips.
+        self.compile = bool(compile)
+        self._forward = (
+            torch.compile(self.model, dynamic=False, options={"freezing": True})
+            if self.compile
+            else self.model
+        )
         try:
             processor = AutoImageProcessor.from_pretrained(model_name_or_path)
         except (OSError, ValueError):
@@ -269,6 +280,7 @@ class VisionFeatureExtractor:
             "image_mean": self.mean.ravel().tolist(),
             "image_std": self.std.ravel().tolist(),
             "face_detector": detector,
+            "compiled": self.compile,
             "output": "pooler_output",
         }
 
@@ -278,10 +290,14 @@ class VisionFeatureExtractor:
         for start in range(0, len(crops), self.batch_size):
             batch = crops[start : start + self.batch_size].astype(np.float32) * self.rescale
             batch = (batch - self.mean) / self.std
+            count = len(batch)
+            if self.compile and count < self.batch_size:  # one shape, compiled once
+                padding = np.zeros((self.batch_size - count, *batch.shape[1:]), batch.dtype)
+                batch = np.concatenate([batch, padding])
             pixels = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
             with torch.inference_mode(), autocast(self.precision, self.device):
-                pooled = self.model(pixel_values=pixels.to(self.device)).pooler_output
-            out[start : start + len(batch)] = pooled.flatten(1).float().cpu().numpy()
+                pooled = self._forward(pixel_values=pixels.to(self.device)).pooler_output
+            out[start : start + count] = pooled[:count].flatten(1).float().cpu().numpy()
         return out
 
     def extract_frames(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
