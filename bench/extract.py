@@ -16,7 +16,10 @@ its peak memory (VmHWM; on a GPU also ``torch.cuda.max_memory_allocated``) is it
 One warm-up batch is not timed.
 
     .venv/bin/python bench/extract.py [--device cpu|cuda] [--scale 1] [--threads N]
-        [--precisions auto,fp32]
+        [--precisions auto,fp32] [--modalities text,audio,vision] [--compile]
+
+``--compile`` also times vision with ``compile=True`` (torch.compile, frozen weights); its
+warm-up, which includes compiling, is printed, not counted.
 """
 
 from __future__ import annotations
@@ -91,7 +94,13 @@ def prepare(folder: Path, scale: int) -> None:
 
 
 def run_one(
-    folder: Path, modality: str, device: str, scale: int, threads: int | None, precision: str
+    folder: Path,
+    modality: str,
+    device: str,
+    scale: int,
+    threads: int | None,
+    precision: str,
+    compiled: bool = False,
 ) -> dict:
     """Time one modality in this process; returns its figures."""
     import torch
@@ -122,14 +131,18 @@ def run_one(
             return extractor.extract([load_audio(p, extractor.sample_rate) for p in paths])
 
     else:
-        extractor = VisionFeatureExtractor(path, device=device, precision=precision)
+        extractor = VisionFeatureExtractor(
+            path, device=device, precision=precision, compile=compiled
+        )
         shape = [extractor.num_frames, extractor.hidden_size]
         items = clips
 
         def work(paths):
             return [extractor.extract_file(p) for p in paths]
 
+    warm_started = time.perf_counter()
     work(items[:warm])
+    warm_up = time.perf_counter() - warm_started
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -141,7 +154,8 @@ def run_one(
     return {
         "modality": modality,
         "device": device,
-        "precision": extractor.precision,
+        "precision": extractor.precision + ("+c" if compiled else ""),
+        "warm_up_s": warm_up,
         "threads": torch.get_num_threads(),
         "utterances": count,
         "seconds": elapsed,
@@ -184,6 +198,10 @@ def main() -> None:
         help="Compute precisions to time, alternating per modality (auto: bf16 on CUDA and on "
         "CPUs with AMX, else fp32).",
     )
+    parser.add_argument("--modalities", default=",".join(MODALITIES), help="What to time.")
+    parser.add_argument(
+        "--compile", action="store_true", help="Also time vision with torch.compile."
+    )
     parser.add_argument("--precision", help=argparse.SUPPRESS)  # child process
     parser.add_argument("--only", choices=MODALITIES, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)  # child process
@@ -194,7 +212,13 @@ def main() -> None:
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.only:
         result = run_one(
-            args.folder, args.only, args.device, args.scale, args.threads, args.precision
+            args.folder,
+            args.only,
+            args.device,
+            args.scale,
+            args.threads,
+            args.precision,
+            args.compile,
         )
         print(json.dumps(result))
         return
@@ -202,18 +226,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
         print("making base-size models and clips …", file=sys.stderr, flush=True)
         prepare(Path(tmp), args.scale)
-        for modality in MODALITIES:
-            for precision in args.precisions.split(","):
-                command = [sys.executable, __file__, "--only", modality, "--folder", tmp]
-                command += ["--device", args.device, "--scale", str(args.scale)]
-                command += ["--precision", precision]
-                command += ["--threads", str(args.threads)] if args.threads else []
-                done = subprocess.run(command, capture_output=True, text=True, check=True)
-                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-                seconds = rows[-1]["seconds"]
-                print(f"{modality} {precision}: {seconds:.1f} s", file=sys.stderr, flush=True)
+        runs = [
+            (modality, precision, compiled)
+            for modality in MODALITIES
+            if modality in args.modalities.split(",")
+            for compiled in ((False, True) if modality == "vision" and args.compile else (False,))
+            for precision in args.precisions.split(",")
+        ]
+        for modality, precision, compiled in runs:
+            command = [sys.executable, __file__, "--only", modality, "--folder", tmp]
+            command += ["--device", args.device, "--scale", str(args.scale)]
+            command += ["--precision", precision]
+            command += ["--threads", str(args.threads)] if args.threads else []
+            command += ["--compile"] if compiled else []
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            r = rows[-1]
+            print(
+                f"{modality} {r['precision']}: {r['seconds']:.1f} s "
+                f"(warm-up {r['warm_up_s']:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     print(
-        f"\n{'modality':<8} {'device':<6} {'prec':<4} {'thr':>3} {'shape per utterance':<20} "
+        f"\n{'modality':<8} {'device':<6} {'prec':<7} {'thr':>3} {'shape per utterance':<20} "
         f"{'params':>8} "
         f"{'utt/s':>7} {'n':>4} {'peak RSS':>9} {'+ model':>8} {'GPU peak':>9}"
     )
@@ -221,7 +257,7 @@ def main() -> None:
         gpu = f"{r['cuda_peak_mb']:.0f} MB" if r["cuda_peak_mb"] is not None else "–"
         shape = " × ".join(str(d) for d in r["shape"])
         print(
-            f"{r['modality']:<8} {r['device']:<6} {r['precision']:<4} {r['threads']:>3} "
+            f"{r['modality']:<8} {r['device']:<6} {r['precision']:<7} {r['threads']:>3} "
             f"{shape:<20} "
             f"{r['parameters_m']:>7.1f}M {r['per_second']:>7.2f} {r['utterances']:>4} "
             f"{r['peak_rss_mb']:>6.0f} MB {r['peak_rss_mb'] - r['rss_before_mb']:>5.0f} MB "

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from training.features import (
     crop_face,
     sample_frames,
 )
+from training.features.haar import area
 from training.features.vision import sample_frame_indices
 
 from .conftest import save_resnet
@@ -157,6 +159,61 @@ def test_haar_detector_with_an_unreadable_cascade_says_what_to_pass(tmp_path):
         HaarFaceDetector(cascade_path=bad)
 
 
+def test_largest_face_is_found_when_far_smaller_than_the_neighbouring_frames_face():
+    photo = grace_hopper()
+    small = np.zeros_like(photo)
+    small[200:350, 180:308] = cv2.resize(photo, (128, 150), interpolation=cv2.INTER_AREA)
+    detector = HaarFaceDetector()
+    expected = max(detector.detect(small), key=area)
+    assert expected[2] < 100  # a third of the big face's side or less: the full search runs
+    assert detector.largest(small, near=(150, 100, 300, 300)) == expected
+    assert detector.largest(small) == expected
+    assert detector.largest(np.zeros_like(photo), near=expected) is None
+
+
+def zooming_portrait(count: int) -> list[np.ndarray]:
+    """A 320 × 240 clip of the portrait shrinking from filling the frame to a quarter of it,
+    drifting right, then a few blank frames."""
+    photo = grace_hopper()
+    frames = []
+    for i in range(count):
+        height = int(240 - 150 * i / count)
+        width = height * photo.shape[1] // photo.shape[0]
+        frame = np.zeros((240, 320, 3), np.uint8)
+        left = min(i * 2, 320 - width)
+        frame[:height, left : left + width] = cv2.resize(
+            photo, (width, height), interpolation=cv2.INTER_AREA
+        )
+        frames.append(frame)
+    return frames + [np.zeros((240, 320, 3), np.uint8)] * 6
+
+
+def test_extracted_features_are_the_bytes_of_a_full_face_search_on_every_frame(
+    tiny_resnet_path, tmp_path
+):
+    """Searching faces from the previous frame's face (HaarFaceDetector.largest) is a speed-up
+    only: features and face flags equal those of the full search, frame by frame."""
+    from labeling.synthetic import plan_corpus, write_media
+
+    clips = [write_video(tmp_path / "zoom.mp4", zooming_portrait(90))]
+    for i, (item, faces) in enumerate(zip(plan_corpus(3, seed=5), (1, 2, 1), strict=True)):
+        clips.append(tmp_path / f"synthetic{i}.mp4")
+        write_media(dataclasses.replace(item, seconds=2.0), clips[-1], faces=faces)
+    clips.append(write_video(tmp_path / "short.mp4", zooming_portrait(12)))  # repeats frames
+    extractor = VisionFeatureExtractor(str(tiny_resnet_path), precision="fp32")
+    detector = HaarFaceDetector()
+    found_any = 0
+    for clip in clips:
+        got = extractor.extract_file(clip)
+        cropped = [crop_face(f, detector, extractor.crop_size) for f in sample_frames(clip)]
+        found = np.array([ok for _, ok in cropped])
+        np.testing.assert_array_equal(got.face_found, found, err_msg=clip.name)
+        expected = extractor.encode(np.stack([c for c, _ in cropped]))
+        assert got.features.tobytes() == expected.tobytes(), clip.name
+        found_any += found.sum()
+    assert 0 < found_any < 64 * len(clips)  # faces found, and frames without one
+
+
 def test_resnet18_features_are_64_by_512_and_record_where_faces_were_found(resnet18_path, tmp_path):
     face = cv2.resize(grace_hopper(), (128, 150), interpolation=cv2.INTER_AREA)
     blank = np.zeros_like(face)
@@ -224,3 +281,28 @@ def test_vision_weights_hash_changes_when_the_weights_change(tiny_resnet_path, t
     model.save_pretrained(with_changed)
     first = VisionFeatureExtractor(str(other)).describe()["weights_sha256"]
     assert VisionFeatureExtractor(str(with_changed)).describe()["weights_sha256"] != first
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_compiled_resnet_gives_the_eager_features_within_rounding(
+    tiny_resnet_path, tmp_path, precision
+):
+    """compile=True folds batch norm into the convolutions: the same features up to float
+    rounding in fp32, and within bf16's documented tolerance of fp32 in bf16."""
+    from .test_precision import TOLERANCE, relative_difference
+
+    clip = write_video(tmp_path / "ramp.mp4", grey_ramp(40))
+    options = {"crop_size": 64, "segments": 2, "per_segment": 12}
+    eager = VisionFeatureExtractor(str(tiny_resnet_path), precision="fp32", **options)
+    compiled = VisionFeatureExtractor(
+        str(tiny_resnet_path), precision=precision, compile=True, **options
+    )
+    assert compiled.batch_size == 24 and compiled.describe()["compiled"]
+    frames = sample_frames(clip, segments=2, per_segment=12)
+    want, _ = eager.extract_frames(frames)
+    got, _ = compiled.extract_frames(frames)
+    assert got.shape == (24, 16) and got.dtype == np.float32
+    assert relative_difference(want, got) < (1e-5 if precision == "fp32" else TOLERANCE)
+    # A short batch is padded to the compiled shape and gives its rows' features.
+    part, _ = compiled.extract_frames(frames[:5])
+    np.testing.assert_allclose(part, got[:5], rtol=0, atol=1e-5 * np.ptp(got))

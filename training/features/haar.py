@@ -17,6 +17,16 @@ DEFAULT_CASCADE = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default
 Box = tuple[int, int, int, int]
 
 
+# ``largest`` first searches faces down to 1/NEAR_SHARE of a neighbouring frame's face side.
+# OpenCV averages each face over windows down to about half its side, so a cut at half moved
+# 13 % of the boxes of bench/extract.py's clips; at a third none moved.
+NEAR_SHARE = 3
+
+
+def area(box: Box) -> int:
+    return box[2] * box[3]
+
+
 class HaarFaceDetector:
     """Frontal-face detector from OpenCV's default Haar cascade; boxes are (x, y, w, h).
 
@@ -62,8 +72,9 @@ class HaarFaceDetector:
             "max_side": self.max_side,
         }
 
-    def detect(self, rgb: np.ndarray) -> list[Box]:
-        """Face boxes (x, y, w, h) in the pixel coordinates of ``rgb`` (H, W, 3) uint8."""
+    def detect(self, rgb: np.ndarray, min_side: int = 0) -> list[Box]:
+        """Face boxes (x, y, w, h) in the pixel coordinates of ``rgb`` (H, W, 3) uint8;
+        ``min_side`` (pixels of ``rgb``) raises ``min_size`` for this call."""
         gray = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2GRAY)
         shrink = 1.0
         if self.max_side and max(gray.shape) > self.max_side:
@@ -71,8 +82,8 @@ class HaarFaceDetector:
             size = (round(gray.shape[1] * shrink), round(gray.shape[0] * shrink))
             gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
         min_size = (
-            int(np.ceil(self.min_size[0] * shrink)),
-            int(np.ceil(self.min_size[1] * shrink)),
+            int(np.ceil(max(self.min_size[0], min_side) * shrink)),
+            int(np.ceil(max(self.min_size[1], min_side) * shrink)),
         )
         found = self.classifier.detectMultiScale(
             gray,
@@ -83,3 +94,18 @@ class HaarFaceDetector:
         return [
             tuple(int(round(v / shrink)) for v in box) for box in np.asarray(found).reshape(-1, 4)
         ]
+
+    def largest(self, rgb: np.ndarray, near: Box | None = None) -> Box | None:
+        """The largest face box of ``rgb``, or None when there is no face.
+
+        ``near`` is the largest face of a neighbouring frame: faces of at least a third of its
+        side are searched first. The cascade spends most of its time on small windows, and a
+        face found among the large ones is larger than any it skipped, so the answer is the
+        full search's (tests/features/test_vision.py compares them); only when no face that
+        large is found does the full search run.
+        """
+        if near is not None:
+            boxes = self.detect(rgb, min_side=max(near[2], near[3]) // NEAR_SHARE)
+            if boxes:
+                return max(boxes, key=area)
+        return max(self.detect(rgb), key=area, default=None)
