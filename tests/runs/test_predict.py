@@ -256,3 +256,13 @@ def test_admins_follow_and_cancel_predictions(finished_export, admin_client):
     assert job.status == PredictionJob.Status.CANCELLED and job.cancel_requested
     assert run_prediction(job.pk).status == PredictionJob.Status.CANCELLED  # never runs
     assert not Prediction.objects.exists()
+
+
+def test_a_dataset_made_before_a_setting_existed_reloads_its_extractors(finished_export):
+    """Datasheets written before `compiled` was recorded were made without torch.compile."""
+    from labeling.services.exports import load_dataset_extractors
+
+    sheet = json.loads((Path(finished_export.out_dir) / "datasheet.json").read_text())
+    assert sheet["extractors"]["vision"].pop("compiled") is False
+    extractors, dtype = load_dataset_extractors(sheet)
+    assert extractors.vision.compile is False and dtype == sheet["dtype"]

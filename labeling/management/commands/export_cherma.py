@@ -112,6 +112,13 @@ class Command(BaseCommand):
         parser.add_argument("--per-segment", type=int, help="Vision: frames per segment (8).")
         parser.add_argument("--crop-size", type=int, help="Vision: face crop side (224).")
         parser.add_argument(
+            "--compile",
+            action="store_true",
+            default=None,
+            help="Vision: run the ResNet through torch.compile (about 2x faster on a CPU, "
+            "tens of seconds to compile once; features equal within rounding).",
+        )
+        parser.add_argument(
             "--pool",
             action="store_true",
             default=None,
@@ -218,6 +225,7 @@ class Command(BaseCommand):
             "per_segment",
             "crop_size",
             "pool",
+            "compile",
         ]
         return {name: self.opts[name] for name in names if self.opts[name] is not None}
 
