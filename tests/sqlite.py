@@ -13,12 +13,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def report_on_sqlite(tmp_path: Path, module: str, *args: str) -> dict:
+    # The embedded defaults: SQLite and the filesystem broker, nothing of the test servers.
     env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "ANNOTATOR_VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "annotator.settings",
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME")
     }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        ANNOTATOR_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_SETTINGS_MODULE="annotator.settings",
+    )
     result = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,

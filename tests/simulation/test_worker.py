@@ -2,12 +2,7 @@
 Redis with PostgreSQL here, and on SQLite with the filesystem broker in a subprocess."""
 
 import html
-import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -19,9 +14,9 @@ from labeling.selectors.integrity import campaign_integrity
 from labeling.selectors.statistics import progress
 from labeling.services.simulation import run_simulation, start_simulation
 from tests.simulation.campaigns import simulated_campaign
+from tests.sqlite import report_on_sqlite
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -99,26 +94,7 @@ def test_a_second_start_while_one_is_queued_is_refused_and_a_cancelled_run_does_
 
 
 def test_simulated_annotators_finish_a_campaign_on_sqlite_with_a_real_worker(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME")
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        ANNOTATOR_VAR_DIR=str(tmp_path / "var"),
-        DJANGO_SETTINGS_MODULE="annotator.settings",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.simulation.sqlite_run"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = report_on_sqlite(tmp_path, "tests.simulation.sqlite_run")
     assert report["status"] == "done", report["error"]
     assert report["usable"] == report["utterances"] == 4
     assert report["done"] == report["total"] == 4 * 4 * 3
