@@ -383,15 +383,11 @@ class _RowProgress:
         if done < total and now - self.last < PROGRESS_INTERVAL_SECONDS:
             return
         self.last = now
-        now = timezone.now()
-        updated = ExportJob.objects.filter(pk=self.job_id, cancel_requested=False).update(
-            done=done,
-            total=total,
-            status=ExportJob.Status.RUNNING,
-            updated_at=now,
-            heartbeat_at=now,  # the sign of life a redelivery checks (STALE_AFTER)
-        )
-        if not updated:
+        # The heartbeat is the sign of life a redelivery checks (STALE_AFTER).
+        running = ExportJob.Status.RUNNING
+        if not long_jobs.report_progress(
+            ExportJob, self.job_id, done=done, total=total, status=running
+        ):
             raise ExportCancelled(_cancelled_message(self.partial))
 
 

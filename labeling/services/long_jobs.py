@@ -15,6 +15,17 @@ def update_job(job: models.Model, **fields) -> None:
     type(job).objects.filter(pk=job.pk).update(updated_at=timezone.now(), **fields)
 
 
+def report_progress(model: type[models.Model], pk: int, **fields) -> bool:
+    """A running job's progress (`fields`) and heartbeat, in one statement that writes
+    nothing once a cancel was requested: False then, for the worker to stop."""
+    now = timezone.now()
+    return bool(
+        model.objects.filter(pk=pk, cancel_requested=False).update(
+            updated_at=now, heartbeat_at=now, **fields
+        )
+    )
+
+
 def finish_job(job: models.Model, status: str, **fields) -> None:
     update_job(job, status=status, finished_at=timezone.now(), **fields)
 

@@ -166,12 +166,12 @@ class _Bar:
         long_jobs.update_job(job, total=total, done=0)
 
     def advance(self, count: int) -> None:
-        if PredictionJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
-            raise Cancelled
         self.done += count
-        long_jobs.update_job(
-            self.job, total=self.total, done=self.done, heartbeat_at=timezone.now()
-        )
+        if not long_jobs.report_progress(
+            PredictionJob, self.job.pk, total=self.total, done=self.done
+        ):
+            raise Cancelled
+        self.job.done, self.job.total = self.done, self.total
         if self.callback is not None:
             self.callback(self.done, self.total)
 
