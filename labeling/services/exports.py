@@ -446,7 +446,18 @@ def load_extractors(options: dict) -> Extractors:
     return extractors
 
 
-SETTINGS_BEFORE = {"vision": {"compiled": False}}  # describe() keys added after a release
+# describe() keys added after datasets were made, with the value those datasets had:
+# extraction ran in fp32 before the precision option, and uncompiled before compile.
+SETTINGS_BEFORE = {
+    "text": {"compute_precision": "fp32"},
+    "audio": {"compute_precision": "fp32"},
+    "vision": {"compute_precision": "fp32", "compiled": False},
+}
+
+
+def dataset_extractors(sheet: dict) -> dict[str, dict]:
+    """A datasheet's extractor descriptions, settings added since then filled in."""
+    return {role: {**SETTINGS_BEFORE[role], **sheet["extractors"][role]} for role in ROLES}
 
 
 def load_dataset_extractors(sheet: dict, *, device: str | None = None) -> tuple[Extractors, str]:
@@ -454,18 +465,17 @@ def load_dataset_extractors(sheet: dict, *, device: str | None = None) -> tuple[
     settings its datasheet records, and its feature dtype: new utterances then get the
     features its own utterances have. ExportError when a model or setting is no longer
     what the datasheet describes (a model changed on disk, another library version)."""
-    described = sheet["extractors"]
+    described = dataset_extractors(sheet)
     vision = described["vision"]
     options = export_options(
         **{f"{role}_model": described[role]["model"] for role in ROLES},
         device=device,
-        # Datasets made before extraction had a precision option were made in fp32.
-        precision=described["text"].get("compute_precision", "fp32"),
+        precision=described["text"]["compute_precision"],
         max_words=described["text"]["max_words"],
         segments=vision["segments"],
         per_segment=vision["per_segment"],
         crop_size=vision["crop_size"],
-        compile=vision.get("compiled", False),
+        compile=vision["compiled"],
     )
     for role in ROLES:
         check_model_source(role, options[f"{role}_model"])
@@ -473,8 +483,7 @@ def load_dataset_extractors(sheet: dict, *, device: str | None = None) -> tuple[
     loaded = {"text": extractors.text, "audio": extractors.audio, "vision": extractors.vision}
     for role, extractor in loaded.items():
         now = json.loads(json.dumps(extractor.describe(), ensure_ascii=False, default=str))
-        # Settings added later have the value datasets made before them were made with.
-        then = {**SETTINGS_BEFORE.get(role, {}), **described[role]}
+        then = described[role]
         changed = sorted(k for k in {*now, *then} if now.get(k) != then.get(k))
         if changed:
             raise ExportError(

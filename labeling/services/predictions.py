@@ -19,7 +19,7 @@ from django.utils import timezone
 from labeling.models import Campaign, Prediction, PredictionJob, TrainingRun
 from labeling.selectors.exports import select_pool_records, utterance_id
 from labeling.services import long_jobs
-from labeling.services.exports import export_root, load_dataset_extractors
+from labeling.services.exports import dataset_extractors, export_root, load_dataset_extractors
 from labeling.services.job_order import after_predictions
 from labeling.services.suspects import pause_suspect_annotators
 from labeling.services.training import RunRefused, dataset_checksum
@@ -241,7 +241,7 @@ def _pool_holds(out: Path, wanted: set[str], sheet: dict) -> bool:
     if not path.is_file() or verify_checksums(out):
         return False
     pool = json.loads(path.read_text(encoding="utf-8"))
-    if pool.get("extractors") != sheet["extractors"] or pool.get("dtype") != sheet["dtype"]:
+    if pool.get("extractors") != dataset_extractors(sheet) or pool.get("dtype") != sheet["dtype"]:
         return False
     held = set(pd.read_parquet(out / "manifest.parquet", columns=["utterance_id"])["utterance_id"])
     return wanted <= held

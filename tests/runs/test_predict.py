@@ -258,11 +258,18 @@ def test_admins_follow_and_cancel_predictions(finished_export, admin_client):
     assert not Prediction.objects.exists()
 
 
-def test_a_dataset_made_before_a_setting_existed_reloads_its_extractors(finished_export):
-    """Datasheets written before `compiled` was recorded were made without torch.compile."""
+@pytest.mark.django_db
+def test_a_dataset_made_before_a_setting_existed_reloads_its_extractors(finished_export, built):
+    """Datasheets written before `compiled` was recorded were made without torch.compile:
+    their extractors reload, and the pool made for them is reused, not extracted again."""
     from labeling.services.exports import load_dataset_extractors
 
     sheet = json.loads((Path(finished_export.out_dir) / "datasheet.json").read_text())
     assert sheet["extractors"]["vision"].pop("compiled") is False
     extractors, dtype = load_dataset_extractors(sheet)
     assert extractors.vision.compile is False and dtype == sheet["dtype"]
+    run = trained(finished_export)
+    job = run_prediction(start_prediction(run=run, campaign=built.campaign, enqueue=False).pk)
+    pool = predictions.pool_dir(run, built.campaign)
+    assert job.result["pool"] == str(pool)
+    assert predictions._pool_holds(pool, {built.undecided}, sheet)
