@@ -100,11 +100,12 @@ def select_pool_records(campaign: Campaign, *, leave_out: set[str] | None = None
     with_jobs = set(
         campaign.jobs.filter(excluded=False).values_list("utterance_id", flat=True).distinct()
     )
-    if leave_out is None:
-        final = _complete_labels(campaign)
-        chosen = lambda pk, uid: pk in with_jobs and pk not in final  # noqa: E731
-    else:
-        chosen = lambda pk, uid: pk in with_jobs and uid not in leave_out  # noqa: E731
+    final = _complete_labels(campaign) if leave_out is None else {}
+
+    def chosen(pk: int, uid: str) -> bool:
+        left_out = pk in final if leave_out is None else uid in leave_out
+        return pk in with_jobs and not left_out
+
     return _records(campaign, chosen, lambda pk: {})
 
 
