@@ -273,3 +273,20 @@ def test_a_dataset_made_before_a_setting_existed_reloads_its_extractors(finished
     pool = predictions.pool_dir(run, built.campaign)
     assert job.result["pool"] == str(pool)
     assert predictions._pool_holds(pool, {built.undecided}, sheet)
+
+
+@pytest.mark.django_db
+def test_a_prediction_cancelled_while_running_stops_and_keeps_its_stored_batches(finished_export):
+    run = trained(finished_export)
+    job = start_prediction(run=run, campaign=finished_export.campaign, enqueue=False)
+    job.options = {**job.options, "batch_size": 4}
+    job.save(update_fields=["options"])
+
+    def cancel_once_scoring(done: int, total: int) -> None:
+        if Prediction.objects.exists():  # a first batch is stored: ask the job to stop
+            PredictionJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    job = run_prediction(job.pk, progress=cancel_once_scoring)
+    assert job.status == PredictionJob.Status.CANCELLED, job.error
+    stored = Prediction.objects.filter(run=run).count()
+    assert 0 < stored < 11 * 4 and stored % 4 == 0  # whole batches of 4 heads per utterance
