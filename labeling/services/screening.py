@@ -117,10 +117,11 @@ def measure_utterance(utterance_id: int) -> Utterance | None:
     utterance.screening_status = fields["status"]
     utterance.screening = fields["measures"]
     utterance.screening_error = fields["error"]
-    utterance.save(update_fields=["screening_status", "screening", "screening_error"])
-    for campaign in Campaign.objects.filter(corpus_id=utterance.corpus_id):
-        if screens(campaign):
-            judge_clips(campaign, [utterance.pk])
+    with transaction.atomic():  # nobody sees a clip measured but not yet judged
+        utterance.save(update_fields=["screening_status", "screening", "screening_error"])
+        for campaign in Campaign.objects.filter(corpus_id=utterance.corpus_id):
+            if screens(campaign):
+                judge_clips(campaign, [utterance.pk])
     return utterance
 
 
