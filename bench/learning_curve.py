@@ -240,8 +240,9 @@ def product_order(
 ) -> list[int]:
     """Jobs still wanting votes in the product's job order (`labeling.job_order.job_turns`):
     "uncertainty" (entropy of the head of the job's modality, highest first; ties in the
-    shuffled order) or "utterances" (utterances by their m head's entropy, jobs together)."""
-    from labeling.job_order import job_turns
+    shuffled order) or "utterances" (utterances by their m head's entropy, jobs together, the
+    modality discarded most often so far first within each)."""
+    from labeling.job_order import job_turns, modality_discard_rates
 
     keys = job_keys(jobs, wanting(jobs))
     from training.engine.scoring import entropy as head_entropy
@@ -252,7 +253,19 @@ def product_order(
         for u, row in enumerate(rows)
     }
     lost = {job.utterance for job in jobs if job.state == State.DISCARDED}
-    turns = job_turns(order, keys, "".join(MODALITIES), seed, entropy=entropy, lost=lost)
+    final = {
+        m: (
+            sum(job.modality == m and job.state == State.DISCARDED for job in jobs),
+            sum(
+                job.modality == m and job.state in (State.DECIDED, State.DISCARDED) for job in jobs
+            ),
+        )
+        for m in MODALITIES
+    }  # as services.job_order.discard_rates counts a campaign's jobs
+    turns = job_turns(
+        order, keys, "".join(MODALITIES), seed, entropy=entropy, lost=lost,
+        discard_rates=modality_discard_rates(final),
+    )  # fmt: skip
     return sorted(turns, key=lambda j: (turns[j], j))
 
 

@@ -17,6 +17,9 @@ per job, and every order except `shuffled` returns ranks 0..N-1.
   completes the uncertain utterances first. An utterance with a discarded job cannot enter
   the dataset (unless a reviewer sets that label), so its other jobs come after every other
   utterance's (`lost`; assignment also moves them back the moment a job is discarded).
+  Within an utterance, the modality discarded most often so far comes first
+  (`modality_discard_rates`): if the utterance is going to be lost, it is lost before votes
+  go to its other jobs.
 
 A job the assistant run has no prediction for (for disagreement: either head missing) comes
 after every scored job, those jobs in their shuffled order; ties among scored jobs are broken
@@ -82,6 +85,13 @@ def disagreement(uni: Sequence[float], m: Sequence[float], multi_label: bool = F
     return 1.0 - float(m[best])
 
 
+def modality_discard_rates(final: Mapping[str, tuple[int, int]]) -> dict[str, float]:
+    """Per modality, the share of its final jobs the rule discarded, from (discarded, final)
+    counts, smoothed as (discarded + 1) / (final + 2): a modality with no final job yet
+    counts 1/2, so before any verdict every modality ties."""
+    return {m: (discarded + 1) / (total + 2) for m, (discarded, total) in final.items()}
+
+
 def uncertainty_scores(jobs: Iterable[JobKey], entropy: Mapping[tuple[int, str], float]):
     return {j.id: entropy.get((j.utterance_id, j.modality)) for j in jobs}
 
@@ -119,10 +129,13 @@ def job_turns(
     probabilities: Probabilities | None = None,
     multi_label: bool = False,
     lost: Collection[int] = frozenset(),
+    discard_rates: Mapping[str, float] | None = None,
 ) -> dict[int, int]:
     """Job id → turn for `order` (id, shuffled, uncertainty, disagreement,
-    utterances). `lost`: utterances with a discarded job (the utterances order puts their
-    jobs last: such an utterance cannot enter the dataset unless a reviewer sets a label)."""
+    utterances). For the utterances order: `lost`, utterances with a discarded job (their
+    jobs go last: such an utterance cannot enter the dataset unless a reviewer sets a
+    label); `discard_rates` per modality (`modality_discard_rates`), which orders an
+    utterance's jobs, highest first."""
     if order == "id":
         return id_turns(jobs)
     shuffled = shuffled_turns(jobs, modalities, seed)
@@ -136,11 +149,16 @@ def job_turns(
     if order == "utterances":
         scores = utterance_uncertainty_scores(jobs, entropy or {})
         # Ties (an utterance's own jobs; unscored utterances) by the utterance's first
-        # shuffled turn, so an utterance's jobs stay together and utterances stay shuffled.
+        # shuffled turn, so an utterance's jobs stay together and utterances stay shuffled;
+        # within it the modality most often discarded first, so a lost utterance costs the
+        # fewest votes (equal rates: the shuffled order).
         first: dict[int, int] = {}
         for j in jobs:
             first[j.utterance_id] = min(first.get(j.utterance_id, shuffled[j.id]), shuffled[j.id])
-        together = {j.id: (first[j.utterance_id], shuffled[j.id]) for j in jobs}
+        rate = discard_rates or {}
+        together = {
+            j.id: (first[j.utterance_id], -rate.get(j.modality, 0.0), shuffled[j.id]) for j in jobs
+        }
         turns = ranked_turns(jobs, scores, together)
         if not lost:
             return turns

@@ -8,9 +8,9 @@ job_order.md.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 
-from labeling.job_order import JobKey, job_turns
+from labeling.job_order import JobKey, job_turns, modality_discard_rates
 from labeling.models import Campaign, Job, Prediction
 from labeling.services.campaigns import CampaignInvalid
 from labeling.verdicts import State
@@ -105,13 +105,24 @@ def lost_utterances(campaign: Campaign) -> set[int]:
     )
 
 
+def discard_rates(campaign: Campaign) -> dict[str, float]:
+    """Each modality's share of the campaign's final jobs the rule discarded (smoothed:
+    `labeling.job_order.modality_discard_rates`), from one grouped query."""
+    final = {m: (0, 0) for m in campaign.modalities}
+    rows = (
+        campaign.jobs.filter(state__in=(State.DECIDED, State.DISCARDED))
+        .values("modality")
+        .annotate(discarded=Count("id", filter=Q(state=State.DISCARDED)), final=Count("id"))
+    )
+    final.update({r["modality"]: (r["discarded"], r["final"]) for r in rows})
+    return modality_discard_rates(final)
+
+
 def _recompute(campaign: Campaign) -> int:
     jobs = [JobKey(*row) for row in campaign.jobs.values_list("id", "utterance_id", "modality")]
-    lost = (
-        lost_utterances(campaign)
-        if campaign.job_order == Campaign.JobOrder.UNCERTAIN_UTTERANCES
-        else set()
-    )
+    lost, rates = set(), {}
+    if campaign.job_order == Campaign.JobOrder.UNCERTAIN_UTTERANCES:
+        lost, rates = lost_utterances(campaign), discard_rates(campaign)
     entropy, probabilities = {}, {}
     if campaign.job_order in MODEL_ORDERS and campaign.assistant_run_id is not None:
         rows = Prediction.objects.filter(
@@ -132,6 +143,7 @@ def _recompute(campaign: Campaign) -> int:
         probabilities=probabilities,
         multi_label=campaign.is_multi_label,
         lost=lost,
+        discard_rates=rates,
     )
     changed = [Job(pk=job_id, turn=turn) for job_id, turn in turns.items()]
     Job.objects.bulk_update(changed, ["turn"], batch_size=5000)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from labeling.job_order import JobKey, job_turns
 from labeling.models import Campaign, Prediction, TrainingRun
@@ -59,6 +60,30 @@ def hand_out(campaign):
 
 def keys(campaign):
     return [JobKey(*r) for r in campaign.jobs.values_list("id", "utterance_id", "modality")]
+
+
+def discard_first_job(campaign, team, job):
+    """`team`'s three votes on `job`, handed out first, split 1:1:1: the rule discards it."""
+    from labeling.services.assignment import next_task, submit_vote
+
+    for annotator, label in zip(team, ("happiness", "sadness", "anger"), strict=True):
+        lease = next_task(annotator, campaign)
+        assert lease.job_id == job.pk
+        submit_vote(annotator, lease.pk, label)
+    job.refresh_from_db()
+    assert job.state == "discarded"
+
+
+def utterances_campaign(name: str):
+    """Three annotators (no guard) on 3 utterances under the utterances order."""
+    team = annotators(3, prefix=f"{name}-")
+    campaign = create_campaign(
+        name=name, corpus=rendered_corpus(3), annotators=team, independence_guard=False
+    )
+    run = make_run()
+    predict(run, campaign.corpus.utterances.all())
+    set_job_order(campaign, "utterances", run)
+    return campaign, team
 
 
 @pytest.fixture
@@ -212,23 +237,12 @@ def test_under_the_utterances_order_a_discard_sends_the_utterances_other_jobs_la
     so its remaining jobs wait behind every other utterance's, at once and after a
     recomputation, until a reviewer sets the discarded label."""
     from labeling.services import review
-    from labeling.services.assignment import next_task, submit_vote
+    from labeling.services.assignment import next_task
     from labeling.services.job_order import LOST_OFFSET, recompute_turns
 
-    team = annotators(3, prefix="lost-")
-    campaign = create_campaign(
-        name="lost", corpus=rendered_corpus(3), annotators=team, independence_guard=False
-    )
-    run = make_run()
-    predict(run, campaign.corpus.utterances.all())
-    set_job_order(campaign, "utterances", run)
-    first = campaign.jobs.get(pk=hand_out(campaign)[0])
-    for annotator, label in zip(team, ("happiness", "sadness", "anger"), strict=True):
-        lease = next_task(annotator, campaign)
-        assert lease.job_id == first.pk  # the most uncertain utterance's first job
-        submit_vote(annotator, lease.pk, label)  # 1:1:1: discarded
-    first.refresh_from_db()
-    assert first.state == "discarded"
+    campaign, team = utterances_campaign("lost")
+    first = campaign.jobs.get(pk=hand_out(campaign)[0])  # the most uncertain utterance's
+    discard_first_job(campaign, team, first)
     siblings = campaign.jobs.filter(utterance_id=first.utterance_id).exclude(pk=first.pk)
     others = campaign.jobs.exclude(utterance_id=first.utterance_id)
     assert min(j.turn for j in siblings) >= LOST_OFFSET > max(j.turn for j in others)
@@ -242,3 +256,26 @@ def test_under_the_utterances_order_a_discard_sends_the_utterances_other_jobs_la
     review.set_label(reviewer, first.pk, "anger", "the voice is angry")
     recompute_turns(campaign.pk)
     assert max(j.turn for j in campaign.jobs.all()) < LOST_OFFSET
+
+
+@pytest.mark.django_db
+def test_under_the_utterances_order_each_utterance_starts_with_its_most_discarded_modality():
+    """If an utterance will be lost, it should be lost on its first job: the recomputation
+    counts the campaign's discards per modality and puts that modality first in every
+    utterance."""
+    from labeling.services.job_order import discard_rates, recompute_turns
+
+    campaign, team = utterances_campaign("fail-fast")
+    audio = campaign.jobs.filter(modality="a").order_by("turn").first()
+    campaign.jobs.update(turn=F("turn") + 1)
+    campaign.jobs.filter(pk=audio.pk).update(turn=0)  # so the audio job is handed out first
+    discard_first_job(campaign, team, audio)
+    assert discard_rates(campaign) == {"t": 0.5, "a": 2 / 3, "v": 0.5, "m": 0.5}
+
+    recompute_turns(campaign.pk)
+    open_jobs = campaign.jobs.exclude(utterance_id=audio.utterance_id).order_by("turn")
+    by_utterance = {}
+    for job in open_jobs:
+        by_utterance.setdefault(job.utterance_id, []).append(job.modality)
+    assert len(by_utterance) == 2
+    assert all(modalities[0] == "a" for modalities in by_utterance.values())

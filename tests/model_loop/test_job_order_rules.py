@@ -3,7 +3,13 @@
 import pytest
 
 from labeling.interleave import interleaved_turns
-from labeling.job_order import JobKey, disagreement, disagreement_scores, job_turns
+from labeling.job_order import (
+    JobKey,
+    disagreement,
+    disagreement_scores,
+    job_turns,
+    modality_discard_rates,
+)
 
 # utterances 10, 11, 12 × modalities t, m; job ids deliberately not in utterance order
 JOBS = [
@@ -108,3 +114,22 @@ def test_utterances_order_puts_an_utterance_with_a_discarded_job_last():
     assert job_turns("uncertainty", JOBS, "tm", 4, entropy=entropy, lost={11}) == job_turns(
         "uncertainty", JOBS, "tm", 4, entropy=entropy
     )
+
+
+def test_utterances_order_votes_first_the_modality_discarded_most_often():
+    # If an utterance is going to be lost, lose it before votes go to its other jobs.
+    jobs = [JobKey(10 * u + i, u, m) for u in (1, 2) for i, m in enumerate("tavm")]
+    entropy = {(1, "m"): 0.9, (2, "m"): 0.2}
+    rates = modality_discard_rates({"t": (1, 20), "a": (6, 20), "v": (3, 20), "m": (0, 20)})
+    assert rates["a"] > rates["v"] > rates["t"] > rates["m"]
+    turns = job_turns("utterances", jobs, "tavm", 3, entropy=entropy, discard_rates=rates)
+    modality = {j.id: (j.utterance_id, j.modality) for j in jobs}
+    assert [modality[j] for j in in_order(turns)] == [
+        (1, "a"), (1, "v"), (1, "t"), (1, "m"), (2, "a"), (2, "v"), (2, "t"), (2, "m"),
+    ]  # fmt: skip
+    # Before any verdict every modality counts 1/2: the shuffled order within each utterance.
+    unknown = modality_discard_rates({m: (0, 0) for m in "tavm"})
+    assert set(unknown.values()) == {0.5}
+    assert job_turns(
+        "utterances", jobs, "tavm", 3, entropy=entropy, discard_rates=unknown
+    ) == job_turns("utterances", jobs, "tavm", 3, entropy=entropy)
