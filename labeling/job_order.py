@@ -14,9 +14,10 @@ per job, and every order except `shuffled` returns ranks 0..N-1.
   utterance's jobs on consecutive turns. Training needs all four labels of an utterance, and
   ranking single jobs spreads the votes over many utterances without completing any
   (bench/learning_curve.py measured 1 new trainable utterance in 600 votes); this order
-  completes the uncertain utterances first. An utterance with a discarded job cannot enter
-  the dataset (unless a reviewer sets that label), so its other jobs come after every other
-  utterance's (`lost`; assignment also moves them back the moment a job is discarded).
+  completes the uncertain utterances first (with no prediction: whole utterances in shuffled
+  order, so a campaign can use it before its first run). An utterance with a discarded job
+  cannot enter the dataset (unless a reviewer sets that label), so its other jobs come after
+  every other utterance's (`lost`; assignment also moves them back the moment a job is discarded).
   Within an utterance, the modality discarded most often so far comes first
   (`modality_discard_rates`): if the utterance is going to be lost, it is lost before votes
   go to its other jobs.

@@ -125,7 +125,8 @@ class Campaign(models.Model):
         DISAGREEMENT = "disagreement", "heads disagree first (modality's head versus m)"
         UNCERTAIN_UTTERANCES = (
             "utterances",
-            "most uncertain utterances first (entropy of the m head), their jobs together",
+            "whole utterances, most uncertain first (entropy of the m head; shuffled "
+            "before a model), their jobs together",
         )
 
     job_order = models.CharField(

@@ -15,31 +15,35 @@ from labeling.models import Campaign, Job, Prediction
 from labeling.services.campaigns import CampaignInvalid
 from labeling.verdicts import State
 
-MODEL_ORDERS = (
+MODEL_ORDERS = (  # orders that read the assistant run's predictions
     Campaign.JobOrder.UNCERTAINTY,
     Campaign.JobOrder.DISAGREEMENT,
     Campaign.JobOrder.UNCERTAIN_UTTERANCES,
 )
+# The utterances order also works before any model: whole utterances in shuffled order (so
+# the first training run has trainable utterances early), lost ones last, fail fast.
+NEEDS_MODEL = (Campaign.JobOrder.UNCERTAINTY, Campaign.JobOrder.DISAGREEMENT)
 
 
 def check_job_order(order: str, assistant_run) -> None:
-    """Refuse an order that needs the model without an assistant run that has predictions."""
+    """Refuse an order that needs the model without an assistant run that has predictions,
+    and an assistant run without predictions for an order that reads them."""
     if order not in Campaign.JobOrder.values:
         raise CampaignInvalid(
             f"Unknown job order {order!r}; choose one of {', '.join(Campaign.JobOrder.values)}."
         )
-    if order not in MODEL_ORDERS:
+    if order not in MODEL_ORDERS or (assistant_run is None and order not in NEEDS_MODEL):
         return
     if assistant_run is None:
         raise CampaignInvalid(
             f"The {order} order needs an assistant run: pick a finished training run whose "
-            "predictions order the jobs, or choose the id or shuffled order."
+            "predictions order the jobs, or choose the id, shuffled or utterances order."
         )
     if not Prediction.objects.filter(run=assistant_run).exists():
         raise CampaignInvalid(
             f"Run {assistant_run.pk} has no predictions yet, so the {order} order cannot rank "
             "jobs; predict with it first (manage.py predict or the run page), or choose the "
-            "id or shuffled order."
+            "id, shuffled or utterances order."
         )
 
 

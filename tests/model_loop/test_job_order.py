@@ -279,3 +279,27 @@ def test_under_the_utterances_order_each_utterance_starts_with_its_most_discarde
         by_utterance.setdefault(job.utterance_id, []).append(job.modality)
     assert len(by_utterance) == 2
     assert all(modalities[0] == "a" for modalities in by_utterance.values())
+
+
+@pytest.mark.django_db
+def test_utterances_order_before_any_model_completes_utterances_in_shuffled_order(campaign):
+    """Before the first run there is nothing to rank by, but whole utterances still come
+    first (so a first training run has trainable utterances early), in shuffled order."""
+    set_job_order(campaign, "utterances")
+    campaign.refresh_from_db()
+    assert campaign.job_order == "utterances" and campaign.assistant_run is None
+    jobs = {j.id: j for j in keys(campaign)}
+    handed = [jobs[i].utterance_id for i in hand_out(campaign)]
+    runs = [u for i, u in enumerate(handed) if i == 0 or u != handed[i - 1]]
+    assert len(runs) == len(set(handed)) == 5  # each utterance's jobs together
+    shuffled = job_turns(
+        "shuffled", list(jobs.values()), campaign.modalities, campaign.assignment_seed
+    )
+    first = {}
+    for job_id, turn in shuffled.items():
+        u = jobs[job_id].utterance_id
+        first[u] = min(first.get(u, turn), turn)
+    assert runs == sorted(first, key=first.get)
+    # A run given for it must have predictions, as for the orders that need one.
+    with pytest.raises(CampaignInvalid, match="has no predictions yet"):
+        set_job_order(campaign, "utterances", make_run())

@@ -64,8 +64,9 @@ class Command(BaseCommand):
             "--order",
             default=Campaign.JobOrder.SHUFFLED,
             choices=Campaign.JobOrder.values,
-            help="Job order (default shuffled); the model orders (uncertainty, disagreement, "
-            "utterances) need --assistant-run.",
+            help="Job order (default shuffled); uncertainty and disagreement need "
+            "--assistant-run; utterances ranks by it when given (whole utterances in "
+            "shuffled order before).",
         )
         parser.add_argument(
             "--assistant-run",
