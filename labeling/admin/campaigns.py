@@ -23,7 +23,7 @@ from labeling.models import (
 )
 from labeling.pool import pool_need
 from labeling.screening import Thresholds
-from labeling.selectors.exports import export_readiness, select_pool_records
+from labeling.selectors.exports import export_readiness
 from labeling.services.campaigns import (
     CampaignInvalid,
     add_missing_jobs,
@@ -365,7 +365,6 @@ class CampaignAdmin(admin.ModelAdmin):
             "campaign": campaign,
             "form": form,
             "readiness": export_readiness(campaign),
-            "waiting": len(select_pool_records(campaign).records),
         }
         return render(request, "admin/labeling/campaign/export.html", context)
 

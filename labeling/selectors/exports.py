@@ -198,6 +198,7 @@ class Readiness:
     without_media: int = 0  # decided, but imported as labels only
     # multi-label, "mark" policy: decided with an emotion left undecided (2:2), per modality
     undecided: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0  # with jobs and media, not all four labels final: what a pool takes
 
     def sentence(self) -> str:
         """E.g. "0 of 40 utterances have all of t, a, v, m decided: 40 still open in v, …"."""
@@ -224,18 +225,20 @@ class Readiness:
 
 
 def export_readiness(campaign: Campaign) -> Readiness:
-    """Counted by the database (three grouped queries and the labels ``decided_labels``
-    reads), so the admin's export page can show it at CHERMA scale."""
+    """Counted by the database (grouped queries, the ids of utterances with jobs and with
+    media, and the labels ``final_labels_table`` reads once), so the admin's export page can
+    show it at CHERMA scale."""
     utterances = campaign.corpus.utterances
     total = utterances.count()
     excluded_ids = set(
         Job.objects.filter(campaign=campaign, excluded=True).values_list("utterance_id", flat=True)
     )
-    labels = final_labels_table(campaign)
-    complete = labels[labels[list(MODALITIES)].notna().all(axis=1)] if len(labels) else labels
-    decided = {int(pk) for pk in complete.index} - excluded_ids
-    with_media = set(
-        utterances.filter(pk__in=decided).exclude(source_file="").values_list("pk", flat=True)
+    complete = set(_complete_labels(campaign))
+    decided = complete - excluded_ids
+    media = set(utterances.exclude(source_file="").values_list("pk", flat=True))
+    with_media = decided & media
+    with_jobs = set(
+        campaign.jobs.filter(excluded=False).values_list("utterance_id", flat=True).distinct()
     )
     # Jobs whose label is not final: neither decided nor set by a reviewer.
     unsettled = (
@@ -268,6 +271,7 @@ def export_readiness(campaign: Campaign) -> Readiness:
         excluded=len(excluded_ids),
         without_media=len(decided - with_media),
         undecided=_undecided_jobs(campaign) if campaign.is_multi_label else {},
+        waiting=len((with_jobs - complete) & media),  # as select_pool_records chooses
     )
 
 

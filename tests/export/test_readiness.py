@@ -6,7 +6,7 @@ from django.core.management import CommandError, ManagementUtility
 
 from labeling.emotions import EMOTIONS, MODALITIES
 from labeling.models import ExportJob
-from labeling.selectors.exports import export_readiness
+from labeling.selectors.exports import export_readiness, select_pool_records
 from labeling.services.campaigns import create_campaign
 from labeling.services.exports import create_export
 from labeling.services.label_import import import_labels
@@ -27,6 +27,8 @@ def test_readiness_counts_usable_utterances_and_every_reason_for_the_others(buil
     assert (readiness.total, readiness.usable) == (EXPORTED + 3, EXPORTED)
     assert readiness.still_open == {"t": 0, "a": 0, "v": 0, "m": 1}  # the skipped m job
     assert readiness.excluded == 1 and readiness.without_media == 1
+    # What a pool export would take: the utterance open in m (not the excluded one).
+    assert readiness.waiting == 1 == len(select_pool_records(built.campaign).records)
     assert readiness.sentence() == (
         f"{EXPORTED} of {EXPORTED + 3} utterances have all of t, a, v, m decided: 1 still open "
         "in m, 1 excluded, 1 decided but without media (labels only)."
