@@ -10,8 +10,9 @@ per job, and every order except `shuffled` returns ranks 0..N-1.
 - `uncertainty`: the entropy of the head of the job's modality, highest first.
 - `disagreement`: the uni-modal head against the m head (see `disagreement`), highest first;
   an m job scores the largest of its uni-modal heads' disagreements.
-- `utterances`: the utterances by the entropy of their m head, highest first, each
-  utterance's jobs on consecutive turns. Training needs all four labels of an utterance, and
+- `utterances`: the utterances by the entropy of their m head, highest first, the emotions
+  the m head predicts taking turns (`utterance_turns`), each utterance's jobs on
+  consecutive turns. Training needs all four labels of an utterance, and
   ranking single jobs spreads the votes over many utterances without completing any
   (bench/learning_curve.py measured 1 new trainable utterance in 600 votes); this order
   completes the uncertain utterances first (with no prediction: whole utterances in shuffled
@@ -97,13 +98,6 @@ def uncertainty_scores(jobs: Iterable[JobKey], entropy: Mapping[tuple[int, str],
     return {j.id: entropy.get((j.utterance_id, j.modality)) for j in jobs}
 
 
-def utterance_uncertainty_scores(
-    jobs: Iterable[JobKey], entropy: Mapping[tuple[int, str], float]
-) -> dict[int, float | None]:
-    """Every job of an utterance scores its m head's entropy (its jobs then rank together)."""
-    return {j.id: entropy.get((j.utterance_id, "m")) for j in jobs}
-
-
 def disagreement_scores(
     jobs: Iterable[JobKey], probabilities: Probabilities, multi_label: bool = False
 ) -> dict[int, float | None]:
@@ -120,6 +114,52 @@ def disagreement_scores(
     return scores
 
 
+def utterance_turns(
+    jobs: Sequence[JobKey],
+    shuffled: Mapping[int, int],
+    entropy: Mapping[tuple[int, str], float],
+    m_labels: Mapping[int, str],
+    lost: Collection[int],
+    discard_rates: Mapping[str, float] | None,
+) -> dict[int, int]:
+    """The utterances order (see the module docstring), as ranks.
+
+    Scored utterances come first, the emotions the m head predicts taking turns: the most
+    uncertain utterance of each predicted emotion, then the second of each, and so on, each
+    such round most uncertain first. Ranking by entropy alone lets a weak model fill a
+    round with the one emotion it is unsure about, and a training set grown that way is
+    skewed (and annotators see one emotion after another). Without labels all utterances are
+    one emotion, i.e. plain entropy order. Ties and unscored utterances: the utterance's
+    first shuffled turn; within an utterance the modality most often discarded first (equal
+    rates: the shuffled order); lost utterances after all others."""
+    first: dict[int, int] = {}
+    for j in jobs:
+        first[j.utterance_id] = min(first.get(j.utterance_id, shuffled[j.id]), shuffled[j.id])
+    scored = {u for u in first if (u, "m") in entropy}
+    by_label: dict[str, list[int]] = {}
+    for u in scored:
+        by_label.setdefault(m_labels.get(u, ""), []).append(u)
+    turn_in_label: dict[int, int] = {}
+    for group in by_label.values():
+        group.sort(key=lambda u: (-entropy[u, "m"], first[u]))
+        turn_in_label.update({u: rank for rank, u in enumerate(group)})
+    rate = discard_rates or {}
+
+    def key(job: JobKey):
+        u = job.utterance_id
+        placed = (0, turn_in_label[u], -entropy[u, "m"]) if u in scored else (1, 0, 0.0)
+        return (
+            u in lost,
+            *placed,
+            first[u],
+            -rate.get(job.modality, 0.0),
+            shuffled[job.id],
+            job.id,
+        )
+
+    return {job.id: rank for rank, job in enumerate(sorted(jobs, key=key))}
+
+
 def job_turns(
     order: str,
     jobs: Sequence[JobKey],
@@ -131,12 +171,14 @@ def job_turns(
     multi_label: bool = False,
     lost: Collection[int] = frozenset(),
     discard_rates: Mapping[str, float] | None = None,
+    m_labels: Mapping[int, str] | None = None,
 ) -> dict[int, int]:
     """Job id → turn for `order` (id, shuffled, uncertainty, disagreement,
     utterances). For the utterances order: `lost`, utterances with a discarded job (their
     jobs go last: such an utterance cannot enter the dataset unless a reviewer sets a
     label); `discard_rates` per modality (`modality_discard_rates`), which orders an
-    utterance's jobs, highest first."""
+    utterance's jobs, highest first; `m_labels`, the m head's label per utterance, whose
+    emotions take turns."""
     if order == "id":
         return id_turns(jobs)
     shuffled = shuffled_turns(jobs, modalities, seed)
@@ -148,23 +190,7 @@ def job_turns(
         scores = disagreement_scores(jobs, probabilities or {}, multi_label)
         return ranked_turns(jobs, scores, shuffled)
     if order == "utterances":
-        scores = utterance_uncertainty_scores(jobs, entropy or {})
-        # Ties (an utterance's own jobs; unscored utterances) by the utterance's first
-        # shuffled turn, so an utterance's jobs stay together and utterances stay shuffled;
-        # within it the modality most often discarded first, so a lost utterance costs the
-        # fewest votes (equal rates: the shuffled order).
-        first: dict[int, int] = {}
-        for j in jobs:
-            first[j.utterance_id] = min(first.get(j.utterance_id, shuffled[j.id]), shuffled[j.id])
-        rate = discard_rates or {}
-        together = {
-            j.id: (first[j.utterance_id], -rate.get(j.modality, 0.0), shuffled[j.id]) for j in jobs
-        }
-        turns = ranked_turns(jobs, scores, together)
-        if not lost:
-            return turns
-        last = sorted(jobs, key=lambda j: (j.utterance_id in lost, turns[j.id]))
-        return {job.id: rank for rank, job in enumerate(last)}
+        return utterance_turns(jobs, shuffled, entropy or {}, m_labels or {}, lost, discard_rates)
     raise ValueError(
         f"unknown job order {order!r}: id, shuffled, uncertainty, disagreement or utterances"
     )

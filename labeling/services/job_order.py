@@ -127,13 +127,17 @@ def _recompute(campaign: Campaign) -> int:
     lost, rates = set(), {}
     if campaign.job_order == Campaign.JobOrder.UNCERTAIN_UTTERANCES:
         lost, rates = lost_utterances(campaign), discard_rates(campaign)
-    entropy, probabilities = {}, {}
+    entropy, probabilities, m_labels = {}, {}, {}
     if campaign.job_order in MODEL_ORDERS and campaign.assistant_run_id is not None:
         rows = Prediction.objects.filter(
             run_id=campaign.assistant_run_id, utterance_id__in=campaign.jobs.values("utterance_id")
         )
         if campaign.job_order != Campaign.JobOrder.DISAGREEMENT:
-            entropy = {(u, h): e for u, h, e in rows.values_list("utterance_id", "head", "entropy")}
+            found = rows.values_list("utterance_id", "head", "entropy", "label")
+            for u, head, e, label in found:
+                entropy[u, head] = e
+                if head == "m":
+                    m_labels[u] = label
         else:
             probabilities = {
                 (u, h): p for u, h, p in rows.values_list("utterance_id", "head", "probabilities")
@@ -148,6 +152,7 @@ def _recompute(campaign: Campaign) -> int:
         multi_label=campaign.is_multi_label,
         lost=lost,
         discard_rates=rates,
+        m_labels=m_labels,
     )
     changed = [Job(pk=job_id, turn=turn) for job_id, turn in turns.items()]
     Job.objects.bulk_update(changed, ["turn"], batch_size=5000)

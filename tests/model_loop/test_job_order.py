@@ -303,3 +303,19 @@ def test_utterances_order_before_any_model_completes_utterances_in_shuffled_orde
     # A run given for it must have predictions, as for the orders that need one.
     with pytest.raises(CampaignInvalid, match="has no predictions yet"):
         set_job_order(campaign, "utterances", make_run())
+
+
+@pytest.mark.django_db
+def test_utterances_order_stores_the_pure_functions_turns_with_the_m_heads_labels(campaign):
+    from labeling.services.job_order import discard_rates
+
+    run = make_run()
+    predict(run, campaign.corpus.utterances.all())
+    set_job_order(campaign, "utterances", run)
+    found = Prediction.objects.filter(run=run)
+    assert dict(campaign.jobs.values_list("id", "turn")) == job_turns(
+        "utterances", keys(campaign), campaign.modalities, campaign.assignment_seed,
+        entropy={(p.utterance_id, p.head): p.entropy for p in found},
+        m_labels={p.utterance_id: p.label for p in found if p.head == "m"},
+        discard_rates=discard_rates(campaign),
+    )  # fmt: skip

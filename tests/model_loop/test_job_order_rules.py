@@ -133,3 +133,17 @@ def test_utterances_order_votes_first_the_modality_discarded_most_often():
     assert job_turns(
         "utterances", jobs, "tavm", 3, entropy=entropy, discard_rates=unknown
     ) == job_turns("utterances", jobs, "tavm", 3, entropy=entropy)
+
+
+def test_utterances_order_lets_the_predicted_emotions_take_turns():
+    # Entropy alone would hand out all three uncertain "anger" utterances first; a training
+    # set grown that way is skewed, so each predicted emotion's most uncertain comes in turn.
+    jobs = [JobKey(u, u, "m") for u in range(1, 7)]
+    entropy = {(1, "m"): 1.9, (2, "m"): 1.8, (3, "m"): 1.7, (4, "m"): 1.2, (5, "m"): 0.6}
+    m_labels = {1: "anger", 2: "anger", 3: "anger", 4: "sadness", 5: "happiness"}
+    turns = job_turns("utterances", jobs, "m", 7, entropy=entropy, m_labels=m_labels)
+    # Round 1: the most uncertain of each emotion (1, 4, 5); round 2: 2; round 3: 3; then
+    # utterance 6, which has no prediction.
+    assert in_order(turns) == [1, 4, 5, 2, 3, 6]
+    # Without labels: plain entropy order.
+    assert in_order(job_turns("utterances", jobs, "m", 7, entropy=entropy)) == [1, 2, 3, 4, 5, 6]
