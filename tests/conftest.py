@@ -54,6 +54,15 @@ def feature_models_dir(request):
         settings.FEATURE_MODELS_DIR = request.getfixturevalue("demo_feature_models_dir")
 
 
+@pytest.fixture(autouse=True)
+def export_root_dir(request, tmp_path_factory):
+    """Exports and prediction pools go to a folder per test, never var/: a pool another test
+    (or an earlier run) left for the same dataset name and campaign id would be reused."""
+    if request.config.pluginmanager.hasplugin("django"):
+        settings = request.getfixturevalue("settings")
+        settings.EXPORT_ROOT = str(tmp_path_factory.mktemp("exports"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def celery_tasks_registered(request):
     """Register every task once, before any test starts a worker thread.
