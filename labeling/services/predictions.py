@@ -10,6 +10,7 @@ use predictions and the suspect-vote pauses are brought up to date when it finis
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -138,17 +139,19 @@ def _score(job: PredictionJob, progress) -> dict:
         (split, i) for split in sources for i, uid in enumerate(split.utterance_ids) if uid in ids
     ]
     bar = _Bar(job, progress, total=len(items) + 2 * len(pool.records))
-    pool_split, failed = None, []
+    from_pool, failed, extracted_now = [], [], 0
     if pool.records:  # extract first: a refusal stores nothing, a cancel loses nothing
-        pool_split, failed = _pool_split(job, splits, config, pool.records, bar)
-        bar.total = len(items) + len(pool.records) + len(pool_split)
-        items += [(pool_split, i) for i in range(len(pool_split))]
+        from_pool, failed, extracted_now = _pool_split(job, splits, config, pool.records, bar)
+        bar.total = len(items) + len(pool.records) + len(from_pool)
+    from_dataset = len(items)
+    items += from_pool
     _store(job, model, classes, config, run_threshold(run.config), ids, items, bar)
     return {
         "scored": len(items),
-        "from_dataset": len(items) - (len(pool_split) if pool_split is not None else 0),
-        "extracted": len(pool_split) if pool_split is not None else 0,
-        "pool": str(pool_split.path) if pool_split is not None else "",
+        "from_dataset": from_dataset,
+        "extracted": len(from_pool),  # scored on pool features
+        "extracted_now": extracted_now,  # of which extracted by this job
+        "pool": str(pool_dir(run, campaign)) if pool.records else "",
         "not_scored": len(failed) + len(pool.without_media),
         "failed": failed[:100],  # media that did not decode: [{utterance_id, error}]
         "without_media": pool.without_media[:100],
@@ -182,83 +185,140 @@ def pool_dir(run: TrainingRun, campaign: Campaign) -> Path:
     return export_root() / "pools" / f"{Path(run.dataset_path).name}-campaign-{campaign.pk}"
 
 
+@dataclass
+class _Part:
+    """One part of a pool: a pool dataset written at once, for the utterances missing then."""
+
+    path: Path
+    held: set[str]  # utterance ids with features
+    failed: dict[str, dict]  # utterance id → the writer's failure entry
+    made: float  # when it was written (its datasheet's mtime)
+
+
 def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
-    """The pool split of `records` (standardised as the run trained) and the records whose
-    media did not decode. Extracted with the dataset's own extractors and settings, unless
-    the pool on disk already holds them with those extractors."""
-    from training.dataset import CHERMASplit, ExportCancelled, ExportError, export_dataset
+    """(items, failures, newly extracted): the pool's items for `records` ((split, index)
+    pairs, standardised as the run trained), the records whose media did not decode, and
+    how many records this call extracted.
+
+    A pool is a folder of parts, each written once by the export's writer with the
+    dataset's own extractors. Parts that verify are reused; only the records no part holds
+    are extracted, into a new part: a campaign that grows costs its new utterances, not the
+    whole pool again. A clip that failed before is tried again only when its media file
+    changed since (a fixed clip is picked up; a still broken one is not decoded every
+    time)."""
+    from training.dataset import CHERMASplit
     from training.dataset.split import POOL
 
-    out = pool_dir(job.run, job.campaign)
+    root = pool_dir(job.run, job.campaign)
+    parts = _pool_parts(root, splits.datasheet)
+    held = set().union(*(part.held for part in parts))
+    failed_at = {uid: part.made for part in parts for uid in part.failed}
+    missing = [
+        r for r in records
+        if r.utterance_id not in held
+        and not (r.utterance_id in failed_at and _mtime(r.media_path) <= failed_at[r.utterance_id])
+    ]  # fmt: skip
+    bar.advance(len(records) - len(missing))
+    undecodable = []  # of a new part that did not decode at all (no part is written)
+    if missing:
+        numbers = [int(path.name[5:]) for path in root.glob("part-[0-9]*")]
+        path = root / f"part-{max(numbers, default=0) + 1:04d}"
+        undecodable = _extract_part(job, splits, missing, path, bar)
+        parts += _pool_parts(root, splits.datasheet, only=path)
     wanted = {r.utterance_id for r in records}
-    if _pool_holds(out, wanted, splits.datasheet):
-        bar.advance(len(records))
-    else:
-        try:
-            extractors, dtype = load_dataset_extractors(splits.datasheet)
-            done = [0]
-
-            def extracted(n: int, total: int) -> None:  # the writer counts per utterance
-                bar.advance(n - done[0])
-                done[0] = n
-
-            export_dataset(
-                records,
-                out,
-                extractors=extractors,
-                seed=0,
-                name=f"pool of {job.campaign.name} for {Path(job.run.dataset_path).name}",
-                classes=splits.classes,
-                label_mode=splits.datasheet.get("label_mode", "single-label"),
-                dtype=dtype,
-                shard_size=int(splits.datasheet.get("shard_size", 512)),
-                progress=extracted,
-                overwrite=True,
-                pool=True,
-            )
-        except Cancelled:
-            raise
-        except ExportCancelled as exc:
-            raise Cancelled from exc
-        except ExportError as exc:  # a changed feature model, a pool being written, no media
-            raise PredictionRefused(str(exc)) from exc
-    split = CHERMASplit(
-        out,
-        POOL,
-        audio_len=config.audio_len,
-        audio_how=config.audio_how,
-        standardize=splits.train.standardize,  # the training split's statistics, or None
-    )
-    failed = json.loads((out / "datasheet.json").read_text(encoding="utf-8"))["failed"]
-    return _Subset(split, wanted), [f for f in failed if f["utterance_id"] in wanted]
+    items, found = [], set()
+    for part in parts:
+        mine = (part.held & wanted) - found
+        if not mine:
+            continue
+        split = CHERMASplit(
+            part.path,
+            POOL,
+            audio_len=config.audio_len,
+            audio_how=config.audio_how,
+            standardize=splits.train.standardize,  # the training split's statistics, or None
+        )
+        items += [(split, i) for i, uid in enumerate(split.utterance_ids) if uid in mine]
+        found |= mine
+    # Each clip still without features, with its latest failure.
+    failures = {uid: f for part in parts for uid, f in part.failed.items() if uid in wanted}
+    failures.update({f["utterance_id"]: f for f in undecodable})
+    return items, [f for uid, f in failures.items() if uid not in found], len(missing)
 
 
-def _pool_holds(out: Path, wanted: set[str], sheet: dict) -> bool:
-    """The pool on disk is whole and made by the dataset's extractors and holds `wanted`."""
+def _extract_part(job: PredictionJob, splits, records, path: Path, bar: _Bar) -> list[dict]:
+    """Write `records`' features as a new part of the pool, with the dataset's extractors;
+    when none of them decodes, no part is written and their failures are returned (the
+    other utterances are still scored)."""
+    from training.dataset import ExportCancelled, ExportError, NothingDecoded, export_dataset
+
+    try:
+        extractors, dtype = load_dataset_extractors(splits.datasheet)
+        done = [0]
+
+        def extracted(n: int, total: int) -> None:  # the writer counts per utterance
+            bar.advance(n - done[0])
+            done[0] = n
+
+        export_dataset(
+            records,
+            path,
+            extractors=extractors,
+            seed=0,
+            name=f"pool of {job.campaign.name} for {Path(job.run.dataset_path).name}",
+            classes=splits.classes,
+            label_mode=splits.datasheet.get("label_mode", "single-label"),
+            dtype=dtype,
+            shard_size=int(splits.datasheet.get("shard_size", 512)),
+            progress=extracted,
+            pool=True,
+        )
+    except Cancelled:
+        raise
+    except NothingDecoded as exc:
+        return exc.failed
+    except ExportCancelled as exc:
+        raise Cancelled from exc
+    except ExportError as exc:  # a changed feature model, a part being written, no media
+        raise PredictionRefused(str(exc)) from exc
+    return []
+
+
+def _pool_parts(root: Path, sheet: dict, only: Path | None = None) -> list[_Part]:
+    """The pool's parts that are whole (checksums verify) and made by the dataset's
+    extractors, oldest first; a pool written before parts existed is its own first part."""
     from training.dataset import verify_checksums
 
-    path = out / "datasheet.json"
-    if not path.is_file() or verify_checksums(out):
-        return False
-    pool = json.loads(path.read_text(encoding="utf-8"))
-    if pool.get("extractors") != dataset_extractors(sheet) or pool.get("dtype") != sheet["dtype"]:
-        return False
-    held = set(pd.read_parquet(out / "manifest.parquet", columns=["utterance_id"])["utterance_id"])
-    return wanted <= held
+    candidates = [only] if only else [root, *sorted(root.glob("part-[0-9]*"))]
+    parts = []
+    for path in candidates:
+        datasheet = path / "datasheet.json"
+        if not datasheet.is_file() or verify_checksums(path):
+            continue
+        pool = json.loads(datasheet.read_text(encoding="utf-8"))
+        if (
+            pool.get("extractors") != dataset_extractors(sheet)
+            or pool.get("dtype") != sheet["dtype"]
+        ):
+            continue
+        manifest = pd.read_parquet(path / "manifest.parquet", columns=["utterance_id", "status"])
+        parts.append(
+            _Part(
+                path=path,
+                held=set(manifest.loc[manifest["status"] == "ok", "utterance_id"]),
+                failed={f["utterance_id"]: f for f in pool.get("failed", [])},
+                made=datasheet.stat().st_mtime,
+            )
+        )
+    return parts
 
 
-class _Subset:
-    """The items of a pool split whose utterance is wanted (a pool may hold more)."""
-
-    def __init__(self, split, wanted: set[str]) -> None:
-        self.split, self.path = split, split.path
-        self.rows = [i for i, uid in enumerate(split.utterance_ids) if uid in wanted]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> dict:
-        return self.split[self.rows[i]]
+def _mtime(path) -> float:
+    """When a media file last changed; 0 when it is gone (nothing new to try)."""
+    try:
+        return Path(path).stat().st_mtime
+    except (OSError, TypeError):
+        return 0.0
 
 
 def _store(job, model, classes, config, threshold, ids, items, bar: _Bar) -> None:

@@ -111,9 +111,9 @@ def test_an_utterance_outside_the_dataset_gets_what_it_would_get_inside(finished
     splits = open_splits(run.dataset_path, config)
     records = select_pool_records(campaign, leave_out=set())  # every utterance, as if new
     bar = predictions._Bar(job, None, total=len(records.records))
-    pool, failed = predictions._pool_split(job, splits, config, records.records, bar)
+    pool, failed, _ = predictions._pool_split(job, splits, config, records.records, bar)
     model, _ = load_best(f"{run.out_dir}/seed-0/best.pt")
-    items = [pool[i] for i in range(len(pool))]
+    items = [split[i] for split, i in pool]
     got = head_probabilities(
         model, [sample_of(item) for item in items], label_mode=config.label_mode
     )
@@ -272,7 +272,57 @@ def test_a_dataset_made_before_a_setting_existed_reloads_its_extractors(finished
     job = run_prediction(start_prediction(run=run, campaign=built.campaign, enqueue=False).pk)
     pool = predictions.pool_dir(run, built.campaign)
     assert job.result["pool"] == str(pool)
-    assert predictions._pool_holds(pool, {built.undecided}, sheet)
+    (part,) = predictions._pool_parts(pool, sheet)
+    assert built.undecided in part.held
+
+
+@pytest.mark.django_db
+def test_a_growing_campaign_extracts_only_its_new_utterances_and_retries_a_fixed_clip(
+    finished_export, built
+):
+    """A pool grows by parts: a new utterance costs its own extraction, not the pool's; a
+    clip that did not decode is not decoded again until its file changes."""
+    import os
+    import shutil
+
+    from labeling.models import Utterance
+    from labeling.services.campaigns import add_missing_jobs
+    from labeling.storage import media_path
+
+    run, campaign = trained(finished_export), built.campaign
+
+    def predict_now():
+        job = run_prediction(start_prediction(run=run, campaign=campaign, enqueue=False).pk)
+        assert job.status == PredictionJob.Status.DONE, job.error
+        return job.result
+
+    first = predict_now()  # the undecided utterance, and the corrupt clip tried
+    assert (first["extracted"], first["extracted_now"]) == (1, 2)
+    pool = Path(first["pool"])
+    made = (pool / "part-0001" / "datasheet.json").stat().st_mtime_ns
+
+    again = predict_now()  # nothing new, and the broken clip unchanged: nothing extracted
+    assert (again["extracted"], again["extracted_now"]) == (1, 0)
+    assert [f["utterance_id"] for f in again["failed"]] == [built.corrupt]
+
+    # A new clip arrives, and the broken one is replaced by a good copy.
+    good = Utterance.objects.get(corpus=campaign.corpus, external_id=built.ids[0])
+    new = Utterance.objects.create(
+        corpus=campaign.corpus, external_id="arrived-later", source_file=good.source_file,
+        transcript=good.transcript, duration_seconds=good.duration_seconds,
+    )  # fmt: skip
+    add_missing_jobs(campaign, [new.pk])
+    broken = Utterance.objects.get(corpus=campaign.corpus, external_id=built.corrupt)
+    shutil.copyfile(media_path(good.source_file), media_path(broken.source_file))
+    later = made / 1e9 + 5
+    os.utime(media_path(broken.source_file), (later, later))
+
+    grown = predict_now()
+    assert (grown["extracted"], grown["extracted_now"], grown["failed"]) == (3, 2, [])
+    assert sorted(p.name for p in pool.glob("part-*")) == ["part-0001", "part-0002"]
+    assert (pool / "part-0001" / "datasheet.json").stat().st_mtime_ns == made  # left as it was
+    scored = set(Prediction.objects.filter(run=run).values_list("utterance_id", flat=True))
+    assert {new.pk, broken.pk} <= scored
 
 
 @pytest.mark.django_db

@@ -23,6 +23,7 @@ _EXPORTS = {
     "ExportError": ".records",
     "ExportRecord": ".records",
     "ExportResult": ".records",
+    "NothingDecoded": ".records",
     "Extractors": ".records",
     "SPLITS": ".split",
     "split_sizes": ".split",

@@ -27,6 +27,14 @@ class ExportLocked(ExportError):
     """Another export holds the lock of the same partial directory: it is still writing."""
 
 
+class NothingDecoded(ExportError):
+    """Not one utterance's media decoded; ``failed`` lists each with its error."""
+
+    def __init__(self, message: str, failed: list[dict]) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+
 class ExportCancelled(RuntimeError):
     """``should_stop()`` asked the export to stop; the partial directory is kept for a re-run."""
 

@@ -34,6 +34,7 @@ from .records import (
     ExportRecord,
     ExportResult,
     Extractors,
+    NothingDecoded,
     check_label_mode,
     check_records,
     resolve_classes,
@@ -193,9 +194,10 @@ def export_dataset(
             if r["status"] == "failed"
         ]
         if len(failed) == len(rows):
-            raise ExportError(
+            raise NothingDecoded(
                 f"None of the {len(rows)} utterances could be decoded (first: "
-                f"{failed[0]['error']}); check the media files before exporting again."
+                f"{failed[0]['error']}); check the media files before exporting again.",
+                failed,
             )
         _remove_strays(partial, len(plan))
         known = {path: digest for done in shards for path, digest in done["files"].items()}

@@ -70,8 +70,9 @@ class Command(BaseCommand):
         result = job.result
         self.stdout.write(
             f"scored {result['scored']} utterances (heads {', '.join(result['heads'])}); "
-            f"{result['extracted']} of them are outside run {run.pk}'s dataset and got their "
-            f"features now, in {result['pool'] or 'no pool'}."
+            f"{result['extracted']} of them are outside run {run.pk}'s dataset and scored on "
+            f"the pool {result['pool'] or '(none)'}, {result.get('extracted_now', 0)} of those "
+            "extracted now."
         )
         for failed in result["failed"]:
             self.stderr.write(f"not scored: {failed['utterance_id']}: {failed['error']}")
