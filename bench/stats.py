@@ -133,13 +133,13 @@ def timed(function, *args, repeat: int = 3) -> float:
 
 
 def agreement_of(campaign) -> None:
-    """κ and α as the dashboard computes them: counts from the database, then the formulas."""
+    """κ and α as the dashboard computes them: sums from the database, then the formulas."""
     from labeling import statistics
-    from labeling.selectors.statistics import vote_counts
+    from labeling.selectors.statistics import tally_sums
 
-    first, every = vote_counts(campaign)
-    statistics.fleiss_kappa_from_counts(first, campaign.label_names)
-    statistics.krippendorff_alpha_from_counts(every, campaign.label_names)
+    kappa, alpha = statistics.agreement_sums(tally_sums(campaign))
+    statistics.fleiss_kappa_from_sums(kappa, campaign.label_names)
+    statistics.krippendorff_alpha_from_sums(alpha, campaign.label_names)
 
 
 def dashboard_client():

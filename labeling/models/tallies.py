@@ -1,6 +1,6 @@
 """Vote counts per job and label, kept current by `labeling.services.tallies`.
 
-What Fleiss' κ and Krippendorff's α need of the votes (`selectors.statistics.vote_counts`),
+What Fleiss' κ and Krippendorff's α need of the votes (`selectors.statistics.tally_sums`),
 counted when a vote is written instead of over every vote at read time. One row per job
 and label voted; rows of a job are only ever written under that job's lock.
 """
