@@ -236,7 +236,7 @@ def vote_counts(
 # instead of sending one per job; the functions over votes or counts reduce them to the
 # same sums, so each coefficient has one formula.
 
-TALLY_SUMS = ("modality", "label", "job_votes", "job_first", "n", "pairs", "first", "squares")
+TALLY_SUMS = ("modality", "label", "job_votes", "n", "pairs", "first", "squares")
 
 
 def kappa_sums(counts: pd.DataFrame, raters: int = 3) -> pd.DataFrame:
@@ -262,11 +262,13 @@ def alpha_sums(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def agreement_sums(tally_sums: pd.DataFrame, raters: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(`kappa_sums`, `alpha_sums`) from tallies grouped by modality, label, `job_votes` and
-    `job_first` (a job's votes, and among its first `raters`, over every label), with `n`,
-    `pairs` (as in `alpha_sums`), `first` (the first votes) and `squares` (Σ first²)."""
+    """(`kappa_sums`, `alpha_sums`) from tallies grouped by modality, label and `job_votes`
+    (a job's votes over every label), with `n`, `pairs` (as in `alpha_sums`), `first` (the
+    votes among the job's first `raters`) and `squares` (Σ first²). Every vote of a
+    single-label campaign names a label, so a job has `raters` first votes exactly when it
+    has `raters` votes or more."""
     sums = tally_sums.astype({c: "int64" for c in TALLY_SUMS[2:]})
-    full = sums[sums["job_first"] == raters]
+    full = sums[sums["job_votes"] >= raters]
     kappa = full.groupby(["modality", "label"], as_index=False)[["first", "squares"]].sum()
     alpha = sums.groupby(["modality", "label", "job_votes"], as_index=False)[["n", "pairs"]].sum()
     return kappa.rename(columns={"first": "n"}), alpha
@@ -465,7 +467,8 @@ def dataset_table(utterances: pd.DataFrame) -> dict[str, Any]:
         raise ValueError(f"The utterances table lacks the columns {sorted(missing)}.")
     durations = pd.to_numeric(utterances["duration_seconds"], errors="coerce")
     timed = durations[durations > 0]
-    words = [count_words(t) for t in utterances["transcript"] if isinstance(t, str) and t.strip()]
+    transcripts = utterances["transcript"].tolist()  # far faster than iterating a column
+    words = [count_words(t) for t in transcripts if isinstance(t, str) and t.strip()]
     return {
         "utterances": len(utterances),
         "timed_utterances": len(timed),

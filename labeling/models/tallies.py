@@ -17,6 +17,10 @@ class LabelTally(models.Model):
     first_votes = models.PositiveSmallIntegerField(
         help_text="Of those, among the job's first three (cast here by id, then imported)."
     )
+    job_votes = models.PositiveIntegerField(
+        help_text="The job's votes over every label (the same on each of its rows): its size, "
+        "which Krippendorff's α weighs its pairs of votes by."
+    )
 
     class Meta:
         constraints = [

@@ -36,12 +36,12 @@ def grouped_tallies(jobs: dict[int, tuple[str, list[str]]]) -> pd.DataFrame:
     for modality, labels in jobs.values():
         every, first = Counter(labels), Counter(labels[:3])
         for label, n in every.items():
-            key = (modality, label, len(labels), min(len(labels), 3))
+            key = (modality, label, len(labels))
             sums[key + ("n",)] += n
             sums[key + ("pairs",)] += n * (n - 1)
             sums[key + ("first",)] += first[label]
             sums[key + ("squares",)] += first[label] ** 2
-    keys = sorted({key[:4] for key in sums})
+    keys = sorted({key[:3] for key in sums})
     rows = [
         [*key, *(sums[key + (column,)] for column in ("n", "pairs", "first", "squares"))]
         for key in keys
