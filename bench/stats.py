@@ -3,13 +3,16 @@
 Seeds campaigns in PostgreSQL whose votes follow the paper's rule (3 votes, a 4th on a 2:1
 split) with realistic disagreement between annotators and inconsistency between modalities
 (the synthetic corpus planner: each uni-modal emotion departs from the utterance's with
-probability 0.35), at about 10k, 100k and 380k votes, then times every statistic of the
-dashboard and of `cherma_stats`, annotator quality alone, and the review dashboard as a
-reviewer gets it through Django's test client: the page cold (empty cache: statistics
-computed, then cached for the data version) and warm, and its figures after the cold page
-(each rendered once) and warm (median of 3 runs; load average printed beside each row).
+probability 0.35), at about 540 (`demo`: 40 utterances, as many as the demo campaign),
+10k, 100k and 380k votes, then times every statistic of the dashboard and of
+`cherma_stats`, annotator quality alone, and the review dashboard as a reviewer gets it
+through Django's test client: the page cold (empty cache: statistics computed, then cached
+for the data version) and warm, and its figures after the cold page (each rendered once)
+and warm (median of 3 runs; load average printed beside each row).
 
-    .venv/bin/python bench/stats.py [--database-url URL] [--sizes 10k,100k,380k]
+    .venv/bin/python bench/stats.py [--database-url URL] [--sizes demo,10k,100k,380k]
+
+Campaigns are seeded once per database and reused by later runs (found by name).
 
 (URL defaults to postgres://postgres@127.0.0.1:5432/cherma_bench.)
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-SIZES = {"10k": 760, "100k": 7_560, "380k": 28_717}  # utterances → about that many votes
+SIZES = {"demo": 40, "10k": 760, "100k": 7_560, "380k": 28_717}  # utterances → ~votes
 ANNOTATORS = 60
 
 
@@ -133,13 +136,13 @@ def timed(function, *args, repeat: int = 3) -> float:
 
 
 def agreement_of(campaign) -> None:
-    """κ and α as the dashboard computes them: counts from the database, then the formulas."""
+    """κ and α as the dashboard computes them: sums from the database, then the formulas."""
     from labeling import statistics
-    from labeling.selectors.statistics import vote_counts
+    from labeling.selectors.statistics import tally_sums
 
-    first, every = vote_counts(campaign)
-    statistics.fleiss_kappa_from_counts(first, campaign.label_names)
-    statistics.krippendorff_alpha_from_counts(every, campaign.label_names)
+    kappa, alpha = statistics.agreement_sums(tally_sums(campaign))
+    statistics.fleiss_kappa_from_sums(kappa, campaign.label_names)
+    statistics.krippendorff_alpha_from_sums(alpha, campaign.label_names)
 
 
 def dashboard_client():

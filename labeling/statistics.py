@@ -5,7 +5,9 @@ Pure: plain Python, NumPy and pandas in, plain dicts and DataFrames out; no Djan
 selectors read votes and verdicts from the database and hand them here as:
 
 - ``labels``: DataFrame indexed by utterance id, columns among ``t, a, v, m``, each cell a
-  decided label name or NaN/None (an empty string also counts as undecided);
+  decided label name or NaN/None (an empty string also counts as undecided); or one row per
+  distinct combination of labels with ``weights``, a Series (same index) saying how many
+  utterances each row stands for (a database groups utterances so, `label_combinations`);
 - ``votes``: DataFrame with columns ``job``, ``modality``, ``annotator``, ``label`` and,
   optionally, ``cast_at`` (otherwise row order is taken as the order votes were cast);
 - ``classes``: the ordered label names (e.g. ``emotions.EMOTIONS``).
@@ -19,7 +21,6 @@ import dataclasses
 import enum
 import math
 import re
-import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,13 @@ def _column(labels: pd.DataFrame, modality: str) -> pd.Series:
     return pd.Series([None] * len(labels), index=labels.index, dtype=object)
 
 
+def _weights(labels: pd.DataFrame, weights: pd.Series | None) -> np.ndarray:
+    """How many utterances each row of `labels` stands for: `weights`, else one each."""
+    if weights is None:
+        return np.ones(len(labels), dtype=np.int64)
+    return weights.reindex(labels.index).to_numpy(dtype=np.int64)
+
+
 def _check_known(values: Iterable[Any], classes: Sequence[str], what: str) -> None:
     unknown = sorted({str(v) for v in values} - {str(c) for c in classes})
     if unknown:
@@ -80,6 +88,7 @@ def label_distribution(
     labels: pd.DataFrame,
     classes: Sequence[str],
     modalities: Sequence[str] = MODALITIES,
+    weights: pd.Series | None = None,
 ) -> dict[str, dict[str, int]]:
     """How many utterances each modality labels with each class (Figure 1a).
 
@@ -87,11 +96,13 @@ def label_distribution(
     not counted. A label outside `classes` is an error rather than a silent miscount.
     """
     result: dict[str, dict[str, int]] = {}
+    each = _weights(labels, weights)
     for modality in modalities:
         column = _column(labels, modality)
-        decided = column[_decided(column)]
+        chosen = _decided(column).to_numpy()
+        decided = column[chosen]
         _check_known(decided.unique(), classes, f"Labels of modality {modality!r}")
-        counts = decided.value_counts()
+        counts = pd.Series(each[chosen]).groupby(decided.to_numpy()).sum()
         result[modality] = {c: int(counts.get(c, 0)) for c in classes}
     return result
 
@@ -111,7 +122,9 @@ class Inconsistency:
 
 
 def inconsistency_matrix(
-    labels: pd.DataFrame, modalities: Sequence[str] = MODALITIES
+    labels: pd.DataFrame,
+    modalities: Sequence[str] = MODALITIES,
+    weights: pd.Series | None = None,
 ) -> Inconsistency:
     """Overall modality inconsistency (paper §3.2, Figure 1b).
 
@@ -121,16 +134,17 @@ def inconsistency_matrix(
     modality with no decided label); NaN where no utterance is decided in both.
     """
     decided = {u: _decided(_column(labels, u)) for u in modalities}
+    each = _weights(labels, weights)
     matrix = pd.DataFrame(np.nan, index=list(modalities), columns=list(modalities), dtype=float)
     pairs = pd.DataFrame(0, index=list(modalities), columns=list(modalities), dtype=int)
     for i, u1 in enumerate(modalities):
         for u2 in modalities[i:]:
-            both = decided[u1] & decided[u2]
-            n = int(both.sum())
+            both = (decided[u1] & decided[u2]).to_numpy()
+            n = int(each[both].sum())
             if n:
                 a = _column(labels, u1)[both].astype(object)
                 b = _column(labels, u2)[both].astype(object)
-                value = float((a.to_numpy() != b.to_numpy()).sum()) / n
+                value = float(each[both][a.to_numpy() != b.to_numpy()].sum()) / n
             else:
                 value = np.nan
             for x, y in ((u1, u2), (u2, u1)):
@@ -147,6 +161,7 @@ def per_emotion_inconsistency(
     classes: Sequence[str],
     against: str = "m",
     modalities: Sequence[str] = UNIMODAL,
+    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Per-emotion inconsistency of each modality against `against` (Figure 1c).
 
@@ -161,18 +176,20 @@ def per_emotion_inconsistency(
     Rows are `modalities` (t, a, v), columns `classes`.
     """
     reference = _column(labels, against)
+    each = _weights(labels, weights)
     result = pd.DataFrame(np.nan, index=list(modalities), columns=list(classes), dtype=float)
     for u in modalities:
         column = _column(labels, u)
-        both = _decided(column) & _decided(reference)
+        both = (_decided(column) & _decided(reference)).to_numpy()
         y_u = column[both].astype(object).to_numpy()
         y_m = reference[both].astype(object).to_numpy()
+        mine = each[both]
         _check_known(set(y_u) | set(y_m), classes, f"Labels of modalities {u!r}/{against!r}")
         for y in classes:
             is_y = y_m == y
-            denominator = int(is_y.sum())
+            denominator = int(mine[is_y].sum())
             if denominator:
-                result.loc[u, y] = float(((y_u != y) & is_y).sum()) / denominator
+                result.loc[u, y] = float(mine[(y_u != y) & is_y].sum()) / denominator
     return result
 
 
@@ -214,16 +231,53 @@ def vote_counts(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def _count_matrix(counts: pd.DataFrame, modality: str, classes: Sequence[str]) -> np.ndarray:
-    """jobs × classes matrix of one modality's vote counts (rows in order of first job seen)."""
-    mine = counts[counts["modality"] == modality]
+# κ and α depend on the votes only through a few sums per modality and label (below), which
+# a database aggregates over its tallies (one row per job and label) in a handful of rows
+# instead of sending one per job; the functions over votes or counts reduce them to the
+# same sums, so each coefficient has one formula.
+
+TALLY_SUMS = ("modality", "label", "job_votes", "n", "pairs", "first", "squares")
+
+
+def kappa_sums(counts: pd.DataFrame, raters: int = 3) -> pd.DataFrame:
+    """What Fleiss' κ needs of the jobs' counts of their first `raters` votes (`vote_counts`
+    with `first`): per modality and label, over the jobs with exactly `raters` such votes,
+    the votes `n` (Σ n_ij) and `squares` (Σ n_ij², one square per job)."""
+    counts = counts.astype({"n": "int64"})
+    full = counts[counts.groupby(["modality", "job"])["n"].transform("sum") == raters]
+    full = full.assign(squares=full["n"] ** 2)
+    return full.groupby(["modality", "label"], as_index=False)[["n", "squares"]].sum()
+
+
+def alpha_sums(counts: pd.DataFrame) -> pd.DataFrame:
+    """What Krippendorff's α needs of the jobs' counts of all their votes (`vote_counts`): per
+    modality, label and `job_votes` (m, a job's votes over every label), the votes `n`
+    (Σ n_uc) and `pairs` (Σ n_uc (n_uc − 1), ordered pairs of votes agreeing on the label)."""
+    counts = counts.astype({"n": "int64"})
+    counts = counts.assign(
+        job_votes=counts.groupby(["modality", "job"])["n"].transform("sum"),
+        pairs=counts["n"] * (counts["n"] - 1),
+    )
+    return counts.groupby(["modality", "label", "job_votes"], as_index=False)[["n", "pairs"]].sum()
+
+
+def agreement_sums(tally_sums: pd.DataFrame, raters: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(`kappa_sums`, `alpha_sums`) from tallies grouped by modality, label and `job_votes`
+    (a job's votes over every label), with `n`, `pairs` (as in `alpha_sums`), `first` (the
+    votes among the job's first `raters`) and `squares` (Σ first²). Every vote of a
+    single-label campaign names a label, so a job has `raters` first votes exactly when it
+    has `raters` votes or more."""
+    sums = tally_sums.astype({c: "int64" for c in TALLY_SUMS[2:]})
+    full = sums[sums["job_votes"] >= raters]
+    kappa = full.groupby(["modality", "label"], as_index=False)[["first", "squares"]].sum()
+    alpha = sums.groupby(["modality", "label", "job_votes"], as_index=False)[["n", "pairs"]].sum()
+    return kappa.rename(columns={"first": "n"}), alpha
+
+
+def _sums_of(sums: pd.DataFrame, modality: str, classes: Sequence[str]) -> pd.DataFrame:
+    mine = sums[sums["modality"] == modality]
     _check_known(mine["label"].unique(), classes, f"Vote labels on modality {modality!r}")
-    # Scatter-add instead of a pivot table: ~10× faster at CHERMA scale (170k rows).
-    rows, jobs = pd.factorize(mine["job"])
-    columns = pd.Index(list(classes)).get_indexer(mine["label"])
-    table = np.zeros((len(jobs), len(classes)))
-    np.add.at(table, (rows, columns), mine["n"].to_numpy(dtype=float))
-    return table
+    return mine
 
 
 def fleiss_kappa_by_modality(
@@ -247,13 +301,6 @@ def fleiss_kappa_by_modality(
     return fleiss_kappa_from_counts(counts, classes, modalities, raters)
 
 
-def _fleiss_kappa(table: np.ndarray) -> float:
-    # statsmodels (and scipy with it) takes seconds to import: only when κ is computed.
-    from statsmodels.stats.inter_rater import fleiss_kappa
-
-    return fleiss_kappa(table, method="fleiss")
-
-
 def fleiss_kappa_from_counts(
     counts: pd.DataFrame,
     classes: Sequence[str],
@@ -261,19 +308,38 @@ def fleiss_kappa_from_counts(
     raters: int = 3,
 ) -> dict[str, tuple[float, int]]:
     """Fleiss' κ from each job's counts of its first `raters` votes (see `vote_counts`)."""
+    for modality in modalities:
+        _sums_of(counts, modality, classes)  # a label outside the classes, on any job
+    return fleiss_kappa_from_sums(kappa_sums(counts, raters), classes, modalities, raters)
+
+
+def fleiss_kappa_from_sums(
+    sums: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+    raters: int = 3,
+) -> dict[str, tuple[float, int]]:
+    """Fleiss' κ from `kappa_sums`: with N jobs of r votes each, p_j the share of votes for
+    label j, P̄ = (Σ n_ij² − N r) / (N r (r − 1)) the mean agreement within a job and
+    P_e = Σ p_j² the agreement by chance, κ = (P̄ − P_e) / (1 − P_e) (statsmodels'
+    `fleiss_kappa`, method "fleiss", on the jobs × labels table; tested against it)."""
+    if raters < 2:
+        raise ValueError("Fleiss' kappa needs at least 2 raters per job.")
     result: dict[str, tuple[float, int]] = {}
     for modality in modalities:
-        table = _count_matrix(counts, modality, classes)
-        table = table[table.sum(axis=1) == raters]
-        n_jobs = int(table.shape[0])
+        mine = _sums_of(sums, modality, classes)
+        votes = int(mine["n"].sum())
+        n_jobs = votes // raters
         if n_jobs == 0:
             result[modality] = (math.nan, 0)
             continue
-        shares = table.sum(axis=0) / table.sum()
-        if np.isclose((shares**2).sum(), 1.0):  # one label only: chance agreement is 1
+        shares = mine.groupby("label")["n"].sum().to_numpy(dtype=float) / votes
+        chance = float((shares**2).sum())
+        if np.isclose(chance, 1.0):  # one label only: chance agreement is 1
             result[modality] = (math.nan, n_jobs)
             continue
-        result[modality] = (float(_fleiss_kappa(table)), n_jobs)
+        within = (int(mine["squares"].sum()) - votes) / (votes * (raters - 1))
+        result[modality] = ((within - chance) / (1 - chance), n_jobs)
     return result
 
 
@@ -306,24 +372,37 @@ def krippendorff_alpha_from_counts(
     classes: Sequence[str],
     modalities: Sequence[str] = MODALITIES,
 ) -> dict[str, tuple[float, int]]:
-    """Krippendorff's α (nominal) from each job's label counts (the package's value_counts:
-    for nominal data α depends on nothing else)."""
+    """Krippendorff's α (nominal) from each job's label counts (see `vote_counts`)."""
+    for modality in modalities:
+        _sums_of(counts, modality, classes)
+    return krippendorff_alpha_from_sums(alpha_sums(counts), classes, modalities)
+
+
+def krippendorff_alpha_from_sums(
+    sums: pd.DataFrame,
+    classes: Sequence[str],
+    modalities: Sequence[str] = MODALITIES,
+) -> dict[str, tuple[float, int]]:
+    """Krippendorff's α (nominal) from `alpha_sums`, over the jobs with two votes or more.
+
+    For nominal data the coincidence matrix enters α only through its diagonal and its
+    column sums: per label c, n_c its votes and o_cc = Σ n_uc (n_uc − 1) / (m_u − 1) over
+    jobs u of m_u votes; with n = Σ n_c, α = 1 − (n − 1)(n − Σ o_cc) / (n² − Σ n_c²), the
+    `krippendorff` package's α on the jobs × labels value counts (tested against it)."""
     result: dict[str, tuple[float, int]] = {}
     for modality in modalities:
-        table = _count_matrix(counts, modality, classes)
-        table = table[table.sum(axis=1) >= 2]
-        n_jobs = int(table.shape[0])
-        if n_jobs == 0 or np.count_nonzero(table.sum(axis=0)) < 2:
+        mine = _sums_of(sums, modality, classes)
+        mine = mine[mine["job_votes"] >= 2]
+        per_size = mine.groupby("job_votes")["n"].sum()
+        n_jobs = sum(int(n) // int(m) for m, n in per_size.items())
+        per_label = mine.groupby("label")["n"].sum().to_numpy(dtype=float)
+        if n_jobs == 0 or np.count_nonzero(per_label) < 2:
             result[modality] = (math.nan, n_jobs)
             continue
-        import krippendorff  # here, not at the top: the web process imports this module
-
-        alpha = krippendorff.alpha(
-            value_counts=table,
-            value_domain=list(range(len(classes))),
-            level_of_measurement="nominal",
-        )
-        result[modality] = (float(alpha), n_jobs)
+        agreeing = float((mine["pairs"] / (mine["job_votes"] - 1)).sum())
+        n = float(per_label.sum())
+        alpha = 1 - (n - 1) * (n - agreeing) / (n * n - float((per_label**2).sum()))
+        result[modality] = (alpha, n_jobs)
     return result
 
 
@@ -343,8 +422,9 @@ _CHAR_SCRIPT_RE = re.compile(f"[{_CHAR_SCRIPT}]")
 _CJK_TOKEN_RE = re.compile(f"[{_CHAR_SCRIPT}]|[^\\W_{_CHAR_SCRIPT}]+")
 
 
-def _has_letter_or_digit(token: str) -> bool:
-    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+# A letter or digit: exactly the characters of Unicode categories L* and N* (a word
+# character that is not "_"; tests/statistics/test_dataset_table.py checks every code point).
+LETTER_OR_DIGIT_RE = re.compile(r"[^\W_]")
 
 
 def count_words(text: str | None) -> int:
@@ -361,7 +441,7 @@ def count_words(text: str | None) -> int:
     text = str(text)
     if _CHAR_SCRIPT_RE.search(text):
         return len(_CJK_TOKEN_RE.findall(text))
-    return sum(1 for token in text.split() if _has_letter_or_digit(token))
+    return sum(1 for token in text.split() if LETTER_OR_DIGIT_RE.search(token))
 
 
 def _category_counts(values: pd.Series, known: Sequence[str]) -> dict[str, int]:
@@ -387,7 +467,8 @@ def dataset_table(utterances: pd.DataFrame) -> dict[str, Any]:
         raise ValueError(f"The utterances table lacks the columns {sorted(missing)}.")
     durations = pd.to_numeric(utterances["duration_seconds"], errors="coerce")
     timed = durations[durations > 0]
-    words = [count_words(t) for t in utterances["transcript"] if isinstance(t, str) and t.strip()]
+    transcripts = utterances["transcript"].tolist()  # far faster than iterating a column
+    words = [count_words(t) for t in transcripts if isinstance(t, str) and t.strip()]
     return {
         "utterances": len(utterances),
         "timed_utterances": len(timed),

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Case, CharField, Count, F, FilteredRelation, JSONField, Q, When
+
 from labeling.models import Campaign, Job, Prediction, Vote
 from labeling.models.annotation import label_set_text
 from labeling.suspects import ModelGuess, SuspectRate, as_answer, is_suspect, model_disagrees
@@ -60,6 +62,27 @@ def _final(state, label, label_set, override_label, override_label_set, excluded
     if state != State.DECIDED.value:
         return None
     return as_answer(label, label_set)
+
+
+def _final_columns() -> dict[str, Case]:
+    """A vote's job's final answer (`_final`) as two columns a query can group by:
+    `final_label` (single-label) and `final_set` (multi-label), both NULL without one."""
+    excluded, set_by_reviewer = Q(job__excluded=True), Q(job__override_label_set__isnull=False)
+    labelled_by_reviewer, decided = ~Q(job__override_label=""), Q(job__state=State.DECIDED.value)
+    return {
+        "final_label": Case(
+            When(excluded | set_by_reviewer, then=None),
+            When(labelled_by_reviewer, then=F("job__override_label")),
+            When(decided & Q(job__label_set__isnull=True), then=F("job__label")),
+            output_field=CharField(),
+        ),
+        "final_set": Case(
+            When(excluded, then=None),
+            When(set_by_reviewer, then=F("job__override_label_set")),
+            When(decided & ~labelled_by_reviewer, then=F("job__label_set")),
+            output_field=JSONField(),
+        ),
+    }
 
 
 def final_answer(job: Job):
@@ -130,7 +153,13 @@ def suspect_rates(
     tau: float | None = None,
 ) -> dict[int, dict[str, SuspectRate]]:
     """Per annotator and modality: decided votes (their job has a final label) and suspect
-    votes among them. Two queries. `since` counts only votes cast after it."""
+    votes among them. `since` counts only votes cast after it.
+
+    One grouped query: the votes of jobs with a final answer, joined with the assistant
+    run's prediction for their job's utterance and head, counted per annotator, modality,
+    answer, the job's final answer and the prediction's answer where it was made at
+    confidence >= tau (below, none). The rule (labeling/suspects.py) then judges each group
+    once: at 387k votes 16k groups in 0.7-0.8 s, where reading every vote took 5.4-6 s."""
     tau = campaign.suspect_confidence if tau is None else tau
     votes = Vote.objects.filter(job__campaign=campaign)
     if annotator_id is not None:
@@ -139,25 +168,38 @@ def suspect_rates(
         votes = votes.filter(job__modality=modality)
     if since is not None:
         votes = votes.filter(created_at__gt=since)
-    predictions = {}
-    if campaign.assistant_run_id is not None:  # only those the votes need: cheap per decision
-        wanted = Prediction.objects.filter(
-            run_id=campaign.assistant_run_id, utterance_id__in=votes.values("job__utterance_id")
-        ).only("utterance_id", "head", "label", "label_set", "confidence")
-        if modality is not None:
-            wanted = wanted.filter(head=modality)
-        predictions = {(p.utterance_id, p.head): p for p in wanted}
+    votes = votes.annotate(**_final_columns()).filter(
+        Q(final_label__isnull=False) | Q(final_set__isnull=False)
+    )
+    guessed: tuple[str, ...] = ()
+    if campaign.assistant_run_id is not None:
+        confident = Q(guess__confidence__gte=tau)
+        votes = votes.annotate(
+            guess=FilteredRelation(
+                "job__utterance__predictions",
+                condition=Q(
+                    job__utterance__predictions__run_id=campaign.assistant_run_id,
+                    job__utterance__predictions__head=F("job__modality"),
+                ),
+            ),
+            # Predictions below tau count as none: one group, whatever they said.
+            guess_label=Case(When(confident, then=F("guess__label")), output_field=CharField()),
+            guess_set=Case(When(confident, then=F("guess__label_set")), output_field=JSONField()),
+        )
+        guessed = ("guess_label", "guess_set")
     counts: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for who, mod, utterance, label, label_set, *fields in votes.values_list(
-        "annotator_id", "job__modality", "job__utterance_id", "label", "label_set", *_JOB_FIELDS
+    columns = ("annotator_id", "job__modality", "label", "label_set", "final_label", "final_set")
+    for who, mod, label, label_set, final_label, final_set, *guess, n in (
+        votes.values_list(*columns, *guessed).annotate(n=Count("pk")).order_by()
     ):
-        final = _final(*fields)
-        if final is None:
+        final = as_answer(final_label or "", final_set)
+        if final is None:  # a decided verdict without a label: none, as `_final` says
             continue
         count = counts[who][mod]
-        count[0] += 1
-        guess = guess_of(predictions.get((utterance, mod)))
-        count[1] += is_suspect(as_answer(label, label_set), final, guess, tau)
+        count[0] += n
+        answer = as_answer(guess[0] or "", guess[1]) if guess else None
+        confident_guess = None if answer is None else ModelGuess(answer, tau)  # >= tau
+        count[1] += n * is_suspect(as_answer(label, label_set), final, confident_guess, tau)
     return {
         who: {mod: SuspectRate(*count) for mod, count in sorted(per.items())}
         for who, per in counts.items()

@@ -1,7 +1,9 @@
 """Campaign statistics: query the database, hand plain frames to `labeling.statistics`.
 
-Counts are aggregated in SQL; the per-utterance tables (one row per job or vote) are read
-once with `values_list` and everything else is computed in pandas by the pure functions.
+Counts are aggregated in SQL: the dashboard's figures read grouped rows (combinations of
+final labels with how many utterances have each, tallies summed per modality, label and
+job size, votes grouped per annotator), never a row per job or vote, except Table 1 (a
+row per utterance: words are counted in Python). The pure functions compute the rest.
 """
 
 from __future__ import annotations
@@ -10,8 +12,23 @@ from collections.abc import Collection
 from statistics import median
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from django.db.models import Aggregate, Count, F, FloatField, Q
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Max,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 
 from labeling import statistics
 from labeling.emotions import MODALITIES
@@ -46,6 +63,43 @@ def final_labels(campaign: Campaign, utterances: Utterances = None) -> pd.DataFr
     return frame[["job", "utterance", "modality", "final"]]
 
 
+def _grouped(rows, outer: str) -> list[tuple]:
+    """The result of `outer`, SQL grouping the queryset `rows` (in place of `{rows}`): for
+    aggregates the ORM cannot express, over its aggregates or windows."""
+    inner, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(outer.format(rows=inner), params)
+        return cursor.fetchall()
+
+
+def label_combinations(campaign: Campaign, utterances: Utterances = None) -> pd.DataFrame:
+    """`decided_labels` grouped in the database: one row per distinct combination of final
+    labels (columns t a v m) with `utterances`, how many utterances have it. A few hundred
+    rows where `decided_labels` has one per utterance, built from one per job; every figure
+    read from the labels takes them with these counts as weights."""
+    decided = Q(state=State.DECIDED.value)
+    final = Case(
+        When(~Q(override_label=""), then=F("override_label")),
+        When(decided, then=F("label")),
+        default=Value(None),
+        output_field=CharField(),
+    )
+    per_utterance = (
+        _jobs(campaign, utterances)
+        .filter(excluded=False)
+        .values("utterance_id")
+        .annotate(**{m: Max(Case(When(modality=m, then=final))) for m in MODALITIES})
+        .order_by()
+    )
+    columns = ", ".join(connection.ops.quote_name(m) for m in MODALITIES)
+    rows = _grouped(
+        per_utterance, f"SELECT {columns}, COUNT(*) FROM ({{rows}}) AS grouped GROUP BY {columns}"
+    )
+    return pd.DataFrame(rows, columns=[*MODALITIES, "utterances"], dtype=object).astype(
+        {"utterances": "int64"}
+    )
+
+
 def decided_labels(campaign: Campaign, jobs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per utterance, columns t a v m: the label the dataset uses, or None."""
     frame = final_labels(campaign) if jobs is None else jobs
@@ -55,22 +109,31 @@ def decided_labels(campaign: Campaign, jobs: pd.DataFrame | None = None) -> pd.D
     return table.reindex(columns=list(MODALITIES))
 
 
-def vote_counts(campaign: Campaign) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Votes per (modality, job, label): (among each job's first three, all), read from the
-    tallies kept with every vote (`services.tallies`).
+def tally_sums(campaign: Campaign, utterances: Utterances = None) -> pd.DataFrame:
+    """The tallies kept with every vote (`services.tallies`), summed per modality, label and
+    job size: what Fleiss' κ and Krippendorff's α need (`statistics.agreement_sums`), in a
+    few dozen rows instead of one per job and label. Excluded jobs don't count.
 
     κ takes each job's first three votes (in a fixed order: votes cast here by id, then
-    imported ones in file order) and α all of them; neither needs more than these counts,
-    kept current when votes are written, so reading them costs one row per job and label
-    instead of a pass over every vote. Excluded jobs don't count.
+    imported ones in file order) and α all of them. Per (modality, label, `job_votes`: the
+    job's votes over every label, kept on each tally): `n` the votes, `pairs` Σ n (n − 1),
+    `first` the votes among the first three and `squares` Σ first². One join and a hash
+    aggregate (a window summing each job's tallies took twice as long at 387k votes).
     """
-    rows = LabelTally.objects.filter(job__campaign=campaign, job__excluded=False).values_list(
-        "job__modality", "job_id", "label", "votes", "first_votes"
+    tallies = LabelTally.objects.filter(job__campaign=campaign, job__excluded=False)
+    if utterances is not None:
+        tallies = tallies.filter(job__utterance_id__in=list(utterances))
+    rows = (
+        tallies.values_list("job__modality", "label", "job_votes")
+        .annotate(
+            n=Sum("votes"),
+            pairs=Sum(F("votes") * (F("votes") - 1)),
+            first=Sum("first_votes"),
+            squares=Sum(F("first_votes") * F("first_votes")),
+        )
+        .order_by()
     )
-    counts = pd.DataFrame(list(rows), columns=["modality", "job", "label", "every", "first"])
-    every = counts[["modality", "job", "label", "every"]].rename(columns={"every": "n"})
-    first = counts[counts["first"] > 0][["modality", "job", "label", "first"]]
-    return first.rename(columns={"first": "n"}), every
+    return pd.DataFrame(list(rows), columns=list(statistics.TALLY_SUMS))
 
 
 def utterances_frame(campaign: Campaign, utterances: Utterances = None) -> pd.DataFrame:
@@ -106,9 +169,14 @@ def label_sources(campaign: Campaign, utterances: Utterances = None) -> dict[str
 
 
 def progress(
-    campaign: Campaign, labels: pd.DataFrame | None = None, utterances: Utterances = None
+    campaign: Campaign,
+    labels: pd.DataFrame | None = None,
+    utterances: Utterances = None,
+    weights: pd.Series | None = None,
 ) -> dict[str, Any]:
-    """Jobs per modality and state, and utterances with all collected labels decided."""
+    """Jobs per modality and state, and utterances with all collected labels decided
+    (`labels` one row per utterance, or per combination with `weights` as in
+    `label_combinations`)."""
     states = (
         _jobs(campaign, utterances)
         .filter(excluded=False)
@@ -121,9 +189,11 @@ def progress(
 
         labels = complete_label_sets(final_label_sets(campaign, utterances))
     elif labels is None:
-        labels = decided_labels(campaign, final_labels(campaign, utterances))
+        combinations = label_combinations(campaign, utterances)
+        labels, weights = combinations[list(MODALITIES)], combinations["utterances"]
     collected = [m for m in MODALITIES if m in campaign.modalities]
-    complete = int(labels[collected].notna().all(axis=1).sum()) if len(labels) else 0
+    every = labels[collected].notna().all(axis=1)
+    complete = int(every.sum() if weights is None else weights[every].sum()) if len(labels) else 0
     excluded = _jobs(campaign, utterances).filter(excluded=True).values("utterance_id")
     return {
         "jobs": statistics.agreement_progress(list(states), modalities=collected),
@@ -147,14 +217,10 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
 
         return multilabel_campaign_statistics(campaign, utterances)
     classes = campaign.label_names
-    jobs = final_labels(campaign, utterances)
-    labels = decided_labels(campaign, jobs)
-    first_votes, all_votes = vote_counts(campaign)
-    if utterances is not None:
-        chosen = set(jobs["job"])
-        first_votes = first_votes[first_votes["job"].isin(chosen)]
-        all_votes = all_votes[all_votes["job"].isin(chosen)]
-    incon = statistics.inconsistency_matrix(labels)
+    combinations = label_combinations(campaign, utterances)
+    labels, weights = combinations[list(MODALITIES)], combinations["utterances"]
+    kappa_sums, alpha_sums = statistics.agreement_sums(tally_sums(campaign, utterances))
+    incon = statistics.inconsistency_matrix(labels, weights=weights)
     return statistics.to_jsonable(
         {
             "campaign": {
@@ -164,13 +230,15 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
                 "classes": classes,
                 "modalities": campaign.modalities,
             },
-            "progress": progress(campaign, labels, utterances),
+            "progress": progress(campaign, labels, utterances, weights),
             "label_sources": label_sources(campaign, utterances),
-            "label_distribution": statistics.label_distribution(labels, classes),
+            "label_distribution": statistics.label_distribution(labels, classes, weights=weights),
             "inconsistency": {"matrix": incon.matrix, "pairs": incon.pairs},
-            "per_emotion_inconsistency": statistics.per_emotion_inconsistency(labels, classes),
-            "fleiss_kappa": statistics.fleiss_kappa_from_counts(first_votes, classes),
-            "krippendorff_alpha": statistics.krippendorff_alpha_from_counts(all_votes, classes),
+            "per_emotion_inconsistency": statistics.per_emotion_inconsistency(
+                labels, classes, weights=weights
+            ),
+            "fleiss_kappa": statistics.fleiss_kappa_from_sums(kappa_sums, classes),
+            "krippendorff_alpha": statistics.krippendorff_alpha_from_sums(alpha_sums, classes),
             "dataset": statistics.dataset_table(utterances_frame(campaign, utterances)),
         }
     )
@@ -178,20 +246,27 @@ def campaign_statistics(campaign: Campaign, utterances: Utterances = None) -> di
 
 class Median(Aggregate):
     """A column's median as pandas takes it: the middle value, or (a + b) / 2 of the two
-    middle ones. PostgreSQL: the lower and upper middle (`percentile_disc` ascending and
-    descending) averaged, the same float (`percentile_cont`'s a + (b - a) / 2 may differ
-    in the last digit). SQLite has no percentile function: a Python aggregate."""
+    middle ones.
 
-    template = (
-        "(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-        " + PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s DESC)) / 2"
-    )
+    PostgreSQL: the group's values packed into one byte string (`float8send` of each,
+    joined by `string_agg`, a hash aggregate over the group's rows in any order) and the
+    median taken by NumPy from it on the way out. `percentile_disc` would sort every vote
+    again inside each group after sorting them into groups, spilling past the default
+    `work_mem` (about twice as slow at 387k votes); the bytes carry the exact doubles, so
+    the figure is the same. SQLite has no such functions: a Python aggregate."""
+
+    template = "STRING_AGG(FLOAT8SEND(%(expressions)s), '')"
     output_field = FloatField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
         connection.ensure_connection()
         connection.connection.create_aggregate("MEDIAN", 1, _MedianOfValues)
         return self.as_sql(compiler, connection, template="MEDIAN(%(expressions)s)")
+
+    def convert_value(self, value, expression, connection) -> float | None:
+        if isinstance(value, bytes | memoryview):  # PostgreSQL: big-endian doubles
+            return float(np.median(np.frombuffer(value, dtype=">f8")))
+        return None if value is None else float(value)
 
 
 class _MedianOfValues:
@@ -237,10 +312,13 @@ def vote_quality(campaign: Campaign) -> dict[int, dict[str, Any]]:
     counts["judged"] = Count("pk", filter=judged)
     rows = list(
         Vote.objects.filter(job__campaign=campaign)
-        .values("annotator_id", "annotator__username")
+        .values("annotator_id")
         .annotate(**counts)
         .order_by()
     )
+    # Names apart: grouping by them too sorted every vote by name (no hash aggregate).
+    voters = get_user_model().objects.filter(pk__in=[row["annotator_id"] for row in rows])
+    names = dict(voters.values_list("pk", "username"))
     if campaign.is_multi_label:
         agreeing = _agreeing_label_sets(campaign, judged)
     else:
@@ -248,7 +326,7 @@ def vote_quality(campaign: Campaign) -> dict[int, dict[str, Any]]:
     suspects = suspect_table(campaign)
     return {
         row["annotator_id"]: {
-            "username": row["annotator__username"],
+            "username": names[row["annotator_id"]],
             "votes": row["votes"],
             "agreement": (
                 agreeing.get(row["annotator_id"], 0) / row["judged"] if row["judged"] else None

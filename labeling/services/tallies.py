@@ -22,17 +22,23 @@ def _recount_sql(where: str) -> str:
 
     A job's votes in order: cast here by id, then imported ones in file order (by id).
     Multi-label votes (label "") have no tallies: their statistics read the label sets.
+    Each row also carries the job's votes over every label (`job_votes`), which the
+    statistics group by instead of summing a window over every tally of the campaign.
     """
     tally, vote = LabelTally._meta.db_table, Vote._meta.db_table
     imported, job = ImportedVote._meta.db_table, Job._meta.db_table
     return f"""
-        INSERT INTO {tally} (job_id, label, votes, first_votes)
+        INSERT INTO {tally} (job_id, label, votes, first_votes, job_votes)
         SELECT ranked.job_id, ranked.label, COUNT(*),
-               SUM(CASE WHEN ranked.position <= {FIRST_VOTES} THEN 1 ELSE 0 END)
+               SUM(CASE WHEN ranked.position <= {FIRST_VOTES} THEN 1 ELSE 0 END),
+               MAX(ranked.job_votes)
         FROM (
             SELECT cast_votes.job_id, cast_votes.label, ROW_NUMBER() OVER (
                        PARTITION BY cast_votes.job_id ORDER BY cast_votes.source, cast_votes.id
-                   ) AS position
+                   ) AS position,
+                   SUM(CASE WHEN cast_votes.label <> '' THEN 1 ELSE 0 END) OVER (
+                       PARTITION BY cast_votes.job_id
+                   ) AS job_votes
             FROM (SELECT job_id, label, id, 0 AS source FROM {vote}
                   UNION ALL SELECT job_id, label, id, 1 AS source FROM {imported}) AS cast_votes
             JOIN {job} AS j ON j.id = cast_votes.job_id

@@ -8,8 +8,9 @@ import sys
 from collections import Counter
 
 
-def recounted(campaign) -> dict[tuple[int, str], tuple[int, int]]:
-    """(job, label) → (votes, among the first three), counted in Python from every vote."""
+def recounted(campaign) -> dict[tuple[int, str], tuple[int, int, int]]:
+    """(job, label) → (votes, among the first three, the job's votes), counted in Python
+    from every vote."""
     from labeling.models import ImportedVote, Vote
 
     ordered: dict[int, list[str]] = {}
@@ -28,7 +29,7 @@ def recounted(campaign) -> dict[tuple[int, str], tuple[int, int]]:
         every, first = Counter(labels), Counter(labels[:3])
         for label, n in every.items():
             if label:
-                result[(job, label)] = (n, first[label])
+                result[(job, label)] = (n, first[label], sum(map(bool, labels)))
     return result
 
 
@@ -36,10 +37,10 @@ def mismatches(campaign) -> list:
     from labeling.models import LabelTally
 
     stored = {
-        (job, label): (votes, first)
-        for job, label, votes, first in LabelTally.objects.filter(
+        (job, label): (votes, first, job_votes)
+        for job, label, votes, first, job_votes in LabelTally.objects.filter(
             job__campaign=campaign
-        ).values_list("job_id", "label", "votes", "first_votes")
+        ).values_list("job_id", "label", "votes", "first_votes", "job_votes")
     }
     expected = recounted(campaign)
     return sorted(

@@ -1,9 +1,17 @@
 """Table 1 numbers and word counting."""
 
+import sys
+import unicodedata
+
 import pandas as pd
 import pytest
 
-from labeling.statistics import count_words, dataset_table, dataset_table_by_split
+from labeling.statistics import (
+    LETTER_OR_DIGIT_RE,
+    count_words,
+    dataset_table,
+    dataset_table_by_split,
+)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +30,19 @@ from labeling.statistics import count_words, dataset_table, dataset_table_by_spl
 )
 def test_count_words_by_script(text, words):
     assert count_words(text) == words
+
+
+def test_a_word_needs_a_letter_or_digit_of_any_script_and_the_pattern_says_exactly_that():
+    assert count_words("١٢٣ — Ελλάδα ½ _ __init__ ‿") == 4  # Arabic digits, Greek, ½, __init__
+    # Table 1 counts a token holding a character of Unicode category L* or N*: the pattern
+    # (a regular expression, not a call per character) matches exactly those, everywhere.
+    differ = [
+        hex(point)
+        for point in range(sys.maxunicode + 1)
+        if (unicodedata.category(chr(point))[0] in "LN")
+        != bool(LETTER_OR_DIGIT_RE.match(chr(point)))
+    ]
+    assert differ == []
 
 
 def frame() -> pd.DataFrame:

@@ -36,6 +36,8 @@ def test_revised_vote_moves_its_tally(django_user_model):
     submit_vote(team[0], lease.pk, first, 1.0)
     revise_answer(team[0], lease.pk, second)
     assert list(
-        LabelTally.objects.filter(job_id=lease.job_id).values_list("label", "votes", "first_votes")
-    ) == [(second, 1, 1)]
+        LabelTally.objects.filter(job_id=lease.job_id).values_list(
+            "label", "votes", "first_votes", "job_votes"
+        )
+    ) == [(second, 1, 1, 1)]
     assert mismatches(campaign) == []
