@@ -41,3 +41,30 @@ def test_revised_vote_moves_its_tally(django_user_model):
         )
     ) == [(second, 1, 1, 1)]
     assert mismatches(campaign) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_every_existing_tally_its_jobs_votes():
+    """Campaigns voted before `job_votes` existed: migration 0023 fills it in from the rows."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from labeling.models import LabelTally
+    from labeling.services.assignment import next_task, submit_vote
+    from labeling.services.campaigns import create_campaign
+    from tests.factories import annotators, rendered_corpus
+
+    team = annotators(3, prefix="backfill-")
+    campaign = create_campaign(
+        name="backfill", corpus=rendered_corpus(2), annotators=team, independence_guard=False
+    )
+    labels = campaign.label_names
+    for i, annotator in enumerate(team * 3):  # split votes, so jobs have several rows
+        lease = next_task(annotator, campaign)
+        if lease is not None:
+            submit_vote(annotator, lease.pk, labels[i % 2])
+    before = "0022_utterances_order_without_a_model"
+    MigrationExecutor(connection).migrate([("labeling", before)])  # drops the column
+    MigrationExecutor(connection).migrate([("labeling", "0023_tally_job_votes")])
+    assert mismatches(campaign) == []
+    assert LabelTally.objects.filter(job__campaign=campaign, job_votes__gt=1).exists()

@@ -18,7 +18,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("labeling", "0021_utterances_job_order"),
+        ("labeling", "0022_utterances_order_without_a_model"),
     ]
 
     operations = [
