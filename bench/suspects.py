@@ -4,12 +4,12 @@ The chain (bench/demo_chain.py's phases, in a kept ANNOTATOR_VAR_DIR on the embe
 defaults): make_demo's synthetic corpus (each modality's true emotion is known:
 SyntheticTruth), simulated annotators with per-modality accuracies (so every wrong vote is
 known), export with the demo's tiny random feature models, LFMIM trained briefly (quick
-recipe, 1 seed). Then, in this process: the run's best checkpoint predicts every exported
-utterance (softmax of each head, as a predict task stores them: labeling/models/
-predictions.py), and the suspect rule (labeling/suspects.py) flags votes; a flag is right
-when the vote is a simulated error (vote != the modality's truth). Printed: per τ, flags,
-precision and recall, over all decided votes that have a prediction, and the same for the
-baseline "disagrees with the final label" (no model).
+recipe, 1 seed), then the product's `manage.py predict` with that run on the campaign (every
+utterance with jobs, those outside the dataset on a pool extracted with its models), which
+becomes the campaign's assistant run. Then the suspect rule (labeling/suspects.py) flags
+votes; a flag is right when the vote is a simulated error (vote != the modality's truth).
+Printed: per τ, flags, precision and recall, over all decided votes that have a prediction,
+and the same for the baseline "disagrees with the final label" (no model).
 
     .venv/bin/python bench/suspects.py --keep /tmp/suspects [--utterances 150] [--epochs 15]
         [--accuracy t=0.9,a=0.75,v=0.8,m=0.85]
@@ -75,86 +75,40 @@ def setup_django(var_dir: Path) -> str:
     return campaign
 
 
-def run_predictions(var_dir: Path) -> tuple[list[str], dict[tuple[str, str], list[float]]]:
-    """The trained run's best checkpoint on every exported utterance: class names and
-    {(exported utterance id, head): softmax probabilities}, as a predict task computes them."""
-    import json
-
-    import torch
-
-    from training.engine import BEST, TrainConfig, load_checkpoint, predict
-    from training.engine.splits import open_splits
-    from training.models.registry import model_from_dict
-
-    (best,) = sorted((var_dir / "run").rglob(BEST))
-    described = json.loads((best.parent / "config.json").read_text())
-    config = TrainConfig.from_dict(described["config"])
-    model = model_from_dict(described["model"])
-    model.load_state_dict(load_checkpoint(best)["state_dict"])
-    model.eval()
-    splits = open_splits(var_dir / "dataset", config)
-    found: dict[tuple[str, str], list[float]] = {}
-    for name, split in (("train", splits.train), ("validation", splits.validation),
-                        ("test", splits.test)):  # fmt: skip
-        if split is None:
-            continue
-        out = predict(model, split, batch_size=32)
-        for head, logits in out.logits.items():
-            probabilities = torch.softmax(torch.from_numpy(logits), dim=1).tolist()
-            for uid, row in zip(out.utterance_ids, probabilities, strict=True):
-                found[(uid, head)] = row
-                if name != "train":
-                    UNSEEN.add(uid)
-    return splits.classes, found
-
-
-UNSEEN: set[str] = set()  # exported ids of utterances the run did not train on
-
-
-def store_predictions(campaign_name: str, var_dir: Path, classes, found) -> object:
-    """Prediction rows of a TrainingRun for the trained run, the campaign's assistant run."""
-    from django.db import transaction
-
-    from labeling.models import Campaign, Prediction, TrainingRun
-    from labeling.selectors.exports import utterance_id
-    from training.engine.scoring import summarise
+def predict_with_the_run(campaign_name: str, var_dir: Path):
+    """The product's own predict (`manage.py predict --local`, as a user runs it) with the
+    chain's trained run on the campaign, which then takes it as its assistant run; the
+    campaign. Utterances outside the run's dataset (a modality discarded) are scored on a
+    pool extracted with the dataset's models, as the product does."""
+    from labeling.models import Campaign, TrainingRun
 
     campaign = Campaign.objects.get(name=campaign_name)
-    ids = {
-        utterance_id(external, pk): pk
-        for pk, external in campaign.corpus.utterances.values_list("pk", "external_id")
-    }
-    with transaction.atomic():
-        run = TrainingRun.objects.create(
-            name="bench/suspects", model="lfmim", preset="quick", config={},
-            dataset_path=str(var_dir / "dataset"), out_dir=str(var_dir / "run"),
-            status=TrainingRun.Status.DONE,
+    run = TrainingRun.objects.filter(status=TrainingRun.Status.DONE).latest("pk")
+    if not run.predictions.exists():
+        seconds = run_phase(
+            "predict",
+            ["predict", "--run", str(run.pk), "--campaign", campaign_name, "--local",
+             "--no-progress"],
+            chain_environment(var_dir),
         )  # fmt: skip
-        rows = []
-        for (uid, head), probabilities in found.items():
-            decided = summarise(probabilities, classes, "single-label")  # as predict stores it
-            rows.append(
-                Prediction(
-                    run=run,
-                    utterance_id=ids[uid],
-                    head=head,
-                    probabilities=probabilities,
-                    label=decided.label,
-                    confidence=decided.confidence,
-                    entropy=decided.entropy,
-                )  # fmt: skip
-            )
-        Prediction.objects.bulk_create(rows)
-        campaign.assistant_run = run
-        campaign.save(update_fields=["assistant_run"])
+        print(f"predict: {seconds:.1f} s", file=sys.stderr, flush=True)
+    campaign.assistant_run = run
+    campaign.save(update_fields=["assistant_run"])
     return campaign
 
 
-def vote_table(campaign) -> list[tuple]:
+def trained_on(var_dir: Path) -> set[str]:
+    """Exported ids of the utterances the run trained on (the dataset's train split)."""
+    from training.dataset import CHERMASplit
+
+    return set(CHERMASplit(var_dir / "dataset", "train").utterance_ids)
+
+
+def vote_table(campaign, trained: set[str]) -> list[tuple]:
     """(modality, vote, final, guess, wrong, unseen) per vote on a job with a final label and
     an utterance the run scored; wrong: the vote is not the modality's synthetic truth;
-    unseen: the utterance is in the validation or test split (the run never trained on its
-    labels)."""
+    unseen: the utterance is not in `trained`, the run's train split (the run never trained
+    on its labels: validation, test, or outside the dataset)."""
     from labeling.models import SyntheticTruth, Vote
     from labeling.selectors.exports import utterance_id
     from labeling.selectors.predictions import assistant_predictions, final_answer, guess_of
@@ -175,7 +129,7 @@ def vote_table(campaign) -> list[tuple]:
             continue
         answer = as_answer(vote.label, vote.label_set)
         wrong = answer != truths[job.utterance_id].emotion(job.modality)
-        unseen = utterance_id(job.utterance.external_id, job.utterance_id) in UNSEEN
+        unseen = utterance_id(job.utterance.external_id, job.utterance_id) not in trained
         rows.append((job.modality, answer, final, guess, wrong, unseen))
     return rows
 
@@ -232,13 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         times = prepare(var_dir, args.utterances, args.epochs, args.accuracy, rule)
         for name, seconds in times.items():
             print(f"{name:<20} {seconds:>8.1f} s")
-    campaign_name = setup_django(var_dir)
-    classes, found = run_predictions(var_dir)
-    campaign = store_predictions(campaign_name, var_dir, classes, found)
-    rows = vote_table(campaign)
+    campaign = predict_with_the_run(setup_django(var_dir), var_dir)
+    rows = vote_table(campaign, trained_on(var_dir))
     errors = sum(row[4] for row in rows)
+    scored = campaign.assistant_run.predictions.values("utterance_id").distinct().count()
     print(
-        f"\n{campaign.corpus.utterances.count()} utterances, {len(found) // 4} scored by the run; "
+        f"\n{campaign.corpus.utterances.count()} utterances, {scored} scored by the run; "
         f"simulated accuracy {args.accuracy}; {len(rows)} decided votes with a prediction, "
         f"{errors} of them wrong ({_pct(errors / len(rows) if rows else None)} %)"
     )
