@@ -196,7 +196,7 @@ def main() -> None:
         "--precisions",
         default="auto,fp32",
         help="Compute precisions to time, alternating per modality (auto: bf16 on CUDA and on "
-        "CPUs with AMX, else fp32).",
+        "CPUs with AMX or AMD's AVX512-BF16, else fp32).",
     )
     parser.add_argument("--modalities", default=",".join(MODALITIES), help="What to time.")
     parser.add_argument(

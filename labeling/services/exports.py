@@ -67,7 +67,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "audio_model": (str,),
     "vision_model": (str,),
     "device": (str, type(None)),
-    "precision": (str,),  # the models' arithmetic: auto (bf16 on CUDA/AMX), fp32 or bf16
+    "precision": (str,),  # the models' arithmetic: auto (bf16 where faster), fp32 or bf16
     "name": (str,),
     "seed": (int,),
     "stratify": (bool,),
