@@ -480,6 +480,8 @@ def load_dataset_extractors(sheet: dict, *, device: str | None = None) -> tuple[
     for role in ROLES:
         check_model_source(role, options[f"{role}_model"])
     extractors = load_extractors(options)
+    # Before group-norm wav2vec models batched clips of any length, datasheets said False.
+    extractors.audio.batch_any_length = described["audio"]["batched_with_attention_mask"]
     loaded = {"text": extractors.text, "audio": extractors.audio, "vision": extractors.vision}
     for role, extractor in loaded.items():
         now = json.loads(json.dumps(extractor.describe(), ensure_ascii=False, default=str))
