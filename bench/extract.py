@@ -6,7 +6,9 @@ own extractors (``training.features``), so what is timed is what ``export_cherma
 - text: BERT-base (``BertConfig()``: 12 layers, 768) on 80 tokens (78 words + CLS + SEP),
   batch 32, tokenisation included;
 - audio: wav2vec 2.0 base (``Wav2Vec2Config()``: 12 layers, 768, group norm) on clips of
-  CHERMA's mean length (4.6 s at 16 kHz), batch 8, AAC decoding included;
+  CHERMA's mean length (4.6 s at 16 kHz), batch 8, AAC decoding included; with
+  ``--mixed-lengths`` the clips last 2.5 to 6.7 s instead (mean 4.6 s, no two alike), as real
+  utterances do;
 - vision: ResNet-18 (basic blocks 64-128-256-512) on 64 face crops of 224 × 224 per
   utterance (8 segments × 8 frames), batch 32, video decoding and face detection included.
 
@@ -16,7 +18,7 @@ its peak memory (VmHWM; on a GPU also ``torch.cuda.max_memory_allocated``) is it
 One warm-up batch is not timed.
 
     .venv/bin/python bench/extract.py [--device cpu|cuda] [--scale 1] [--threads N]
-        [--precisions auto,fp32] [--modalities text,audio,vision] [--compile]
+        [--precisions auto,fp32] [--modalities text,audio,vision] [--compile] [--mixed-lengths]
 
 ``--compile`` also times vision with ``compile=True`` (torch.compile, frozen weights); its
 warm-up, which includes compiling, is printed, not counted.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import random
 import resource
 import subprocess
 import sys
@@ -49,7 +52,16 @@ def transcripts(count: int) -> list[str]:
     return [item.transcript for item in synthetic.plan_corpus(count, seed=11)]
 
 
-def prepare(folder: Path, scale: int) -> None:
+def clip_seconds(count: int, mixed: bool) -> list[float]:
+    """Each clip's length: CHERMA's mean, or spread evenly over 2.5–6.7 s around it."""
+    if not mixed:
+        return [SECONDS] * count
+    spread = [2.5 + 4.2 * (i + 0.5) / count for i in range(count)]
+    random.Random(0).shuffle(spread)  # warm-up and timed clips both span the range
+    return spread
+
+
+def prepare(folder: Path, scale: int, mixed_lengths: bool = False) -> None:
     """Base-size, randomly initialised models in the layout from_pretrained reads, and clips."""
     import torch
     from transformers import (
@@ -86,10 +98,12 @@ def prepare(folder: Path, scale: int) -> None:
     ResNetModel(resnet18).save_pretrained(vision)
     count = max(WARM_UP[m] + COUNTS[m] * scale for m in ("audio", "vision"))
     (folder / "clips").mkdir()
+    seconds = clip_seconds(count, mixed_lengths)
     for i, item in enumerate(synthetic.plan_corpus(count, seed=11)):
-        # The planner's length replaced by the mean; the speech is stretched to fit.
+        # The planner's length replaced by the mean (or a spread around it); the speech is
+        # stretched to fit.
         synthetic.write_media(
-            dataclasses.replace(item, seconds=SECONDS), folder / "clips" / f"{i:04d}.mp4"
+            dataclasses.replace(item, seconds=seconds[i]), folder / "clips" / f"{i:04d}.mp4"
         )
 
 
@@ -196,11 +210,14 @@ def main() -> None:
         "--precisions",
         default="auto,fp32",
         help="Compute precisions to time, alternating per modality (auto: bf16 on CUDA and on "
-        "CPUs with AMX, else fp32).",
+        "CPUs with AMX or AMD's AVX512-BF16, else fp32).",
     )
     parser.add_argument("--modalities", default=",".join(MODALITIES), help="What to time.")
     parser.add_argument(
         "--compile", action="store_true", help="Also time vision with torch.compile."
+    )
+    parser.add_argument(
+        "--mixed-lengths", action="store_true", help="Clips of 2.5–6.7 s instead of all 4.6 s."
     )
     parser.add_argument("--precision", help=argparse.SUPPRESS)  # child process
     parser.add_argument("--only", choices=MODALITIES, help=argparse.SUPPRESS)  # child process
@@ -225,7 +242,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
         print("making base-size models and clips …", file=sys.stderr, flush=True)
-        prepare(Path(tmp), args.scale)
+        prepare(Path(tmp), args.scale, args.mixed_lengths)
         runs = [
             (modality, precision, compiled)
             for modality in MODALITIES

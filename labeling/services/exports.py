@@ -67,7 +67,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "audio_model": (str,),
     "vision_model": (str,),
     "device": (str, type(None)),
-    "precision": (str,),  # the models' arithmetic: auto (bf16 on CUDA/AMX), fp32 or bf16
+    "precision": (str,),  # the models' arithmetic: auto (bf16 where faster), fp32 or bf16
     "name": (str,),
     "seed": (int,),
     "stratify": (bool,),
@@ -480,6 +480,8 @@ def load_dataset_extractors(sheet: dict, *, device: str | None = None) -> tuple[
     for role in ROLES:
         check_model_source(role, options[f"{role}_model"])
     extractors = load_extractors(options)
+    # Before group-norm wav2vec models batched clips of any length, datasheets said False.
+    extractors.audio.batch_any_length = described["audio"]["batched_with_attention_mask"]
     loaded = {"text": extractors.text, "audio": extractors.audio, "vision": extractors.vision}
     for role, extractor in loaded.items():
         now = json.loads(json.dumps(extractor.describe(), ensure_ascii=False, default=str))

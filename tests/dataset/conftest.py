@@ -66,11 +66,14 @@ def model_dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def session_extractors(model_dirs) -> Extractors:
+    # fp32: features compared across batchings (pools against exports) agree to fp16 rounding;
+    # bf16, auto on some CPUs, rounds each batch shape its own way (tests/features).
+    options = {"device": "cpu", "precision": "fp32"}
     return Extractors(
-        text=TextFeatureExtractor(str(model_dirs["text"]), device="cpu", max_words=14),
-        audio=AudioFeatureExtractor(str(model_dirs["audio"]), device="cpu"),
+        text=TextFeatureExtractor(str(model_dirs["text"]), max_words=14, **options),
+        audio=AudioFeatureExtractor(str(model_dirs["audio"]), **options),
         vision=VisionFeatureExtractor(
-            str(model_dirs["vision"]), device="cpu", segments=2, per_segment=2, crop_size=32
+            str(model_dirs["vision"]), segments=2, per_segment=2, crop_size=32, **options
         ),
     )
 

@@ -73,17 +73,43 @@ def test_batched_extraction_equals_one_by_one_and_is_trimmed_to_true_lengths(fix
     path = str(request.getfixturevalue(fixture))
     rng = np.random.default_rng(1)
     waves = [rng.standard_normal(n).astype(np.float32) for n in (16000, 5000, 16000, 9000)]
-    batched = AudioFeatureExtractor(path, batch_size=4).extract(waves)
-    single = AudioFeatureExtractor(path, batch_size=1).extract(waves)
+    # fp32: bf16 (auto on some CPUs) rounds each batch shape its own way (test_precision.py).
+    batched = AudioFeatureExtractor(path, batch_size=4, precision="fp32").extract(waves)
+    single = AudioFeatureExtractor(path, batch_size=1, precision="fp32").extract(waves)
     assert [f.shape[0] for f in batched] == [49, 15, 49, 27]
     for b, s in zip(batched, single, strict=True):
         np.testing.assert_allclose(b, s, atol=1e-4)
 
 
-def test_group_norm_models_batch_only_equal_lengths(wav2vec2_group_path):
+def test_group_norm_models_batch_clips_of_any_length_unless_told_not_to(wav2vec2_group_path):
+    """The front end's group norm runs clip by clip, so clips of different lengths still share
+    the transformer's batches; datasets made before batched only equal lengths."""
     extractor = AudioFeatureExtractor(str(wav2vec2_group_path), batch_size=4)
     assert not extractor.supports_mask
-    assert extractor._batches([100, 200, 100, 300, 200]) == [[0, 2], [1, 4], [3]]
+    assert extractor._batches([100, 200, 100, 300, 200]) == [[0, 2, 1, 4], [3]]
+    assert extractor.describe()["batched_with_attention_mask"]
+    before = AudioFeatureExtractor(str(wav2vec2_group_path), batch_size=4, batch_any_length=False)
+    assert before._batches([100, 200, 100, 300, 200]) == [[0, 2], [1, 4], [3]]
+    assert not before.describe()["batched_with_attention_mask"]
+
+
+def test_group_norm_features_of_clips_batched_with_others_are_their_own(wav2vec2_group_path):
+    """A clip among longer ones gives its features alone, not ones shifted by the padding: the
+    group norm's statistics are the clip's (zeros in them would move every frame)."""
+    rng = np.random.default_rng(2)
+    waves = [rng.standard_normal(n).astype(np.float32) for n in (16000, 5000, 9000)]
+    path = str(wav2vec2_group_path)
+    batched = AudioFeatureExtractor(path, batch_size=3, precision="fp32").extract(waves)
+    alone = AudioFeatureExtractor(path, batch_size=1, precision="fp32")
+    for wave, got in zip(waves, batched, strict=True):
+        (want,) = alone.extract([wave])
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.ptp(want))
+    # What the padding would do to the statistics, were the front end batched padded.
+    padded = np.zeros(16000, np.float32)
+    padded[:5000] = waves[1]
+    (shifted,) = alone.extract([padded])
+    assert np.abs(shifted[: len(batched[1])] - batched[1]).max() > 1e-3 * np.ptp(batched[1])
 
 
 def test_normalisation_uses_the_saved_feature_extractor_or_zero_mean_unit_variance(

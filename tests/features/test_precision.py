@@ -1,4 +1,5 @@
-"""The extractors' arithmetic: fp32, or bf16 autocast where it is faster (CUDA, CPUs with AMX).
+"""The extractors' arithmetic: fp32, or bf16 autocast where it is faster (CUDA; CPUs with AMX,
+or AMD ones with AVX512-BF16).
 
 bf16 keeps 8 bits of mantissa, so features move by about 1 % of their range; the export
 records which arithmetic made them (the datasheet's `compute_precision`).
@@ -27,11 +28,14 @@ def relative_difference(fp32: np.ndarray, bf16: np.ndarray) -> float:
 
 
 def test_auto_is_bf16_only_where_it_is_faster(monkeypatch):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    from training.engine import precision
+
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: True)
     assert common.resolve_precision("auto", "cpu") == "bf16"
     assert common.resolve_precision("auto", "cuda:1") == "bf16"
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: False)
     assert common.resolve_precision("auto", "cpu") == "fp32"
+    assert common.resolve_precision("auto", "cuda:1") == "bf16"
     assert common.resolve_precision("bf16", "cpu") == "bf16"  # asked for, even if slower
     with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
         common.resolve_precision("fp16", "cpu")

@@ -325,6 +325,29 @@ def test_a_growing_campaign_extracts_only_its_new_utterances_and_retries_a_fixed
     assert {new.pk, broken.pk} <= scored
 
 
+def test_a_dataset_whose_audio_batched_only_equal_lengths_reloads_that_way(
+    finished_export, tmp_path
+):
+    """A group-norm audio model's datasheet made before clips of any length were batched says
+    batched_with_attention_mask False: its extractor reloads batching as it did."""
+    from labeling.services.exports import load_dataset_extractors
+    from tests.features.conftest import save_tiny_wav2vec2
+    from training.features import AudioFeatureExtractor
+
+    sheet = json.loads((Path(finished_export.out_dir) / "datasheet.json").read_text())
+    group = str(save_tiny_wav2vec2(tmp_path / "group", "group", processor=False))
+    precision = sheet["extractors"]["text"]["compute_precision"]
+    for then in (False, True):
+        made = AudioFeatureExtractor(group, precision=precision, batch_any_length=then)
+        described = json.loads(json.dumps(made.describe(), default=str))
+        assert described["batched_with_attention_mask"] is then
+        sheet["extractors"]["audio"] = described
+        extractors, _ = load_dataset_extractors(sheet)
+        assert extractors.audio.batch_any_length is then
+        groups = [[0, 2, 1]] if then else [[0, 2], [1]]
+        assert extractors.audio._batches([100, 200, 100]) == groups
+
+
 @pytest.mark.django_db
 def test_a_prediction_cancelled_while_running_stops_and_keeps_its_stored_batches(finished_export):
     run = trained(finished_export)

@@ -27,7 +27,7 @@ def config(batch_size: int):
         optimizer="sgd",
         lr=0.1,
         schedule="lambda",
-        mixed_precision="no",  # fp32: bf16 (auto on CPUs with AMX) rounds differently
+        mixed_precision="no",  # fp32: bf16 (auto where it is faster) rounds differently
         model_overrides={**base.model_overrides, **NO_DROPOUT},
     )
 

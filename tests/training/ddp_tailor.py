@@ -30,7 +30,7 @@ def config(batch_size: int) -> TrainConfig:
         optimizer="sgd",
         lr=0.1,
         schedule="none",
-        mixed_precision="no",  # fp32: bf16 (auto on CPUs with AMX) rounds differently
+        mixed_precision="no",  # fp32: bf16 (auto where it is faster) rounds differently
     )
 
 

@@ -114,7 +114,7 @@ def test_the_tested_checkpoint_is_the_best_epochs_weights_not_the_last(splits, t
     train_set, _, test_set = splits
     flipped = MultiLabelSplit(96, seed=2, lens=LENS, protos=prototypes())
     flipped.labels = 1.0 - flipped.labels
-    # fp32: the trainer evaluates under autocast, which is bf16 on CPUs with AMX, and
+    # fp32: the trainer evaluates under autocast, which is bf16 on CPUs where it is faster, and
     # predict() below does not.
     run = config("lfmim", epochs=4, select_metric="loss", mixed_precision="no")
     result = train(run, train_set, flipped, test_set, tmp_path)

@@ -52,7 +52,7 @@ class TrainConfig:
     beta: dict[str, float] = field(default_factory=lambda: {h: 1.0 for h in ALL_HEADS})
     seed: int = 0
     num_workers: int = 0
-    mixed_precision: str = "auto"  # auto: bf16 (else fp16) on CUDA, bf16 on CPUs with AMX
+    mixed_precision: str = "auto"  # auto: bf16 (else fp16) on CUDA, bf16 on CPUs where it is faster
     device: str = "auto"  # auto: cuda (this process's LOCAL_RANK) if available, else cpu
     deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on CUDA)
     # How `open_splits` reads an exported dataset: audio fixed to `audio_len` frames, longer

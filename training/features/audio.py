@@ -115,9 +115,12 @@ class AudioFeatureExtractor:
     """wav2vec 2.0 last hidden states (T, hidden) per utterance, at the clip's full length.
 
     Inputs are normalised with the model's ``Wav2Vec2FeatureExtractor`` when its directory has
-    one, else to zero mean and unit variance. Batches are padded with an attention mask when
-    the model supports one (``feat_extract_norm="layer"``); models with group norm (e.g.
-    wav2vec2-base) see padding in their statistics, so they only batch clips of equal length.
+    one, else to zero mean and unit variance. Clips of similar length are batched, padded, with
+    an attention mask. Models with group norm in their convolutional front end (e.g.
+    wav2vec2-base and the paper's Chinese wav2vec2-base) would see the padding in its
+    statistics, so their front end runs clip by clip and only the transformer is batched
+    (``batch_any_length``; False batches only clips of equal length, as datasets made before
+    did: a batch of one clip was twice as slow per clip on CPU).
     """
 
     def __init__(
@@ -127,6 +130,7 @@ class AudioFeatureExtractor:
         batch_size: int = 8,
         sample_rate: int | None = None,
         precision: str = "auto",
+        batch_any_length: bool = True,
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.device = resolve_device(device)
@@ -148,6 +152,7 @@ class AudioFeatureExtractor:
         config = self.model.config
         self.hidden_size = int(config.hidden_size)
         self.supports_mask = config.feat_extract_norm == "layer"
+        self.batch_any_length = batch_any_length
         self.min_samples = receptive_field(config.conv_kernel, config.conv_stride)
         self._description = ModelDescription(model_name_or_path, self.model, self.precision)
 
@@ -161,9 +166,14 @@ class AudioFeatureExtractor:
             "normalisation": "feature_extractor" if self.processor else "zero_mean_unit_var",
             "receptive_field_samples": self.min_samples,
             "stride_samples": int(np.prod(config.conv_stride)),
-            "batched_with_attention_mask": self.supports_mask,
+            "batched_with_attention_mask": self.batches_any_length,
             "output": "last_hidden_state",
         }
+
+    @property
+    def batches_any_length(self) -> bool:
+        """Whether clips of different lengths share a batch (padded, with an attention mask)."""
+        return self.supports_mask or self.batch_any_length
 
     def frame_count(self, num_samples: int) -> int:
         """Frames this model makes from a clip of ``num_samples`` samples (short clips padded)."""
@@ -189,21 +199,51 @@ class AudioFeatureExtractor:
             if values.size < self.min_samples:
                 inputs[i] = np.pad(values, (0, self.min_samples - values.size))
         results: list[np.ndarray | None] = [None] * len(inputs)
-        for batch in self._batches([v.size for v in inputs]):
-            lengths = [inputs[i].size for i in batch]
-            padded = np.zeros((len(batch), max(lengths)), dtype=np.float32)
-            mask = np.zeros(padded.shape, dtype=np.int64)
-            for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
-                padded[row, :n] = inputs[i]
-                mask[row, :n] = 1
-            kwargs = {"input_values": torch.from_numpy(padded).to(self.device)}
-            if self.supports_mask:
-                kwargs["attention_mask"] = torch.from_numpy(mask).to(self.device)
-            with torch.inference_mode(), autocast(self.precision, self.device):
-                hidden = self.model(**kwargs).last_hidden_state.float().cpu().numpy()
-            for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
-                results[i] = np.ascontiguousarray(hidden[row, : self.frame_count(n)])
+        # One autocast region for all batches: bf16 copies of the weights are made once.
+        with torch.inference_mode(), autocast(self.precision, self.device):
+            for batch in self._batches([v.size for v in inputs]):
+                clips = [inputs[i] for i in batch]
+                if self.supports_mask or len({c.size for c in clips}) == 1:
+                    hidden = self._forward(clips)
+                else:
+                    hidden = self._forward_front_end_per_clip(clips)
+                hidden = hidden.float().cpu().numpy()
+                for row, (i, clip) in enumerate(zip(batch, clips, strict=True)):
+                    results[i] = np.ascontiguousarray(hidden[row, : self.frame_count(clip.size)])
         return results  # type: ignore[return-value]
+
+    def _forward(self, clips: list[np.ndarray]) -> torch.Tensor:
+        """Last hidden states (B, T, hidden) of clips padded to one length, with an attention
+        mask where the model takes one."""
+        lengths = [c.size for c in clips]
+        padded = np.zeros((len(clips), max(lengths)), dtype=np.float32)
+        mask = np.zeros(padded.shape, dtype=np.int64)
+        for row, (clip, n) in enumerate(zip(clips, lengths, strict=True)):
+            padded[row, :n] = clip
+            mask[row, :n] = 1
+        kwargs = {"input_values": torch.from_numpy(padded).to(self.device)}
+        if self.supports_mask:
+            kwargs["attention_mask"] = torch.from_numpy(mask).to(self.device)
+        return self.model(**kwargs).last_hidden_state
+
+    def _forward_front_end_per_clip(self, clips: list[np.ndarray]) -> torch.Tensor:
+        """``Wav2Vec2Model.forward`` for a group-norm model on clips of different lengths: the
+        convolutional front end (its group norm spans the whole clip) clip by clip, then the
+        projection and the transformer batched, padded frames masked (B, T, hidden)."""
+        model = self.model
+        front = [
+            model.feature_extractor(torch.from_numpy(c)[None].to(self.device))[0].transpose(0, 1)
+            for c in clips
+        ]  # (T_i, conv_dim)
+        frames = max(f.shape[0] for f in front)
+        padded = front[0].new_zeros((len(front), frames, front[0].shape[1]))
+        mask = torch.zeros((len(front), frames), dtype=torch.bool, device=padded.device)
+        for row, f in enumerate(front):
+            padded[row, : f.shape[0]] = f
+            mask[row, : f.shape[0]] = True
+        hidden, _ = model.feature_projection(padded)
+        hidden = model.encoder(hidden, attention_mask=mask).last_hidden_state
+        return model.adapter(hidden) if model.adapter is not None else hidden
 
     def extract_files(self, paths: Sequence[str | Path]) -> list[np.ndarray]:
         """Decode each file with ``load_audio`` and extract its frame features."""
@@ -218,7 +258,7 @@ class AudioFeatureExtractor:
             fits = (
                 current is not None
                 and len(current) < self.batch_size
-                and (self.supports_mask or lengths[current[0]] == lengths[i])
+                and (self.batches_any_length or lengths[current[0]] == lengths[i])
             )
             if fits:
                 current.append(i)

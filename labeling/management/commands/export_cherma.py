@@ -105,7 +105,7 @@ class Command(BaseCommand):
             "--precision",
             choices=PRECISIONS,
             help="The feature models' arithmetic: auto (default) is bf16 on CUDA and on CPUs "
-            "with AMX, where it is about twice as fast, and fp32 elsewhere.",
+            "with AMX or AMD's AVX512-BF16, where it is faster, and fp32 elsewhere.",
         )
         parser.add_argument("--max-words", type=int, help="Text: words per transcript (78).")
         parser.add_argument("--segments", type=int, help="Vision: segments per clip (8).")
