@@ -7,7 +7,6 @@ records which arithmetic made them (the datasheet's `compute_precision`).
 
 import numpy as np
 import pytest
-import torch
 
 from training.features import (
     AudioFeatureExtractor,

@@ -28,8 +28,9 @@ def resolve_precision(precision: str, device: str) -> str:
     """The arithmetic the models run in: "fp32", or "bf16" autocast (outputs stay float32).
 
     "auto" is bf16 where bf16 matrix products are faster than fp32 ones (CUDA, or a CPU with
-    AMX tiles or AMD's AVX512-BF16: ``cpu_has_fast_bf16``) and fp32 elsewhere; bf16 changes features by about 1 % of their range
-    (tests/features/test_precision.py), which is why the datasheet records it.
+    AMX tiles or AMD's AVX512-BF16: ``cpu_has_fast_bf16``) and fp32 elsewhere; bf16 changes
+    features by about 1 % of their range (tests/features/test_precision.py), which is why the
+    datasheet records it.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
