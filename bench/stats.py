@@ -110,6 +110,7 @@ def seed_campaign(label: str, n_utterances: int, users):
             [
                 Vote(
                     job_id=lease.job_id,
+                    campaign=campaign,
                     annotator_id=lease.annotator_id,
                     lease=lease,
                     label=choice,

@@ -75,3 +75,14 @@ def celery_tasks_registered(request):
 
         app.loader.import_default_modules()
         app.finalize(auto=True)
+
+
+@pytest.fixture
+def back_to_the_latest_schema():
+    """A test that migrates back leaves the database at the newest migrations for the next."""
+    yield
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -415,6 +415,18 @@ class Lease(models.Model):
 
 class Vote(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="votes")
+    # The job's campaign and whether the vote names its final label, kept with every vote
+    # and verdict (services/tallies.py): annotator quality reads a campaign's votes alone.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    agrees = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Names the job's final label (a reviewer's, else the decided verdict; "
+        "multi-label: exactly its set); empty while the job has none or is excluded.",
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
     )
@@ -445,6 +457,11 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} → {self.answer} on {self.job}"
+
+    def save(self, *args, **kwargs):
+        if self.campaign_id is None and self.job_id is not None:
+            self.campaign_id = self.job.campaign_id
+        super().save(*args, **kwargs)
 
     @property
     def answer(self) -> str:

@@ -7,6 +7,8 @@ models only hold data and database-level constraints.
 from django.conf import settings
 from django.db import models
 
+from labeling.statistics import transcript_words
+
 
 class Modality(models.TextChoices):
     TEXT = "t", "text (transcript only)"
@@ -89,6 +91,32 @@ class ImportBatch(models.Model):
         return f"{self.manifest_name} → {self.corpus.name} ({self.status})"
 
 
+class UtteranceQuerySet(models.QuerySet):
+    """Keeps `Utterance.words` with the transcript on the bulk paths too (save() does it
+    for one), so no write can leave Table 1's word counts behind the transcripts."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for utterance in objs:
+            utterance.words = transcript_words(utterance.transcript)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs, fields = list(objs), list(fields)
+        if "transcript" in fields:
+            for utterance in objs:
+                utterance.words = transcript_words(utterance.transcript)
+            fields = [*fields, "words"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if "transcript" in kwargs and "words" not in kwargs:  # bulk_update passes both
+            if not isinstance(kwargs["transcript"], str):
+                raise TypeError("Set a transcript from a database expression with save().")
+            kwargs["words"] = transcript_words(kwargs["transcript"])
+        return super().update(**kwargs)
+
+
 class Utterance(models.Model):
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="utterances")
     import_batch = models.ForeignKey(
@@ -104,6 +132,12 @@ class Utterance(models.Model):
         max_length=1000, help_text="Media path as the manifest gave it."
     )
     transcript = models.TextField()
+    words = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Words of the transcript as Table 1 counts them; empty without one.",
+    )
     duration_seconds = models.FloatField()
     frame_rate = models.FloatField(null=True, blank=True)
     speaker_gender = models.CharField(max_length=16, choices=Gender.choices, blank=True)
@@ -139,6 +173,8 @@ class Utterance(models.Model):
     screening_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = UtteranceQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -161,6 +197,13 @@ class Utterance(models.Model):
 
     def __str__(self) -> str:
         return self.external_id or f"utterance {self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.words = transcript_words(self.transcript)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "transcript" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "words"}
+        super().save(*args, **kwargs)
 
 
 class Rendition(models.Model):

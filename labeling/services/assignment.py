@@ -344,6 +344,7 @@ def submit_vote(
                 raise JobClosed("This task no longer needs a vote; press next for a new one.")
             vote = Vote(
                 job=job,
+                campaign=campaign,
                 annotator=annotator,
                 lease=lease,
                 label=label,
@@ -471,7 +472,7 @@ def record_verdict(job: Job, answers: Answers | None = None, closing: Lease | No
     )
     job.updated_at = timezone.now()
     write_verdict(job, closing)
-    tallies.recount(job.pk)  # the dashboard's vote counters, in the vote's transaction
+    tallies.recount(job)  # the dashboard's counters, in the vote's transaction
     after_verdict(job)  # suspect-vote pauses, checked on commit (services/suspects.py)
     if state == State.DISCARDED:
         defer_lost_utterance(job)  # the utterances order: its other jobs go last

@@ -319,6 +319,7 @@ def cast_vote(vote: Vote) -> Answers:
     t = _tables()
     params = {
         "job": vote.job_id,
+        "campaign": vote.campaign_id,
         "annotator": vote.annotator_id,
         "lease": vote.lease_id,
         "label": vote.label,
@@ -327,9 +328,10 @@ def cast_vote(vote: Vote) -> Answers:
         "created": rows.prepare(Vote, "created_at", vote.created_at),
     }
     insert = f"""INSERT INTO {t["vote"]}
-          (job_id, annotator_id, lease_id, label, label_set, seconds_spent, created_at)
-        VALUES (%(job)s, %(annotator)s, %(lease)s, %(label)s, %(label_set)s, %(spent)s,
-                %(created)s)
+          (job_id, campaign_id, annotator_id, lease_id, label, label_set, seconds_spent,
+           created_at)
+        VALUES (%(job)s, %(campaign)s, %(annotator)s, %(lease)s, %(label)s, %(label_set)s,
+                %(spent)s, %(created)s)
         RETURNING id, label, label_set"""
     others = f"SELECT id, label, label_set FROM {t['vote']} WHERE job_id = %(job)s"
     with connection.cursor() as cursor:

@@ -326,7 +326,8 @@ def _write_job(campaign, utterance, key: Key, decided: Row | None, votes: list[R
         known[row.rater] = row.label
         matched += 1
         report.votes += 1
-    tallies.recount(job.pk)  # the job's lock is held (select_for_update above)
+    job.campaign = campaign
+    tallies.recount(job)  # the job's lock is held (select_for_update above)
     if decided is None and not matched:
         return  # every row of this job was refused
     if decided:

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from labeling.models import AnnotatorPause, Campaign, Job, ReviewAction, Utterance
 from labeling.multilabel_verdicts import emotion_votes, in_label_order
+from labeling.services import tallies
 from labeling.services.assignment import AnnotationError, record_verdict
 from labeling.services.pauses import record_pause
 from labeling.verdicts import State
@@ -166,6 +167,7 @@ def set_label(actor, job_id: int, label: str, reason: str) -> Job:
         before = job_snapshot(job)
         job.override_label = label
         job.save(update_fields=["override_label", "updated_at"])
+        tallies.recount(job)  # its votes' agreement follows the final label
         _log(job, ReviewAction.Kind.SET_LABEL, actor, before, reason)
     return job
 
@@ -188,6 +190,7 @@ def set_label_set(actor, job_id: int, labels, reason: str) -> Job:
         before = job_snapshot(job)
         job.override_label_set = in_label_order(labels, campaign.label_names)
         job.save(update_fields=["override_label_set", "updated_at"])
+        tallies.recount(job)  # its votes' agreement follows the final label
         _log(job, ReviewAction.Kind.SET_LABEL, actor, before, reason)
     return job
 
@@ -206,6 +209,7 @@ def exclude_utterance(actor, campaign: Campaign, utterance_id: int, reason: str)
             before = job_snapshot(job)
             job.excluded, job.priority = True, Job.Priority.FINAL
             job.save(update_fields=["excluded", "priority", "updated_at"])
+            tallies.recount(job)  # its votes' agreement follows the final label
             _log(job, ReviewAction.Kind.EXCLUDE, actor, before, reason)
     return len(jobs)
 

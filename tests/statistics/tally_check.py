@@ -33,7 +33,27 @@ def recounted(campaign) -> dict[tuple[int, str], tuple[int, int, int]]:
     return result
 
 
+def agreement_mismatches(campaign) -> list:
+    """Votes whose stored agreement differs from their job's final label read now: the
+    reviewer's label, else the decided verdict, none when excluded (sets compared as sets)."""
+    from labeling.models import Vote
+
+    wrong = []
+    for vote in Vote.objects.filter(job__campaign=campaign).select_related("job"):
+        job = vote.job
+        if vote.label_set is None:
+            final = job.final_label or None
+            expected = None if final is None else vote.label == final
+        else:
+            final = job.final_label_set
+            expected = None if final is None else set(vote.label_set) == set(final)
+        if vote.agrees != expected or vote.campaign_id != job.campaign_id:
+            wrong.append([vote.pk, vote.agrees, expected, vote.campaign_id, job.campaign_id])
+    return wrong
+
+
 def mismatches(campaign) -> list:
+    """Tallies and votes' agreement that differ from a recount (empty when all agree)."""
     from labeling.models import LabelTally
 
     stored = {
@@ -47,7 +67,7 @@ def mismatches(campaign) -> list:
         [str(key), stored.get(key), expected.get(key)]
         for key in set(stored) | set(expected)
         if stored.get(key) != expected.get(key)
-    )
+    ) + agreement_mismatches(campaign)
 
 
 def run(n_annotators: int, n_utterances: int) -> dict:
