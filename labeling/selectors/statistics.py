@@ -402,6 +402,17 @@ def _flag_outliers(rows: list[dict[str, Any]]) -> None:
         row["outlier"] = ", ".join(reasons)
 
 
+def _a_vote_names(campaign: Campaign, emotion: str) -> Q:
+    """Jobs with a vote for `emotion`: its label, or (multi-label) among its set."""
+    if not campaign.is_multi_label:
+        return Q(votes__label=emotion)
+    if connection.features.supports_json_field_contains:
+        return Q(votes__label_set__contains=[emotion])
+    # SQLite has no JSON containment: the campaign's sets are read (embedded-size data)
+    sets = Vote.objects.filter(campaign=campaign).values_list("job_id", "label_set")
+    return Q(pk__in={job for job, labels in sets if emotion in (labels or ())})
+
+
 def disagreement_queue(
     campaign: Campaign,
     *,
@@ -426,9 +437,8 @@ def disagreement_queue(
     jobs = jobs.select_related("utterance").order_by("-updated_at", "pk")
     if modality:
         jobs = jobs.filter(modality=modality)
-    if emotion:  # a vote for it: its label, or (multi-label) among its set
-        named = Q(votes__label=emotion) | Q(votes__label_set__contains=[emotion])
-        jobs = jobs.filter(named).distinct()
+    if emotion:
+        jobs = jobs.filter(_a_vote_names(campaign, emotion)).distinct()
     if annotator:
         jobs = jobs.filter(votes__annotator_id=annotator).distinct()
     return jobs
