@@ -26,6 +26,9 @@ from labeling.services.suspects import pause_suspect_annotators
 from labeling.services.training import RunRefused, dataset_checksum
 
 BATCH = 64
+# In each pool part, beside what the export's writer wrote: utterance id → [size, mtime in
+# ns] of its media file when the part read it, which tells a clip replaced since.
+STAMPS = "media-stamps.json"
 
 
 class PredictionRefused(ValueError):
@@ -190,9 +193,27 @@ class _Part:
     """One part of a pool: a pool dataset written at once, for the utterances missing then."""
 
     path: Path
-    held: set[str]  # utterance ids with features
+    held: dict[str, str]  # utterance id with features → the transcript they were made from
     failed: dict[str, dict]  # utterance id → the writer's failure entry
+    stamps: dict[str, list[int]]  # utterance id → its media's stamp when the part read it
     made: float  # when it was written (its datasheet's mtime)
+
+    def holds(self, record) -> bool:
+        """Its features are still the record's: the same transcript and the same media file
+        (an edited transcript or a replaced clip is extracted again, into a newer part)."""
+        return self.held.get(record.utterance_id) == record.transcript and self._same_media(record)
+
+    def failed_on(self, record) -> bool:
+        """The record's clip did not decode here and is still that file (not tried again)."""
+        return record.utterance_id in self.failed and self._same_media(record)
+
+    def _same_media(self, record) -> bool:
+        now = _stamp(record.media_path)
+        if now is None:  # gone: nothing newer to extract from
+            return True
+        if record.utterance_id in self.stamps:
+            return self.stamps[record.utterance_id] == now
+        return now[1] / 1e9 <= self.made  # a part written before stamps were kept
 
 
 def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
@@ -211,13 +232,7 @@ def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
 
     root = pool_dir(job.run, job.campaign)
     parts = _pool_parts(root, splits.datasheet)
-    held = set().union(*(part.held for part in parts))
-    failed_at = {uid: part.made for part in parts for uid in part.failed}
-    missing = [
-        r for r in records
-        if r.utterance_id not in held
-        and not (r.utterance_id in failed_at and _mtime(r.media_path) <= failed_at[r.utterance_id])
-    ]  # fmt: skip
+    missing = [r for r in records if not any(p.holds(r) or p.failed_on(r) for p in parts)]
     bar.advance(len(records) - len(missing))
     undecodable = []  # of a new part that did not decode at all (no part is written)
     if missing:
@@ -225,10 +240,13 @@ def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
         path = root / f"part-{max(numbers, default=0) + 1:04d}"
         undecodable = _extract_part(job, splits, missing, path, bar)
         parts += _pool_parts(root, splits.datasheet, only=path)
-    wanted = {r.utterance_id for r in records}
-    items, found = [], set()
+    # Each record from the newest part that holds it as it is now.
+    source = {}
     for part in parts:
-        mine = (part.held & wanted) - found
+        source.update({r.utterance_id: part for r in records if part.holds(r)})
+    items = []
+    for part in parts:
+        mine = {uid for uid, p in source.items() if p is part}
         if not mine:
             continue
         split = CHERMASplit(
@@ -239,11 +257,11 @@ def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
             standardize=splits.train.standardize,  # the training split's statistics, or None
         )
         items += [(split, i) for i, uid in enumerate(split.utterance_ids) if uid in mine]
-        found |= mine
     # Each clip still without features, with its latest failure.
+    wanted = {r.utterance_id for r in records}
     failures = {uid: f for part in parts for uid, f in part.failed.items() if uid in wanted}
     failures.update({f["utterance_id"]: f for f in undecodable})
-    return items, [f for uid, f in failures.items() if uid not in found], len(missing)
+    return items, [f for uid, f in failures.items() if uid not in source], len(missing)
 
 
 def _extract_part(job: PredictionJob, splits, records, path: Path, bar: _Bar) -> list[dict]:
@@ -254,6 +272,7 @@ def _extract_part(job: PredictionJob, splits, records, path: Path, bar: _Bar) ->
 
     try:
         extractors, dtype = load_dataset_extractors(splits.datasheet)
+        stamps = {r.utterance_id: _stamp(r.media_path) for r in records}  # before reading
         done = [0]
 
         def extracted(n: int, total: int) -> None:  # the writer counts per utterance
@@ -281,6 +300,7 @@ def _extract_part(job: PredictionJob, splits, records, path: Path, bar: _Bar) ->
         raise Cancelled from exc
     except ExportError as exc:  # a changed feature model, a part being written, no media
         raise PredictionRefused(str(exc)) from exc
+    (path / STAMPS).write_text(json.dumps(stamps), encoding="utf-8")
     return []
 
 
@@ -301,24 +321,36 @@ def _pool_parts(root: Path, sheet: dict, only: Path | None = None) -> list[_Part
             or pool.get("dtype") != sheet["dtype"]
         ):
             continue
-        manifest = pd.read_parquet(path / "manifest.parquet", columns=["utterance_id", "status"])
+        columns = ["utterance_id", "status", "transcript"]
+        manifest = pd.read_parquet(path / "manifest.parquet", columns=columns)
+        ok = manifest[manifest["status"] == "ok"]
         parts.append(
             _Part(
                 path=path,
-                held=set(manifest.loc[manifest["status"] == "ok", "utterance_id"]),
+                held=dict(zip(ok["utterance_id"], ok["transcript"], strict=True)),
                 failed={f["utterance_id"]: f for f in pool.get("failed", [])},
+                stamps=_read_stamps(path),
                 made=datasheet.stat().st_mtime,
             )
         )
     return parts
 
 
-def _mtime(path) -> float:
-    """When a media file last changed; 0 when it is gone (nothing new to try)."""
+def _read_stamps(part: Path) -> dict[str, list[int]]:
     try:
-        return Path(path).stat().st_mtime
+        return json.loads((part / STAMPS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a part written before stamps were kept, or cut off before they were
+
+
+def _stamp(path) -> list[int] | None:
+    """A media file's size and modification time (ns), which change when the clip is
+    replaced; None when it is gone."""
+    try:
+        status = Path(path).stat()
     except (OSError, TypeError):
-        return 0.0
+        return None
+    return [status.st_size, status.st_mtime_ns]
 
 
 def _store(job, model, classes, config, threshold, ids, items, bar: _Bar) -> None:

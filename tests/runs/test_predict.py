@@ -325,6 +325,58 @@ def test_a_growing_campaign_extracts_only_its_new_utterances_and_retries_a_fixed
     assert {new.pk, broken.pk} <= scored
 
 
+@pytest.mark.django_db
+def test_an_edited_transcript_or_a_replaced_clip_is_extracted_again_and_scored_from_it(
+    finished_export, built
+):
+    """A pool part's features belong to the transcript and clip they were made from: after
+    either changes, the utterance is extracted again into a newer part, which it is scored
+    from; the older part stays for the utterances it still holds as they are."""
+    import os
+    import shutil
+
+    from labeling.models import Utterance
+    from labeling.services.predictions import pool_dir
+    from labeling.storage import media_path
+    from training.engine import TrainConfig
+    from training.engine.splits import open_splits
+
+    run, campaign = trained(finished_export), built.campaign
+    config = TrainConfig.from_dict(run.config)
+    splits = open_splits(run.dataset_path, config)
+    job = start_prediction(run=run, campaign=campaign, enqueue=False)
+
+    def pool_parts_of() -> dict[str, str]:
+        """Each utterance of the pool → the part a prediction reads its features from."""
+        records = select_pool_records(campaign, leave_out=set()).records
+        bar = predictions._Bar(job, None, total=len(records))
+        items, _, _ = predictions._pool_split(job, splits, config, records, bar)
+        return {split.utterance_ids[i]: split.path.name for split, i in items}
+
+    first = pool_parts_of()
+    assert set(first.values()) == {"part-0001"}
+    undecided = Utterance.objects.get(corpus=campaign.corpus, external_id=built.undecided)
+    undecided.transcript += "，还有一句"
+    undecided.save()
+    edited = pool_parts_of()
+    assert edited[built.undecided] == "part-0002"
+    assert {uid: part for uid, part in edited.items() if uid != built.undecided} == {
+        uid: part for uid, part in first.items() if uid != built.undecided
+    }
+
+    # A clip replaced in place by an older file, its time kept (`cp -p`, `rsync -a`).
+    victim = built.ids[1]
+    clip = media_path(Utterance.objects.get(corpus=campaign.corpus, external_id=victim).source_file)
+    shutil.copyfile(media_path(undecided.source_file), clip)
+    made = (pool_dir(run, campaign) / "part-0001" / "datasheet.json").stat().st_mtime
+    os.utime(clip, (made - 3600, made - 3600))
+    replaced = pool_parts_of()
+    assert replaced[victim] == "part-0003" and replaced[built.undecided] == "part-0002"
+    assert sorted(p.name for p in pool_dir(run, campaign).glob("part-*")) == [
+        "part-0001", "part-0002", "part-0003"
+    ]  # fmt: skip
+
+
 def test_a_dataset_whose_audio_batched_only_equal_lengths_reloads_that_way(
     finished_export, tmp_path
 ):
