@@ -5,6 +5,21 @@ import pytest
 from tests.clips import write_clip
 
 
+def pytest_collection_modifyitems(config, items):
+    """`postgresql` tests are skipped on another database, so `pytest` alone runs the rest
+    on the SQLite default (`make test` runs everything on PostgreSQL)."""
+    if not config.pluginmanager.hasplugin("django"):
+        return
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: make test, or DATABASE_URL=postgres://…")
+    for item in items:
+        if "postgresql" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def media_root(settings, tmp_path) -> Path:
     """MEDIA_ROOT for this test only, so stored sources and renditions never leak between tests."""

@@ -18,6 +18,7 @@ def assert_invariants(report: dict) -> None:
     assert report["accepted"] == report["votes"] > report["jobs"] * 3 - 1
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "job_order", ["shuffled", "id", "uncertainty", "disagreement", "utterances"]
@@ -27,6 +28,7 @@ def test_32_concurrent_annotators_on_postgresql_keep_every_invariant(job_order):
     assert_invariants(report)
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_annotators_fetching_ahead_on_postgresql_keep_every_invariant():
     report = run(n_annotators=24, n_utterances=12, seed=1, prefetch=True)

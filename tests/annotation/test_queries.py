@@ -30,6 +30,7 @@ def campaign():
     return create_campaign(name="q", corpus=rendered_corpus(6), annotators=team)
 
 
+@pytest.mark.postgresql
 def test_next_task_claims_in_three_statements(campaign):
     annotator = campaign.annotators.first()
     with CaptureQueriesContext(connection) as captured:
@@ -40,6 +41,7 @@ def test_next_task_claims_in_three_statements(campaign):
     assert ran[2].lstrip().upper().startswith(("WITH", "INSERT"))
 
 
+@pytest.mark.postgresql
 def test_handing_back_the_live_task_takes_three_statements(campaign):
     annotator = campaign.annotators.first()
     first = next_task(annotator, campaign)
@@ -48,6 +50,7 @@ def test_handing_back_the_live_task_takes_three_statements(campaign):
     assert len(statements(captured)) == 3  # lock, context, the live lease
 
 
+@pytest.mark.postgresql
 def test_submit_statements(campaign):
     annotator = campaign.annotators.first()
     lease = next_task(annotator, campaign)
@@ -61,6 +64,7 @@ def test_submit_statements(campaign):
     assert "FOR UPDATE OF" in ran[0] and ran[1].lstrip().upper().startswith("WITH")
 
 
+@pytest.mark.postgresql
 def test_next_and_submit_over_the_api_statements(campaign):
     """What the API views run per request with token authentication (the benchmark's), auth
     included: token+user, the campaign, the service, the page's payload."""

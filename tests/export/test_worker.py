@@ -83,10 +83,10 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+@pytest.mark.postgresql
 def test_a_killed_worker_leaves_no_dataset_and_the_export_run_again_reuses_its_shards(
     redis_broker, media_root, clips, tiny_options, tmp_path
 ):
-    assert connection.vendor == "postgresql", "the worker subprocess needs a shared database"
     built = build_campaign(clips)
     out = tmp_path / "killed"
     # Shards of 2 utterances that each take a fraction of a second (64 frames of 160 × 160).

@@ -6,6 +6,7 @@ from tests.annotation.simulation import run
 from tests.annotation.test_concurrency import assert_invariants
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("job_order", ["shuffled", "disagreement"])
 def test_24_concurrent_annotators_on_a_multi_label_campaign_keep_every_invariant(job_order):

@@ -15,6 +15,7 @@ from labeling.services.qualification import (
 from tests.qualification.conftest import build_campaign
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_no_job_in_a_modality_before_its_exam_is_passed_even_under_concurrency(team):
     campaign = build_campaign(team, utterances=30)

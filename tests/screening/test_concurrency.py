@@ -49,6 +49,7 @@ def screened_by(n_screeners: int, *, clips: int, modalities: str = "tavm"):
     return screeners, campaign
 
 
+@pytest.mark.postgresql
 def test_screeners_asking_at_once_never_get_the_same_clip():
     screeners, campaign = screened_by(12, clips=8)
     got = {}
@@ -62,6 +63,7 @@ def test_screeners_asking_at_once_never_get_the_same_clip():
     assert len(holders) == 8 and set(holders.values()) == {1}
 
 
+@pytest.mark.postgresql
 def test_screeners_working_through_a_queue_decide_every_clip_once():
     screeners, campaign = screened_by(6, clips=20, modalities="tm")
     decided = Counter()

@@ -8,6 +8,7 @@ from tests.sqlite import report_on_sqlite
 from tests.statistics.tally_check import mismatches, run
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_tallies_equal_a_recount_after_concurrent_annotators_on_postgresql():
     result = run(n_annotators=16, n_utterances=8)
