@@ -11,6 +11,7 @@ for the data version) and warm, and its figures after the cold page (each render
 and warm (median of 3 runs; load average printed beside each row).
 
     .venv/bin/python bench/stats.py [--database-url URL] [--sizes demo,10k,100k,380k]
+        [--downloads]   # also the raw votes and verdicts downloads (CSV, JSONL), once each
 
 Campaigns are seeded once per database and reused by later runs (found by name).
 
@@ -197,6 +198,26 @@ def dashboard_times(client, campaign) -> dict[str, float]:
     return times
 
 
+def download_times(client, campaign) -> str:
+    """The raw tables as a reviewer downloads them (the page's links), once each: seconds,
+    size and rows per second."""
+    from django.urls import reverse
+
+    from labeling.models import Vote
+
+    parts = []
+    for table, rows in (("votes", None), ("verdicts", campaign.jobs.count())):
+        for fmt in ("csv", "jsonl"):
+            started = time.perf_counter()
+            response = client.get(reverse("review-raw", args=[campaign.pk, table, fmt]))
+            size = sum(len(piece) for piece in response.streaming_content)
+            seconds = time.perf_counter() - started
+            count = rows if rows is not None else Vote.objects.filter(campaign=campaign).count()
+            rate = f"{count / seconds:,.0f} rows/s"
+            parts.append(f"{table}.{fmt} {seconds:.1f} s ({size / 1e6:.0f} MB, {rate})")
+    return "; ".join(parts)
+
+
 def load() -> str:
     return " ".join(f"{n:.1f}" for n in os.getloadavg())
 
@@ -214,6 +235,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cherma_bench")
     parser.add_argument(
         "--sizes", default=",".join(SIZES), help=f"which campaigns, of {', '.join(SIZES)}"
+    )
+    parser.add_argument(
+        "--downloads", action="store_true", help="also time the raw votes and verdicts downloads"
     )
     args = parser.parse_args()
     os.environ.update(
@@ -268,6 +292,8 @@ def main() -> None:
             + f"  {before} → {load()}",
             flush=True,
         )
+        if args.downloads:
+            print(f"    downloads: {download_times(client, campaign)}", flush=True)
 
 
 if __name__ == "__main__":

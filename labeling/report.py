@@ -160,20 +160,48 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; cha
 
 def table_lines(columns: Sequence[str], rows: Iterable[dict], fmt: str) -> Iterator[str]:
     """`rows` as lines of a CSV with a header, or of JSONL (one object per line), so a long
-    table can be streamed. Times are ISO 8601; missing values are empty (CSV) or null."""
+    table can be streamed, in pieces of about 64 KB (a write per row would be a system call
+    per row on a server). Times are ISO 8601; missing values are empty (CSV) or null."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}: use {' or '.join(FORMATS)}.")
     if fmt == "jsonl":
-        for row in rows:
-            yield json.dumps(to_jsonable({c: row[c] for c in columns}), ensure_ascii=False) + "\n"
+        lines = (
+            json.dumps(dict(zip(columns, _cells(row, columns), strict=True)), ensure_ascii=False)
+            + "\n"
+            for row in rows
+        )
+        yield from _pieces(lines)
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    yield buffer.getvalue()
     for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        values = to_jsonable([row[c] for c in columns])
-        writer.writerow(["" if value is None else value for value in values])
-        yield buffer.getvalue()
+        writer.writerow(["" if value is None else value for value in _cells(row, columns)])
+        if buffer.tell() >= PIECE:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+PIECE = 1 << 16
+
+
+def _cells(row: dict, columns: Sequence[str]) -> list:
+    """The row's values of `columns` as JSON types; the plain ones (most cells) as they are."""
+    return [
+        value if value is None or type(value) in (str, int, bool) else to_jsonable(value)
+        for value in (row[c] for c in columns)
+    ]
+
+
+def _pieces(lines: Iterable[str]) -> Iterator[str]:
+    piece, size = [], 0
+    for line in lines:
+        piece.append(line)
+        size += len(line)
+        if size >= PIECE:
+            yield "".join(piece)
+            piece, size = [], 0
+    if piece:
+        yield "".join(piece)

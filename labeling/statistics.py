@@ -548,6 +548,8 @@ def to_jsonable(obj: Any) -> Any:
         return None
     if isinstance(obj, bool | str):
         return obj
+    if isinstance(obj, datetime | date):  # pd.Timestamp too; early: tables have many
+        return obj.isoformat()
     if isinstance(obj, enum.Enum):
         return to_jsonable(obj.value)
     if isinstance(obj, np.generic):
@@ -571,8 +573,6 @@ def to_jsonable(obj: Any) -> Any:
         return {str(to_jsonable(k)): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set | frozenset):
         return [to_jsonable(v) for v in obj]
-    if isinstance(obj, datetime | date | pd.Timestamp):
-        return obj.isoformat()
     if isinstance(obj, PurePath):
         return str(obj)
     with warnings.catch_warnings():

@@ -72,40 +72,78 @@ def _job_columns(job: Job, multi: bool = False) -> dict:
     }
 
 
-def vote_rows(campaign: Campaign) -> Iterator[dict]:
-    """Every vote cast here, then every imported raw vote, by job and in the order given."""
-    votes = (
-        Vote.objects.filter(job__campaign=campaign)
-        .select_related("job__utterance", "lease")
-        .order_by("job_id", "created_at", "pk")
+_JOB_FIELDS = (
+    "utterance_id", "utterance__external_id", "modality", "state", "label", "label_set",
+    "override_label", "override_label_set", "excluded",
+)  # fmt: skip
+
+
+def _with_jobs(campaign: Campaign, rows) -> Iterator[tuple[dict, tuple]]:
+    """(`_job_columns` of its job, row) for `rows` ordered by job id (their first column):
+    the campaign's jobs are read beside them in one statement in the same order, each once."""
+    jobs = (
+        Job.objects.filter(campaign=campaign)
+        .select_related("utterance")
+        .only(*_JOB_FIELDS, "campaign")
+        .order_by("pk")
+        .iterator(chunk_size=CHUNK)
     )
-    for vote in votes.iterator(chunk_size=CHUNK):
-        job = _job_columns(vote.job, campaign.is_multi_label)
+    job_id, columns = None, None
+    for row in rows:
+        while job_id != row[0]:
+            job = next(jobs)
+            job_id, columns = job.pk, _job_columns(job, campaign.is_multi_label)
+        yield columns, row
+
+
+def vote_rows(campaign: Campaign) -> Iterator[dict]:
+    """Every vote cast here, then every imported raw vote, by job and in the order given.
+
+    Votes are read as columns beside their jobs, not as four model instances per vote
+    (380k votes: 61 s → 20 s)."""
+    names: dict[int, str] = {}  # annotator id → pseudonym: one keyed hash per annotator
+    votes = (
+        Vote.objects.filter(campaign=campaign)
+        .order_by("job_id", "created_at", "pk")
+        .values_list(
+            "job_id",
+            "annotator_id",
+            "label",
+            "label_set",
+            "seconds_spent",
+            "lease__created_at",
+            "lease__expires_at",
+            "created_at",
+        )  # fmt: skip
+    )
+    for job, row in _with_jobs(campaign, votes.iterator(chunk_size=CHUNK)):
+        _, annotator_id, label, label_set, seconds, leased, expires, submitted = row
+        if annotator_id not in names:
+            names[annotator_id] = pseudonym(campaign, annotator_id)
         yield {
             "utterance_id": job["utterance_id"],
             "modality": job["modality"],
-            "annotator": pseudonym(campaign, vote.annotator_id),
+            "annotator": names[annotator_id],
             "source": "votes",
-            "label": vote.label if vote.label_set is None else joined(vote.label_set),
-            "seconds_spent": vote.seconds_spent,
-            "leased_at": vote.lease.created_at,
-            "lease_expires_at": vote.lease.expires_at,
-            "submitted_at": vote.created_at,
+            "label": label if label_set is None else joined(label_set),
+            "seconds_spent": seconds,
+            "leased_at": leased,
+            "lease_expires_at": expires,
+            "submitted_at": submitted,
             **{key: job[key] for key in ("verdict", "verdict_label", "final_label")},
         }
     imported = (
         ImportedVote.objects.filter(job__campaign=campaign)
-        .select_related("job__utterance")
         .order_by("job_id", "pk")
+        .values_list("job_id", "rater", "label")
     )
-    for vote in imported.iterator(chunk_size=CHUNK):
-        job = _job_columns(vote.job, campaign.is_multi_label)
+    for job, (_, rater, label) in _with_jobs(campaign, imported.iterator(chunk_size=CHUNK)):
         yield {
             "utterance_id": job["utterance_id"],
             "modality": job["modality"],
-            "annotator": vote.rater,
+            "annotator": rater,
             "source": "imported",
-            "label": vote.label,
+            "label": label,
             "seconds_spent": None,
             "leased_at": None,
             "lease_expires_at": None,
@@ -116,7 +154,11 @@ def vote_rows(campaign: Campaign) -> Iterator[dict]:
 
 def verdict_rows(campaign: Campaign) -> Iterator[dict]:
     """Every job of the campaign with its automatic verdict and the label the dataset uses."""
-    jobs = campaign.jobs.select_related("utterance").order_by("utterance_id", "pk")
+    jobs = (
+        campaign.jobs.select_related("utterance")
+        .only(*_JOB_FIELDS, "campaign", "votes_count", "extra_votes", "source")
+        .order_by("utterance_id", "pk")
+    )
     for job in jobs.iterator(chunk_size=CHUNK):
         yield {
             **_job_columns(job, campaign.is_multi_label),

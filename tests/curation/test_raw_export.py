@@ -155,3 +155,20 @@ def test_the_dashboard_links_every_raw_download(campaign, reviewer_client):
     for table in ("votes", "verdicts"):
         for fmt in ("csv", "jsonl"):
             assert f'href="{reverse("review-raw", args=[campaign.pk, table, fmt])}"' in page
+
+
+def test_the_downloads_read_a_few_statements_however_many_votes(
+    campaign, django_assert_max_num_queries
+):
+    """Votes are read beside their jobs, not a job (or its campaign) per row: at 380k votes a
+    statement per row is minutes of download."""
+    from labeling.selectors.votes import raw_rows
+
+    (fourth,) = annotators(1, prefix="fourth")  # u0's 2:1 takes a fourth vote
+    campaign.annotators.add(fourth)
+    submit_vote(fourth, next_task(fourth, campaign).pk, "anger")
+    # votes: the votes, their jobs beside them, the imported votes; verdicts: the jobs
+    for table, statements in (("votes", 3), ("verdicts", 1)):
+        with django_assert_max_num_queries(statements):
+            rows = list(raw_rows(campaign, table))
+        assert len(rows) == (7 if table == "votes" else 2)
