@@ -23,7 +23,7 @@ from labeling.services import long_jobs
 from labeling.services.exports import dataset_extractors, export_root, load_dataset_extractors
 from labeling.services.job_order import after_predictions
 from labeling.services.suspects import pause_suspect_annotators
-from labeling.services.training import RunRefused, dataset_checksum
+from labeling.services.training import STALE_AFTER, RunRefused, dataset_checksum
 
 BATCH = 64
 # In each pool part, beside what the export's writer wrote: utterance id → [size, mtime in
@@ -53,6 +53,14 @@ def start_prediction(
             f"Run {run.pk} trained seeds {', '.join(map(str, run.seeds))}, not {seed}."
         )
     with transaction.atomic():
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # one start at a time
+        busy = _writing_the_same_pool(run, campaign)
+        if busy is not None:
+            raise PredictionRefused(
+                f"Prediction {busy.pk} (run {busy.run_id}) is {busy.status} on {campaign} with "
+                "the same dataset's features; follow it on the run page, or cancel it in the "
+                "admin's predictions to start another."
+            )
         job = PredictionJob.objects.create(
             run=run,
             campaign=campaign,
@@ -62,6 +70,24 @@ def start_prediction(
         if enqueue:
             transaction.on_commit(lambda: enqueue_prediction(job.pk))
     return job
+
+
+def _writing_the_same_pool(run: TrainingRun, campaign: Campaign) -> PredictionJob | None:
+    """A prediction queued, or running with a live worker, that extracts into the pool a new
+    one would (the same dataset and campaign): two would write the same part at once (a
+    double click on the run page's button, say). A running one silent for STALE_AFTER lost
+    its worker and blocks nothing."""
+    active = PredictionJob.objects.filter(
+        campaign=campaign,
+        run__dataset_path=run.dataset_path,
+        status__in=[PredictionJob.Status.QUEUED, PredictionJob.Status.RUNNING],
+    ).order_by("pk")
+    live_since = timezone.now() - STALE_AFTER
+    for job in active:
+        queued = job.status == PredictionJob.Status.QUEUED
+        if queued or (job.heartbeat_at is not None and job.heartbeat_at > live_since):
+            return job
+    return None
 
 
 def enqueue_prediction(job_id: int) -> None:

@@ -169,6 +169,32 @@ def test_refusals_say_what_to_do(finished_export, tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_second_prediction_into_the_same_pool_waits_for_the_first(finished_export):
+    """A double click queues one prediction: another of the same dataset on the campaign is
+    refused while the first is queued or running, and accepted once it finished or its
+    worker went silent (a dead worker blocks nothing)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labeling.services.training import STALE_AFTER
+
+    run, campaign = trained(finished_export), finished_export.campaign
+    first = start_prediction(run=run, campaign=campaign, enqueue=False)
+    with pytest.raises(PredictionRefused, match=f"Prediction {first.pk} .* is queued"):
+        start_prediction(run=run, campaign=campaign, enqueue=False)
+    first.status, first.heartbeat_at = PredictionJob.Status.RUNNING, timezone.now()
+    first.save()
+    with pytest.raises(PredictionRefused, match="is running"):
+        start_prediction(run=run, campaign=campaign, enqueue=False)
+    first.heartbeat_at = timezone.now() - STALE_AFTER - timedelta(seconds=1)
+    first.save()
+    second = start_prediction(run=run, campaign=campaign, enqueue=False)
+    assert run_prediction(second.pk).status == PredictionJob.Status.DONE
+    assert start_prediction(run=run, campaign=campaign, enqueue=False).pk > second.pk
+
+
+@pytest.mark.django_db
 def test_the_command_scores_here_with_local(finished_export, capsys):
     run = train_here(finished_export.out_dir)
     campaign = finished_export.campaign
