@@ -17,7 +17,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +224,7 @@ def enqueue_export(job_id: int) -> None:
     export_dataset_task.delay(job_id)
 
 
-STALE_AFTER = timedelta(minutes=5)  # a running export silent this long has lost its worker
+STALE_AFTER = long_jobs.STALE_AFTER
 
 
 class ExportBusy(ExportError):

@@ -3,8 +3,17 @@ done | failed | cancelled, with a cancel request a running job polls."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models, transaction
 from django.utils import timezone
+
+STALE_AFTER = timedelta(minutes=5)  # a running job silent this long has lost its worker
+
+
+def silent(job: models.Model) -> bool:
+    """No sign of life from the job's worker for STALE_AFTER (its heartbeat): it has died."""
+    return job.heartbeat_at is None or timezone.now() - job.heartbeat_at >= STALE_AFTER
 
 
 def update_job(job: models.Model, **fields) -> None:

@@ -23,7 +23,7 @@ from labeling.services import long_jobs
 from labeling.services.exports import dataset_extractors, export_root, load_dataset_extractors
 from labeling.services.job_order import after_predictions
 from labeling.services.suspects import pause_suspect_annotators
-from labeling.services.training import STALE_AFTER, RunRefused, dataset_checksum
+from labeling.services.training import RunRefused, dataset_checksum
 
 BATCH = 64
 # In each pool part, beside what the export's writer wrote: utterance id → [size, mtime in
@@ -82,12 +82,10 @@ def _writing_the_same_pool(run: TrainingRun, campaign: Campaign) -> PredictionJo
         run__dataset_path=run.dataset_path,
         status__in=[PredictionJob.Status.QUEUED, PredictionJob.Status.RUNNING],
     ).order_by("pk")
-    live_since = timezone.now() - STALE_AFTER
-    for job in active:
-        queued = job.status == PredictionJob.Status.QUEUED
-        if queued or (job.heartbeat_at is not None and job.heartbeat_at > live_since):
-            return job
-    return None
+    return next(
+        (j for j in active if j.status == PredictionJob.Status.QUEUED or not long_jobs.silent(j)),
+        None,
+    )
 
 
 def enqueue_prediction(job_id: int) -> None:

@@ -19,7 +19,6 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,7 @@ GPU_QUEUE = "gpu"
 MAX_SEEDS = 20
 PROGRESS_SECONDS = 2.0  # at most one progress write per this many seconds
 CANCEL_POLL_SECONDS = 1.0  # how often a running seed asks the database for a cancel request
-STALE_AFTER = timedelta(minutes=5)  # a running run silent this long has lost its worker
+STALE_AFTER = long_jobs.STALE_AFTER
 # Settings a run may not take from key=value pairs: they have their own fields or flags.
 _RESERVED = frozenset({"model", "preset", "model_overrides", "seed", "epochs"})
 
@@ -227,7 +226,7 @@ def continue_run(run_id: int, *, enqueue: bool = True) -> TrainingRun:
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run_id)
         if run.status not in (TrainingRun.Status.CANCELLED, TrainingRun.Status.FAILED) and not (
-            run.status == TrainingRun.Status.RUNNING and _silent(run)
+            run.status == TrainingRun.Status.RUNNING and long_jobs.silent(run)
         ):
             raise RunRefused(
                 f"Run {run.pk} is {run.status}; only a cancelled or failed run (or one whose "
@@ -338,7 +337,7 @@ def _claim(run_id: int) -> TrainingRun | None:
                 run, TrainingRun.Status.CANCELLED, error="Cancelled before it started."
             )
             return run
-        if run.status == TrainingRun.Status.RUNNING and not _silent(run):
+        if run.status == TrainingRun.Status.RUNNING and not long_jobs.silent(run):
             silent = now - (run.heartbeat_at or now)
             raise RunBusy(run.pk, (STALE_AFTER - silent).total_seconds() + 1)
         long_jobs.update_job(
@@ -351,11 +350,6 @@ def _claim(run_id: int) -> TrainingRun | None:
             error="",
         )
     return run
-
-
-def _silent(run: TrainingRun) -> bool:
-    """No sign of life from the run's worker for STALE_AFTER: it has died."""
-    return run.heartbeat_at is None or timezone.now() - run.heartbeat_at >= STALE_AFTER
 
 
 class _Recorder:
