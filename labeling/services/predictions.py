@@ -222,21 +222,23 @@ class _Part:
     stamps: dict[str, list[int]]  # utterance id → its media's stamp when the part read it
     made: float  # when it was written (its datasheet's mtime)
 
-    def holds(self, record) -> bool:
+    def holds(self, record, now: dict) -> bool:
         """Its features are still the record's: the same transcript and the same media file
-        (an edited transcript or a replaced clip is extracted again, into a newer part)."""
-        return self.held.get(record.utterance_id) == record.transcript and self._same_media(record)
+        (`now`: each record's stamp; an edited transcript or a replaced clip is extracted
+        again, into a newer part)."""
+        uid = record.utterance_id
+        return self.held.get(uid) == record.transcript and self._same_media(uid, now[uid])
 
-    def failed_on(self, record) -> bool:
+    def failed_on(self, record, now: dict) -> bool:
         """The record's clip did not decode here and is still that file (not tried again)."""
-        return record.utterance_id in self.failed and self._same_media(record)
+        uid = record.utterance_id
+        return uid in self.failed and self._same_media(uid, now[uid])
 
-    def _same_media(self, record) -> bool:
-        now = _stamp(record.media_path)
+    def _same_media(self, uid: str, now: list[int] | None) -> bool:
         if now is None:  # gone: nothing newer to extract from
             return True
-        if record.utterance_id in self.stamps:
-            return self.stamps[record.utterance_id] == now
+        if uid in self.stamps:
+            return self.stamps[uid] == now
         return now[1] / 1e9 <= self.made  # a part written before stamps were kept
 
 
@@ -256,18 +258,21 @@ def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
 
     root = pool_dir(job.run, job.campaign)
     parts = _pool_parts(root, splits.datasheet)
-    missing = [r for r in records if not any(p.holds(r) or p.failed_on(r) for p in parts)]
+    stamps = {r.utterance_id: _stamp(r.media_path) for r in records}  # before any reading
+    missing = [
+        r for r in records if not any(p.holds(r, stamps) or p.failed_on(r, stamps) for p in parts)
+    ]
     bar.advance(len(records) - len(missing))
     undecodable = []  # of a new part that did not decode at all (no part is written)
     if missing:
         numbers = [int(path.name[5:]) for path in root.glob("part-[0-9]*")]
         path = root / f"part-{max(numbers, default=0) + 1:04d}"
-        undecodable = _extract_part(job, splits, missing, path, bar)
+        undecodable = _extract_part(job, splits, missing, stamps, path, bar)
         parts += _pool_parts(root, splits.datasheet, only=path)
     # Each record from the newest part that holds it as it is now.
     source = {}
     for part in parts:
-        source.update({r.utterance_id: part for r in records if part.holds(r)})
+        source.update({r.utterance_id: part for r in records if part.holds(r, stamps)})
     items = []
     for part in parts:
         mine = {uid for uid, p in source.items() if p is part}
@@ -288,15 +293,17 @@ def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
     return items, [f for uid, f in failures.items() if uid not in source], len(missing)
 
 
-def _extract_part(job: PredictionJob, splits, records, path: Path, bar: _Bar) -> list[dict]:
-    """Write `records`' features as a new part of the pool, with the dataset's extractors;
-    when none of them decodes, no part is written and their failures are returned (the
-    other utterances are still scored)."""
+def _extract_part(
+    job: PredictionJob, splits, records, stamps: dict, path: Path, bar: _Bar
+) -> list[dict]:
+    """Write `records`' features as a new part of the pool, with the dataset's extractors,
+    and beside them their media's `stamps` (taken before reading); when none of them
+    decodes, no part is written and their failures are returned (the other utterances are
+    still scored)."""
     from training.dataset import ExportCancelled, ExportError, NothingDecoded, export_dataset
 
     try:
         extractors, dtype = load_dataset_extractors(splits.datasheet)
-        stamps = {r.utterance_id: _stamp(r.media_path) for r in records}  # before reading
         done = [0]
 
         def extracted(n: int, total: int) -> None:  # the writer counts per utterance
@@ -324,7 +331,8 @@ def _extract_part(job: PredictionJob, splits, records, path: Path, bar: _Bar) ->
         raise Cancelled from exc
     except ExportError as exc:  # a changed feature model, a part being written, no media
         raise PredictionRefused(str(exc)) from exc
-    (path / STAMPS).write_text(json.dumps(stamps), encoding="utf-8")
+    mine = {r.utterance_id: stamps[r.utterance_id] for r in records}
+    (path / STAMPS).write_text(json.dumps(mine), encoding="utf-8")
     return []
 
 
