@@ -206,13 +206,16 @@ def download_times(client, campaign) -> str:
     from labeling.models import Vote
 
     parts = []
-    for table, rows in (("votes", None), ("verdicts", campaign.jobs.count())):
+    rows = {
+        "votes": Vote.objects.filter(campaign=campaign).count(),
+        "verdicts": campaign.jobs.count(),
+    }
+    for table, count in rows.items():
         for fmt in ("csv", "jsonl"):
             started = time.perf_counter()
             response = client.get(reverse("review-raw", args=[campaign.pk, table, fmt]))
             size = sum(len(piece) for piece in response.streaming_content)
             seconds = time.perf_counter() - started
-            count = rows if rows is not None else Vote.objects.filter(campaign=campaign).count()
             rate = f"{count / seconds:,.0f} rows/s"
             parts.append(f"{table}.{fmt} {seconds:.1f} s ({size / 1e6:.0f} MB, {rate})")
     return "; ".join(parts)

@@ -156,6 +156,7 @@ def _multilabel_figure(stats: dict, name: str) -> Figure:
 
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+PIECE = 1 << 16  # characters per piece of a streamed table
 
 
 def table_lines(columns: Sequence[str], rows: Iterable[dict], fmt: str) -> Iterator[str]:
@@ -170,21 +171,25 @@ def table_lines(columns: Sequence[str], rows: Iterable[dict], fmt: str) -> Itera
             + "\n"
             for row in rows
         )
-        yield from _pieces(lines)
-        return
+    else:
+        lines = _csv_lines(columns, rows)
+    yield from _pieces(lines)
+
+
+def _csv_lines(columns: Sequence[str], rows: Iterable[dict]) -> Iterator[str]:
+    """The header, then one CSV line per row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(columns)
+
+    def line(values) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(columns)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in _cells(row, columns)])
-        if buffer.tell() >= PIECE:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-PIECE = 1 << 16
+        yield line(["" if value is None else value for value in _cells(row, columns)])
 
 
 def _cells(row: dict, columns: Sequence[str]) -> list:
