@@ -328,6 +328,7 @@ def bench_one(
         "samples_per_s": batch / seconds,
         "peak": memory.peak,
         "warmup": first,
+        "times": times,
     }
 
 
@@ -446,7 +447,8 @@ def _released_section(path: Path, device: torch.device, steps: int, warmup: int,
         f"device: {auto}."
     )
     header = (
-        f"{'round':>5} {'variant':<19} {'samples/s':>10} {'s/step':>7} {'peak MB':>8} {'load':>5}"
+        f"{'round':>5} {'variant':<19} {'samples/s':>10} {'s/step':>7} {'steps (s)':>17} "
+        f"{'peak MB':>8} {'load':>5}"
     )
     print(header)
     print("-" * len(header), flush=True)
@@ -471,6 +473,7 @@ def _released_section(path: Path, device: torch.device, steps: int, warmup: int,
             rates[variant] = row["samples_per_s"]
             print(
                 f"{r:>5} {variant:<19} {row['samples_per_s']:>10.2f} {row['seconds']:>7.1f} "
+                f"{min(row['times']):>8.1f}–{max(row['times']):<8.1f} "
                 f"{row['peak'] / 2**20:>8.0f} {os.getloadavg()[0]:>5.1f}",
                 flush=True,
             )
