@@ -343,13 +343,11 @@ def _claim(job_id: int) -> ExportJob | None:
         if job.status not in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
             return job  # finished already: a repeated delivery, or cancelled while queued
         now = timezone.now()
-        if job.status == ExportJob.Status.RUNNING and job.heartbeat_at is not None:
-            silent = now - job.heartbeat_at
-            if silent < STALE_AFTER:
-                raise ExportBusy(
-                    f"Export {job.pk} is being written by another worker.",
-                    (STALE_AFTER - silent).total_seconds() + 1,
-                )
+        left = long_jobs.life_left(job, now)
+        if job.status == ExportJob.Status.RUNNING and left.total_seconds() > 0:
+            raise ExportBusy(
+                f"Export {job.pk} is being written by another worker.", left.total_seconds() + 1
+            )
         if job.cancel_requested:
             long_jobs.finish_job(
                 job, ExportJob.Status.CANCELLED, error="Cancelled before it started."

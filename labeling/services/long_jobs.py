@@ -1,5 +1,5 @@
-"""The lifecycle shared by long jobs on workers (ExportJob, TrainingRun): queued → running →
-done | failed | cancelled, with a cancel request a running job polls."""
+"""The lifecycle shared by long jobs on workers (ExportJob, TrainingRun, PredictionJob):
+queued → running → done | failed | cancelled, with a cancel request a running job polls."""
 
 from __future__ import annotations
 
@@ -11,9 +11,17 @@ from django.utils import timezone
 STALE_AFTER = timedelta(minutes=5)  # a running job silent this long has lost its worker
 
 
+def life_left(job: models.Model, now=None) -> timedelta:
+    """How long the job's worker still counts as alive without another heartbeat: STALE_AFTER
+    after its last one; zero or less once it is silent (or never beat)."""
+    if job.heartbeat_at is None:
+        return timedelta(0)
+    return STALE_AFTER - ((now or timezone.now()) - job.heartbeat_at)
+
+
 def silent(job: models.Model) -> bool:
     """No sign of life from the job's worker for STALE_AFTER (its heartbeat): it has died."""
-    return job.heartbeat_at is None or timezone.now() - job.heartbeat_at >= STALE_AFTER
+    return life_left(job) <= timedelta(0)
 
 
 def update_job(job: models.Model, **fields) -> None:

@@ -337,9 +337,9 @@ def _claim(run_id: int) -> TrainingRun | None:
                 run, TrainingRun.Status.CANCELLED, error="Cancelled before it started."
             )
             return run
-        if run.status == TrainingRun.Status.RUNNING and not long_jobs.silent(run):
-            silent = now - (run.heartbeat_at or now)
-            raise RunBusy(run.pk, (STALE_AFTER - silent).total_seconds() + 1)
+        left = long_jobs.life_left(run, now)
+        if run.status == TrainingRun.Status.RUNNING and left.total_seconds() > 0:
+            raise RunBusy(run.pk, left.total_seconds() + 1)
         long_jobs.update_job(
             run,
             status=TrainingRun.Status.RUNNING,
