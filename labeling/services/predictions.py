@@ -290,7 +290,24 @@ def _pool_split(job: PredictionJob, splits, config, records, bar: _Bar):
     wanted = {r.utterance_id for r in records}
     failures = {uid: f for part in parts for uid, f in part.failed.items() if uid in wanted}
     failures.update({f["utterance_id"]: f for f in undecodable})
+    _prune(root, parts, source, records, stamps)
     return items, [f for uid, f in failures.items() if uid not in source], len(missing)
+
+
+def _prune(root: Path, parts: list[_Part], source: dict, records, stamps: dict) -> None:
+    """Delete the parts this pool no longer reads: no record's features come from them and
+    none of them holds the failure of a clip that is still that broken file (which keeps it
+    from being decoded again). Their utterances were all extracted again into newer parts,
+    or left the pool (a reviewer excluded them); one that comes back is extracted again."""
+    import shutil
+
+    read = {id(part) for part in source.values()}
+    for part in parts:
+        if part.path == root or id(part) in read:
+            continue  # a pool written before parts existed is the folder itself
+        if any(part.failed_on(r, stamps) for r in records if r.utterance_id in part.failed):
+            continue
+        shutil.rmtree(part.path, ignore_errors=True)
 
 
 def _extract_part(

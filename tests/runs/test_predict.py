@@ -351,6 +351,25 @@ def test_a_growing_campaign_extracts_only_its_new_utterances_and_retries_a_fixed
     assert {new.pk, broken.pk} <= scored
 
 
+def pool_reader(run, campaign):
+    """A function that runs a prediction's pool step for `campaign` as it is now and gives
+    each pool utterance → the part its features are read from."""
+    from training.engine import TrainConfig
+    from training.engine.splits import open_splits
+
+    config = TrainConfig.from_dict(run.config)
+    splits = open_splits(run.dataset_path, config)
+    job = start_prediction(run=run, campaign=campaign, enqueue=False)
+
+    def pool_parts_of() -> dict[str, str]:
+        records = select_pool_records(campaign, leave_out=set()).records
+        bar = predictions._Bar(job, None, total=len(records))
+        items, _, _ = predictions._pool_split(job, splits, config, records, bar)
+        return {split.utterance_ids[i]: split.path.name for split, i in items}
+
+    return pool_parts_of
+
+
 @pytest.mark.django_db
 def test_an_edited_transcript_or_a_replaced_clip_is_extracted_again_and_scored_from_it(
     finished_export, built
@@ -364,21 +383,9 @@ def test_an_edited_transcript_or_a_replaced_clip_is_extracted_again_and_scored_f
     from labeling.models import Utterance
     from labeling.services.predictions import pool_dir
     from labeling.storage import media_path
-    from training.engine import TrainConfig
-    from training.engine.splits import open_splits
 
     run, campaign = trained(finished_export), built.campaign
-    config = TrainConfig.from_dict(run.config)
-    splits = open_splits(run.dataset_path, config)
-    job = start_prediction(run=run, campaign=campaign, enqueue=False)
-
-    def pool_parts_of() -> dict[str, str]:
-        """Each utterance of the pool → the part a prediction reads its features from."""
-        records = select_pool_records(campaign, leave_out=set()).records
-        bar = predictions._Bar(job, None, total=len(records))
-        items, _, _ = predictions._pool_split(job, splits, config, records, bar)
-        return {split.utterance_ids[i]: split.path.name for split, i in items}
-
+    pool_parts_of = pool_reader(run, campaign)
     first = pool_parts_of()
     assert set(first.values()) == {"part-0001"}
     undecided = Utterance.objects.get(corpus=campaign.corpus, external_id=built.undecided)
@@ -401,6 +408,41 @@ def test_an_edited_transcript_or_a_replaced_clip_is_extracted_again_and_scored_f
     assert sorted(p.name for p in pool_dir(run, campaign).glob("part-*")) == [
         "part-0001", "part-0002", "part-0003"
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_part_the_pool_no_longer_reads_is_deleted(finished_export, built):
+    """A part none of whose features are read any more (its utterances were extracted again
+    into newer parts) is deleted, unless it holds the failure of a clip that is still that
+    broken file: an edited corpus does not keep two copies of its features on disk."""
+    import os
+    import shutil
+
+    from labeling.models import Utterance
+    from labeling.services.predictions import pool_dir
+    from labeling.storage import media_path
+
+    run, campaign = trained(finished_export), built.campaign
+    pool_parts_of = pool_reader(run, campaign)
+
+    def parts_on_disk() -> list[str]:
+        return sorted(p.name for p in pool_dir(run, campaign).glob("part-*"))
+
+    first = pool_parts_of()
+    assert set(first.values()) == {"part-0001"}
+    for utterance in Utterance.objects.filter(corpus=campaign.corpus):
+        utterance.transcript += "，改过"
+        utterance.save()
+    assert pool_parts_of() == dict.fromkeys(first, "part-0002")
+    assert parts_on_disk() == ["part-0001", "part-0002"]  # the corrupt clip's failure
+
+    broken = Utterance.objects.get(corpus=campaign.corpus, external_id=built.corrupt)
+    good = Utterance.objects.get(corpus=campaign.corpus, external_id=built.undecided)
+    shutil.copyfile(media_path(good.source_file), media_path(broken.source_file))
+    later = (pool_dir(run, campaign) / "part-0002" / "datasheet.json").stat().st_mtime + 60
+    os.utime(media_path(broken.source_file), (later, later))
+    assert set(pool_parts_of().values()) == {"part-0002", "part-0003"}
+    assert parts_on_disk() == ["part-0002", "part-0003"]  # part-0001 held nothing in use
 
 
 def test_a_dataset_whose_audio_batched_only_equal_lengths_reloads_that_way(
