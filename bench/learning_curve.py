@@ -20,7 +20,12 @@ Design (no Django; the truth is known because the corpus is synthetic):
   assignment prefers jobs with more votes). Shuffled arm, and the uncertainty arm's seed
   round: `random_order` (utterances in a seeded random order, each one's four jobs together;
   the product's shuffled order deals an utterance's modalities in separate rounds, so it
-  completes no utterance before about 3/4 of the votes: a weaker baseline). Uncertainty arm:
+  completes no utterance before about 3/4 of the votes: a weaker baseline). Default arm:
+  that order itself (`job_turns("shuffled")`, what a campaign gets unless it picks another);
+  a point where no utterance has four decided jobs has no model and counts as F1 0. With
+  `--until-done` the rounds go on until every job is final: every order then ends with the
+  same verdicts (each job's votes come from its own stream), so the same training set and
+  final F1, the whole campaign's. Uncertainty arm:
   the product's order (`labeling.job_order.job_turns("uncertainty")`, as a campaign's
   assignment uses it): jobs by the entropy of the current model's head of the job's
   modality, highest first, ties in the product's shuffled order. Utterances arm: the
@@ -39,6 +44,7 @@ Design (no Django; the truth is known because the corpus is synthetic):
 
     .venv/bin/python bench/learning_curve.py --keep /tmp/curve [--utterances 150]
         [--rounds 6] [--budget 100] [--seed-votes 300] [--seeds 2] [--epochs 10]
+        [--arms default,utterances --baseline default --until-done]
 """
 
 from __future__ import annotations
@@ -340,34 +346,48 @@ def train_and_score(config, train_set: Items, pool: Items, test: Items, out: Pat
 # --------------------------------------------------------------------------------------------
 
 
+def default_order(jobs: list[Job], seed: int) -> list[int]:
+    """Jobs still wanting votes in the product's default order ("shuffled",
+    `labeling.job_order.job_turns`): turns dealt once over all the campaign's jobs, every
+    utterance's modalities in separate rounds."""
+    from labeling.job_order import job_turns
+
+    turns = job_turns("shuffled", job_keys(jobs, list(range(len(jobs)))), "".join(MODALITIES),
+                      seed)  # fmt: skip
+    return sorted(wanting(jobs), key=lambda j: (turns[j], j))
+
+
 def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[tuple]:
     """[(votes spent, utterances trained on, test F1 of m)] after the seed round and each
-    round."""
+    round; with `--until-done`, rounds go on until every job is decided or discarded. A
+    point with no trainable utterance has no model: F1 0 (nothing could be trained)."""
     jobs = make_jobs(pool, truths, seed)
     config = quick_config(args.epochs, seed)
     curve, probabilities, spent = [], {}, 0
     defer = arm == "utterances"
-    for round_ in range(args.rounds + 1):
+    round_ = 0
+    while wanting(jobs) and (round_ <= args.rounds or args.until_done):
         # Round 0, before any model: the utterances order runs without one (whole utterances
         # in shuffled order, fail fast, lost ones last); the uncertainty order cannot.
-        if arm == "shuffled" or (arm == "uncertainty" and not round_):
+        if arm == "default":
+            order = default_order(jobs, seed)
+        elif arm == "shuffled" or (arm == "uncertainty" and not probabilities):
             order = random_order(jobs, seed)
         else:
             order = product_order(arm, jobs, seed, probabilities)
         budget = args.budget if round_ else args.seed_votes
         spent += spend(jobs, order, budget, accuracy, pool.classes, defer_lost=defer)
         train_set = decided_set(pool, jobs)
-        if not train_set.items:
-            sys.exit(
-                f"No pool utterance has all four jobs decided after {spent} votes; give a "
-                "larger --seed-votes."
+        if train_set.items:
+            f1, probabilities = train_and_score(
+                config, train_set, pool, test, work / f"{arm}-{seed}-{round_}"
             )
-        f1, probabilities = train_and_score(
-            config, train_set, pool, test, work / f"{arm}-{seed}-{round_}"
-        )
+        else:
+            f1, probabilities = 0.0, {}
         curve.append((spent, len(train_set), f1))
         print(f"{arm} seed {seed} round {round_}: {spent} votes, {len(train_set)} utterances, "
               f"m F1 {100 * f1:.1f}", file=sys.stderr, flush=True)  # fmt: skip
+        round_ += 1
     return curve
 
 
@@ -429,8 +449,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--accuracy", default=ACCURACY)
-    parser.add_argument("--arms", default="shuffled,uncertainty,utterances",
-                        help="orders to compare; shuffled is the baseline")  # fmt: skip
+    parser.add_argument(
+        "--arms",
+        default="shuffled,uncertainty,utterances",
+        help="orders to compare: default (the product's shuffled order), shuffled (whole "
+        "utterances in random order), uncertainty, utterances",
+    )
+    parser.add_argument(
+        "--baseline", default="shuffled", help="the arm whose final F1 the others must reach"
+    )
+    parser.add_argument(
+        "--until-done",
+        action="store_true",
+        help="go on with rounds until every job is decided or discarded",
+    )
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/figures/learning-curve.png")
     args = parser.parse_args(argv)
     accuracy = {k: float(v) for k, v in (p.split("=") for p in args.accuracy.split(","))}
@@ -457,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{args.utterances} synthetic utterances: pool {len(pool)} ({4 * len(pool)} jobs), "
         f"test {len(test)} (truth labels); simulated accuracy {args.accuracy}; rule 3/3/4; "
-        f"seed round {args.seed_votes} votes, then {args.rounds} rounds of {args.budget}; "
+        f"seed round {args.seed_votes} votes, then "
+        f"{len(next(iter(curves.values()))[0]) - 1} rounds of {args.budget}; "
         f"LFMIM quick recipe, {args.epochs} epochs; {args.seeds} seed(s)"
     )
     spread = "mean ± half-range" if args.seeds > 1 else "one seed"
@@ -465,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{'round':>5} {'arm':<12} {'votes':>6} {'utterances':>10} "
         f"{'m F1 % (' + spread + ')':>24}"
     )
-    for round_ in range(args.rounds + 1):
+    for round_ in range(len(next(iter(curves.values()))[0])):
         for arm, runs in curves.items():
             points = [run[round_] for run in runs]
             votes = sum(p[0] for p in points) / len(points)
@@ -473,29 +506,30 @@ def main(argv: list[str] | None = None) -> int:
             f1s = [100 * p[2] for p in points]
             mean, half = sum(f1s) / len(f1s), (max(f1s) - min(f1s)) / 2
             print(f"{round_:>5} {arm:<12} {votes:>6.0f} {used:>10.0f} {mean:>17.1f} ± {half:.1f}")
-    print("\naim: a model order reaches the shuffled order's final F1 with ≤ 70 % of its votes")
-    for arm in [a for a in curves if a != "shuffled"]:
+    base = args.baseline
+    print(f"\naim: a model order reaches the {base} order's final F1 with ≤ 70 % of its votes")
+    for arm in [a for a in curves if a != base]:
         fractions = []
         for seed in range(args.seeds):
-            shuffled, ordered = curves["shuffled"][seed], curves[arm][seed]
+            shuffled, ordered = curves[base][seed], curves[arm][seed]
             target, total = shuffled[-1][2], shuffled[-1][0]
             needed = votes_to_reach(ordered, target)
             fraction = None if needed is None else needed / total
             fractions.append(fraction)
             shown = "not reached" if needed is None else f"{needed} votes = {100 * fraction:.0f} %"
-            print(f"  {arm} seed {seed}: shuffled final F1 {100 * target:.1f} at {total} "
+            print(f"  {arm} seed {seed}: {base} final F1 {100 * target:.1f} at {total} "
                   f"votes; {arm}: {shown}")  # fmt: skip
         met = all(f is not None and f <= 0.7 for f in fractions)
         print(f"  {arm}: aim {'met' if met else 'NOT met'} in every seed")
         if args.seeds > 1:  # single points move ±5–10 F1: the mean curves say more
-            shuffled, ordered = mean_curve(curves["shuffled"]), mean_curve(curves[arm])
+            shuffled, ordered = mean_curve(curves[base]), mean_curve(curves[arm])
             needed = votes_to_reach(ordered, shuffled[-1][2])
             shown = (
                 "not reached"
                 if needed is None
                 else (f"{needed} votes = {100 * needed / shuffled[-1][0]:.0f} %")
             )
-            print(f"  {arm}, mean curves: shuffled final F1 {100 * shuffled[-1][2]:.1f} at "
+            print(f"  {arm}, mean curves: {base} final F1 {100 * shuffled[-1][2]:.1f} at "
                   f"{shuffled[-1][0]:.0f} votes; {arm}: {shown}")  # fmt: skip
     plot(curves, args.plot, f"{args.utterances} synthetic utterances, accuracy {args.accuracy}, "
          f"{args.seeds} seed(s)")  # fmt: skip
