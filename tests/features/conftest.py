@@ -10,7 +10,7 @@ from transformers import (
     BertConfig,
     BertModel,
     BertTokenizerFast,
-    ConvNextImageProcessor,
+    ConvNextImageProcessorPil,
     ResNetConfig,
     ResNetModel,
     Wav2Vec2Config,
@@ -68,7 +68,7 @@ def save_resnet(directory: Path, config: ResNetConfig, processor: bool = False) 
     torch.manual_seed(0)
     ResNetModel(config).save_pretrained(directory)
     if processor:
-        ConvNextImageProcessor(
+        ConvNextImageProcessorPil(
             image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25]
         ).save_pretrained(directory)
     return directory

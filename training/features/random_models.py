@@ -46,13 +46,15 @@ def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> di
         BertConfig,
         BertModel,
         BertTokenizerFast,
-        ConvNextImageProcessor,
+        ConvNextImageProcessorPil,
         ResNetConfig,
         ResNetModel,
         Wav2Vec2Config,
         Wav2Vec2FeatureExtractor,
         Wav2Vec2Model,
     )
+
+    from training.features.vision import IMAGENET_MEAN, IMAGENET_STD
 
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}.")
@@ -92,7 +94,11 @@ def save_random_models(directory: Path, size: str = "tiny", seed: int = 0) -> di
                 layer_type="basic", depths=[2, 2, 2, 2], hidden_sizes=[64, 128, 256, 512]
             )
         ResNetModel(config).save_pretrained(paths["vision"])
-        ConvNextImageProcessor().save_pretrained(paths["vision"])  # ImageNet mean and std
+        # The PIL processor: the default one wants torchvision, and says to install it (which
+        # would pull another torch). Only its mean, std and rescale are read (vision.py).
+        ConvNextImageProcessorPil(
+            image_mean=list(IMAGENET_MEAN), image_std=list(IMAGENET_STD)
+        ).save_pretrained(paths["vision"])
     for path in paths.values():  # says so in the datasheet and the export form
         marker = path / RANDOM_MARKER
         if not marker.is_file():
