@@ -10,15 +10,19 @@ in-place scale (torch: three passes plus the serial draws).
 The distribution: each element is dropped independently with probability p̂ = round(p·2¹⁶)/2¹⁶
 (|p̂ − p| ≤ 2⁻¹⁷; p̂ = p for 0.25, 0.5, …) and kept values are multiplied by 1/(1 − p̂), so the
 expectation is the input, as with torch's dropout. The mask is saved as bool (1 byte per
-element instead of torch's 4-byte float noise) for the backward pass. Randomness comes from
-torch's default CPU generator, so `torch.manual_seed` makes it reproducible. Off the CPU (CUDA's
-dropout is one fused kernel) and outside training this is `F.dropout` / the identity.
+element instead of torch's 4-byte float noise) for the backward pass. The 64-bit words come
+from NumPy's SFC64 generator, seeded for each mask by one draw from torch's default CPU
+generator, so `torch.manual_seed` makes it reproducible: SFC64 makes them 2–4× faster than
+torch's serial Mersenne Twister (`random_`), which took a tenth of the paper preset's CPU step.
+Off the CPU (CUDA's dropout is one fused kernel) and outside training this is `F.dropout` /
+the identity.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -30,8 +34,9 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float) -> tuple[Tensor, fl
     """A CPU bool mask of `shape` (True = keep, each with probability 1 − p̂) and 1/(1 − p̂)."""
     dropped_levels = round(p * _LEVELS)
     n = math.prod(shape)
-    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
-    bits = words.view(torch.int16)[:n].view(shape)  # uniform on [-2^15, 2^15)
+    seed = int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))  # torch's generator
+    words = np.random.SFC64(seed).random_raw((n + 3) // 4)
+    bits = torch.from_numpy(words.view(np.int16)[:n]).view(shape)  # uniform on [-2^15, 2^15)
     keep = bits >= dropped_levels - _LEVELS // 2
     return keep, _LEVELS / (_LEVELS - dropped_levels)
 
