@@ -305,7 +305,7 @@ def _prune(root: Path, parts: list[_Part], source: dict, records, stamps: dict) 
     for part in parts:
         if part.path == root or id(part) in read:
             continue  # a pool written before parts existed is the folder itself
-        if any(part.failed_on(r, stamps) for r in records if r.utterance_id in part.failed):
+        if any(part.failed_on(r, stamps) for r in records):
             continue
         shutil.rmtree(part.path, ignore_errors=True)
 
