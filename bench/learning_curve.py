@@ -486,11 +486,12 @@ def main(argv: list[str] | None = None) -> int:
         for arm in curves:
             curves[arm].append(run_arm(arm, pool, test, truths, accuracy, args, seed, work))
 
+    points = len(next(iter(curves.values()))[0])  # the same for every arm and seed
     print(
         f"\n{args.utterances} synthetic utterances: pool {len(pool)} ({4 * len(pool)} jobs), "
         f"test {len(test)} (truth labels); simulated accuracy {args.accuracy}; rule 3/3/4; "
         f"seed round {args.seed_votes} votes, then "
-        f"{len(next(iter(curves.values()))[0]) - 1} rounds of {args.budget}; "
+        f"{points - 1} rounds of {args.budget}; "
         f"LFMIM quick recipe, {args.epochs} epochs; {args.seeds} seed(s)"
     )
     spread = "mean ± half-range" if args.seeds > 1 else "one seed"
@@ -498,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{'round':>5} {'arm':<12} {'votes':>6} {'utterances':>10} "
         f"{'m F1 % (' + spread + ')':>24}"
     )
-    for round_ in range(len(next(iter(curves.values()))[0])):
+    for round_ in range(points):
         for arm, runs in curves.items():
             points = [run[round_] for run in runs]
             votes = sum(p[0] for p in points) / len(points)
@@ -508,11 +509,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{round_:>5} {arm:<12} {votes:>6.0f} {used:>10.0f} {mean:>17.1f} ± {half:.1f}")
     base = args.baseline
     print(f"\naim: a model order reaches the {base} order's final F1 with ≤ 70 % of its votes")
-    for arm in [a for a in curves if a != base]:
+    compared = [a for a in curves if a != base]
+    if any(run[-1][1] == 0 for run in curves[base]):  # "reaching" no model says nothing
+        print(f"  not comparable: the {base} order has no trainable utterance at its last "
+              "point; give more rounds or --until-done")  # fmt: skip
+        compared = []
+    for arm in compared:
         fractions = []
         for seed in range(args.seeds):
-            shuffled, ordered = curves[base][seed], curves[arm][seed]
-            target, total = shuffled[-1][2], shuffled[-1][0]
+            baseline, ordered = curves[base][seed], curves[arm][seed]
+            target, total = baseline[-1][2], baseline[-1][0]
             needed = votes_to_reach(ordered, target)
             fraction = None if needed is None else needed / total
             fractions.append(fraction)
@@ -522,15 +528,15 @@ def main(argv: list[str] | None = None) -> int:
         met = all(f is not None and f <= 0.7 for f in fractions)
         print(f"  {arm}: aim {'met' if met else 'NOT met'} in every seed")
         if args.seeds > 1:  # single points move ±5–10 F1: the mean curves say more
-            shuffled, ordered = mean_curve(curves[base]), mean_curve(curves[arm])
-            needed = votes_to_reach(ordered, shuffled[-1][2])
+            baseline, ordered = mean_curve(curves[base]), mean_curve(curves[arm])
+            needed = votes_to_reach(ordered, baseline[-1][2])
             shown = (
                 "not reached"
                 if needed is None
-                else (f"{needed} votes = {100 * needed / shuffled[-1][0]:.0f} %")
+                else (f"{needed} votes = {100 * needed / baseline[-1][0]:.0f} %")
             )
-            print(f"  {arm}, mean curves: {base} final F1 {100 * shuffled[-1][2]:.1f} at "
-                  f"{shuffled[-1][0]:.0f} votes; {arm}: {shown}")  # fmt: skip
+            print(f"  {arm}, mean curves: {base} final F1 {100 * baseline[-1][2]:.1f} at "
+                  f"{baseline[-1][0]:.0f} votes; {arm}: {shown}")  # fmt: skip
     plot(curves, args.plot, f"{args.utterances} synthetic utterances, accuracy {args.accuracy}, "
          f"{args.seeds} seed(s)")  # fmt: skip
     print(f"\nplot: {args.plot}")
