@@ -269,6 +269,24 @@ def test_image_processor_mean_and_std_are_used_when_the_model_has_one(tiny_resne
     assert info["hidden_size"] == 16
 
 
+def test_the_demo_random_resnet_normalises_with_imagenet_and_asks_for_no_torchvision(
+    tmp_path, capfd
+):
+    """The demo's tiny vision model is saved with ImageNet's mean and std (what an export
+    with microsoft/resnet-18 uses), by a processor that does not tell the user to install
+    torchvision (which would pull a second torch)."""
+    from training.features.random_models import save_random_models
+    from training.features.vision import IMAGENET_MEAN, IMAGENET_STD
+
+    path = save_random_models(tmp_path, "tiny")["vision"]
+    info = VisionFeatureExtractor(path, crop_size=32).describe()
+    assert info["normalisation"] == "image_processor"
+    assert info["image_mean"] == pytest.approx(list(IMAGENET_MEAN))
+    assert info["image_std"] == pytest.approx(list(IMAGENET_STD))
+    out, err = capfd.readouterr()
+    assert "torchvision" not in out + err
+
+
 def test_vision_weights_hash_changes_when_the_weights_change(tiny_resnet_path, tmp_path):
     config = ResNetConfig(
         layer_type="basic", depths=[1, 1, 1, 1], hidden_sizes=[8, 8, 16, 16], embedding_size=8
