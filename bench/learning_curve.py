@@ -34,7 +34,8 @@ Design (no Django; the truth is known because the corpus is synthetic):
   entropy, its predicted emotions taking turns; in both, the modality discarded most often
   so far first within an utterance, and an utterance's remaining jobs last once one is
   discarded. After each round LFMIM is
-  trained afresh (quick recipe, fixed seed, `--epochs`, no validation: the last epoch) on
+  trained afresh (quick recipe, fixed seed, `--epochs`, no validation: the last epoch; with
+  `--train-seeds K`, K times with K seeds and the F1 averaged) on
   the pool utterances whose four jobs are decided, with their verdicts as labels; the m
   head's weighted F1 on the test split is recorded against the votes spent.
 - Printed: per arm and round, votes spent, utterances trained on and test weighted F1 of the m
@@ -362,7 +363,6 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
     round; with `--until-done`, rounds go on until every job is decided or discarded. A
     point with no trainable utterance has no model: F1 0 (nothing could be trained)."""
     jobs = make_jobs(pool, truths, seed)
-    config = quick_config(args.epochs, seed)
     curve, probabilities, spent = [], {}, 0
     defer = arm == "utterances"
     round_ = 0
@@ -379,9 +379,19 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
         spent += spend(jobs, order, budget, accuracy, pool.classes, defer_lost=defer)
         train_set = decided_set(pool, jobs)
         if train_set.items:
-            f1, probabilities = train_and_score(
-                config, train_set, pool, test, work / f"{arm}-{seed}-{round_}"
-            )
+            # The point is the mean over --train-seeds trainings of the same set (one training
+            # moves ±5 F1 with its initialisation); the order reads the first one's heads, as
+            # a campaign reads its one assistant run.
+            scores = []
+            for t in range(args.train_seeds):
+                out = work / f"{arm}-{seed}-{round_}" / f"train-seed-{t}"
+                f1, heads = train_and_score(
+                    quick_config(args.epochs, seed + 1000 * t), train_set, pool, test, out
+                )
+                scores.append(f1)
+                if t == 0:
+                    probabilities = heads
+            f1 = sum(scores) / len(scores)
         else:
             f1, probabilities = 0.0, {}
         curve.append((spent, len(train_set), f1))
@@ -448,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-votes", type=int, default=300, help="votes of the seed round")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--train-seeds",
+        type=int,
+        default=1,
+        help="trainings per point, F1 averaged (the first one's seed is the campaign seed's)",
+    )
     parser.add_argument("--accuracy", default=ACCURACY)
     parser.add_argument(
         "--arms",
@@ -486,13 +502,19 @@ def main(argv: list[str] | None = None) -> int:
         for arm in curves:
             curves[arm].append(run_arm(arm, pool, test, truths, accuracy, args, seed, work))
 
-    points = len(next(iter(curves.values()))[0])  # the same for every arm and seed
+    # A campaign that finished in fewer rounds (its seed spent fewer votes) stays where it
+    # ended: it has no votes left to spend. Every run gets the longest one's points.
+    points = max(len(run) for runs in curves.values() for run in runs)
+    for runs in curves.values():
+        for run in runs:
+            run.extend([run[-1]] * (points - len(run)))
     print(
         f"\n{args.utterances} synthetic utterances: pool {len(pool)} ({4 * len(pool)} jobs), "
         f"test {len(test)} (truth labels); simulated accuracy {args.accuracy}; rule 3/3/4; "
         f"seed round {args.seed_votes} votes, then "
         f"{points - 1} rounds of {args.budget}; "
-        f"LFMIM quick recipe, {args.epochs} epochs; {args.seeds} seed(s)"
+        f"LFMIM quick recipe, {args.epochs} epochs, F1 the mean of {args.train_seeds} "
+        f"training(s); {args.seeds} seed(s)"
     )
     spread = "mean ± half-range" if args.seeds > 1 else "one seed"
     print(
