@@ -379,9 +379,9 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
         spent += spend(jobs, order, budget, accuracy, pool.classes, defer_lost=defer)
         train_set = decided_set(pool, jobs)
         if train_set.items:
-            # The point is the mean over --train-seeds trainings of the same set (one training
-            # moves ±5 F1 with its initialisation); the order reads the first one's heads, as
-            # a campaign reads its one assistant run.
+            # The point is the mean over --train-seeds trainings of the same set (at 1,000
+            # utterances, three initialisations on one set gave 58.6–65.3 F1); the order reads
+            # the first one's heads, as a campaign reads its one assistant run.
             scores = []
             for t in range(args.train_seeds):
                 out = work / f"{arm}-{seed}-{round_}" / f"train-seed-{t}"
