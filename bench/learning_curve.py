@@ -38,14 +38,16 @@ Design (no Django; the truth is known because the corpus is synthetic):
   `--train-seeds K`, K times with K seeds and the F1 averaged) on
   the pool utterances whose four jobs are decided, with their verdicts as labels; the m
   head's weighted F1 on the test split is recorded against the votes spent.
-- Printed: per arm and round, votes spent, utterances trained on and test weighted F1 of the m
-  head (mean ± spread over `--seeds`); the aim check: the fraction of the shuffled arm's
-  votes the uncertainty arm needs to reach the shuffled arm's final F1. Plot:
-  docs/figures/learning-curve.png (`--plot`).
+- Printed: first, per seed, the least votes any order spends to complete every utterance the
+  campaign can train on (`completion_bounds`: foreseeing every discard, and failing fast;
+  no training, so `--bounds-only` stops there); per arm and round, votes spent, utterances
+  trained on and test weighted F1 of the m head (mean ± spread over `--seeds`); the aim
+  check: the fraction of the shuffled arm's votes the uncertainty arm needs to reach the
+  shuffled arm's final F1. Plot: docs/figures/learning-curve.png (`--plot`).
 
     .venv/bin/python bench/learning_curve.py --keep /tmp/curve [--utterances 150]
         [--rounds 6] [--budget 100] [--seed-votes 300] [--seeds 2] [--epochs 10]
-        [--arms default,utterances --baseline default --until-done]
+        [--arms default,utterances --baseline default --until-done] [--bounds-only]
 """
 
 from __future__ import annotations
@@ -228,6 +230,45 @@ def wanting(jobs: list[Job]) -> list[int]:
     return [j for j, job in enumerate(jobs) if job.state in (State.OPEN, State.NEEDS_VOTE)]
 
 
+def completion_bounds(jobs: list[Job]) -> tuple[int, int, int]:
+    """(all votes, foreseen, fail fast) of a campaign whose every job is final: the votes to
+    complete every utterance it can train on (four decided jobs), at least.
+
+    Every order must spend a trainable utterance's votes and, on each lost one, votes until
+    one of its jobs is discarded (until then it might still be trainable). `foreseen`: an order
+    that knows which jobs the rule will discard pays one discarded job per lost utterance, its
+    cheapest. `fail fast`: each utterance's jobs in one modality order, the modality most
+    often discarded first, stopping at the first discard; the simulated annotators err
+    independently of the utterance, so no order can foresee a discard, and with jobs of about
+    equal cost this order is the cheapest to expect (sequential testing: the likeliest to
+    fail first)."""
+    from labeling.job_order import modality_discard_rates
+
+    by_utterance: dict[int, dict[str, Job]] = {}
+    for job in jobs:
+        if job.state not in (State.DECIDED, State.DISCARDED):
+            raise ValueError("completion bounds need every job final")
+        by_utterance.setdefault(job.utterance, {})[job.modality] = job
+    rates = modality_discard_rates({
+        m: (sum(j.modality == m and j.state == State.DISCARDED for j in jobs),
+            sum(j.modality == m for j in jobs))
+        for m in MODALITIES
+    })  # fmt: skip
+    probe = sorted(MODALITIES, key=lambda m: -rates[m])
+    foreseen = fail_fast = 0
+    for by_modality in by_utterance.values():
+        discarded = [j for j in by_modality.values() if j.state == State.DISCARDED]
+        if discarded:
+            foreseen += min(len(j.votes) for j in discarded)
+        else:
+            foreseen += sum(len(j.votes) for j in by_modality.values())
+        for m in probe:
+            fail_fast += len(by_modality[m].votes)
+            if by_modality[m].state == State.DISCARDED:
+                break
+    return sum(len(j.votes) for j in jobs), foreseen, fail_fast
+
+
 def job_keys(jobs: list[Job], indices: list[int]):
     from labeling.job_order import JobKey
 
@@ -401,6 +442,17 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
     return curve
 
 
+def pad_runs(curves: dict[str, list[list[tuple]]]) -> int:
+    """Give every run the longest one's number of points, in place, and return it: a campaign
+    that finished in fewer rounds (its seed spent fewer votes) stays where it ended, with no
+    votes left to spend."""
+    points = max(len(run) for runs in curves.values() for run in runs)
+    for runs in curves.values():
+        for run in runs:
+            run.extend([run[-1]] * (points - len(run)))
+    return points
+
+
 def votes_to_reach(curve: list[tuple], target: float) -> int | None:
     """Votes the first point at or above `target` F1 took (linear between points), or None."""
     previous = None
@@ -445,6 +497,20 @@ def plot(curves: dict[str, list[list[tuple]]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def print_bounds(pool: Items, truths, accuracy, seeds: int) -> None:
+    """Per seed, the least votes that complete every trainable utterance
+    (`completion_bounds`), as shares of the whole campaign's votes."""
+    print("\nvotes to complete every utterance the campaign can train on, at least:")
+    for seed in range(seeds):
+        jobs = make_jobs(pool, truths, seed)
+        for job in jobs:
+            _vote_out(job, sys.maxsize, accuracy, pool.classes)
+        total, foreseen, fail_fast = completion_bounds(jobs)
+        print(f"  seed {seed}: {len(decided_set(pool, jobs))} utterances, {total} votes in all; "
+              f"foreseeing every discard {foreseen} ({100 * foreseen / total:.0f} %), failing "
+              f"fast {fail_fast} ({100 * fail_fast / total:.0f} %)", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -479,6 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="go on with rounds until every job is decided or discarded",
     )
+    parser.add_argument(
+        "--bounds-only",
+        action="store_true",
+        help="print the least votes that complete every trainable utterance, and stop",
+    )
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/figures/learning-curve.png")
     args = parser.parse_args(argv)
     accuracy = {k: float(v) for k, v in (p.split("=") for p in args.accuracy.split(","))}
@@ -496,18 +567,16 @@ def main(argv: list[str] | None = None) -> int:
     pool, test = load_features(dataset, RECIPES["quick"]["audio_len"])
     plan = plan_corpus(args.utterances, seed=args.corpus_seed)
     truths = [truth_labels(plan[int(item["utterance_id"][1:])]) for item in pool.items]
+    print_bounds(pool, truths, accuracy, args.seeds)
+    if args.bounds_only:
+        return 0
     work = keep / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     curves: dict[str, list[list[tuple]]] = {arm: [] for arm in args.arms.split(",")}
     for seed in range(args.seeds):
         for arm in curves:
             curves[arm].append(run_arm(arm, pool, test, truths, accuracy, args, seed, work))
 
-    # A campaign that finished in fewer rounds (its seed spent fewer votes) stays where it
-    # ended: it has no votes left to spend. Every run gets the longest one's points.
-    points = max(len(run) for runs in curves.values() for run in runs)
-    for runs in curves.values():
-        for run in runs:
-            run.extend([run[-1]] * (points - len(run)))
+    points = pad_runs(curves)
     print(
         f"\n{args.utterances} synthetic utterances: pool {len(pool)} ({4 * len(pool)} jobs), "
         f"test {len(test)} (truth labels); simulated accuracy {args.accuracy}; rule 3/3/4; "
