@@ -399,10 +399,38 @@ def default_order(jobs: list[Job], seed: int) -> list[int]:
     return sorted(wanting(jobs), key=lambda j: (turns[j], j))
 
 
-def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[tuple]:
+def score_set(train_set: Items, pool, test, args, seed: int, out: Path, trained: dict):
+    """(mean test F1 of the m head over --train-seeds trainings, the first training's softmax
+    per head over the pool) of LFMIM on `train_set`; (0, {}) for an empty set. A set trained
+    before with this seed is not trained again (`trained`: training is deterministic for a
+    seed, and a finished campaign's set comes back every round and in every arm)."""
+    if not train_set.items:
+        return 0.0, {}
+    key = (seed, tuple((item["utterance_id"], tuple(item["labels"].tolist()))
+                       for item in train_set.items))  # fmt: skip
+    if key not in trained:
+        # The point is the mean over --train-seeds trainings of the same set (at 1,000
+        # utterances, three initialisations on one set gave 58.6–65.3 F1); the order reads
+        # the first one's heads, as a campaign reads its one assistant run.
+        scores, probabilities = [], {}
+        for t in range(args.train_seeds):
+            f1, heads = train_and_score(quick_config(args.epochs, seed + 1000 * t), train_set,
+                                        pool, test, out / f"train-seed-{t}")  # fmt: skip
+            scores.append(f1)
+            if t == 0:
+                probabilities = heads
+        trained[key] = (sum(scores) / len(scores), probabilities)
+    return trained[key]
+
+
+def run_arm(
+    arm, pool, test, truths, accuracy, args, seed, work: Path, trained: dict | None = None
+) -> list[tuple]:
     """[(votes spent, utterances trained on, test F1 of m)] after the seed round and each
     round; with `--until-done`, rounds go on until every job is decided or discarded. A
-    point with no trainable utterance has no model: F1 0 (nothing could be trained)."""
+    point with no trainable utterance has no model: F1 0 (nothing could be trained).
+    `trained`: the scores of sets already trained (`score_set`), shared between arms."""
+    trained = {} if trained is None else trained
     jobs = make_jobs(pool, truths, seed)
     curve, probabilities, spent = [], {}, 0
     defer = arm == "utterances"
@@ -419,22 +447,9 @@ def run_arm(arm, pool, test, truths, accuracy, args, seed, work: Path) -> list[t
         budget = args.budget if round_ else args.seed_votes
         spent += spend(jobs, order, budget, accuracy, pool.classes, defer_lost=defer)
         train_set = decided_set(pool, jobs)
-        if train_set.items:
-            # The point is the mean over --train-seeds trainings of the same set (at 1,000
-            # utterances, three initialisations on one set gave 58.6–65.3 F1); the order reads
-            # the first one's heads, as a campaign reads its one assistant run.
-            scores = []
-            for t in range(args.train_seeds):
-                out = work / f"{arm}-{seed}-{round_}" / f"train-seed-{t}"
-                f1, heads = train_and_score(
-                    quick_config(args.epochs, seed + 1000 * t), train_set, pool, test, out
-                )
-                scores.append(f1)
-                if t == 0:
-                    probabilities = heads
-            f1 = sum(scores) / len(scores)
-        else:
-            f1, probabilities = 0.0, {}
+        f1, probabilities = score_set(
+            train_set, pool, test, args, seed, work / f"{arm}-{seed}-{round_}", trained
+        )
         curve.append((spent, len(train_set), f1))
         print(f"{arm} seed {seed} round {round_}: {spent} votes, {len(train_set)} utterances, "
               f"m F1 {100 * f1:.1f}", file=sys.stderr, flush=True)  # fmt: skip
@@ -572,9 +587,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     work = keep / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     curves: dict[str, list[list[tuple]]] = {arm: [] for arm in args.arms.split(",")}
+    trained: dict = {}
     for seed in range(args.seeds):
         for arm in curves:
-            curves[arm].append(run_arm(arm, pool, test, truths, accuracy, args, seed, work))
+            curves[arm].append(
+                run_arm(arm, pool, test, truths, accuracy, args, seed, work, trained)
+            )
 
     points = pad_runs(curves)
     print(

@@ -66,3 +66,33 @@ def test_a_campaign_that_finished_early_keeps_its_last_point():
     assert learning_curve.pad_runs(curves) == 3
     assert curves["utterances"][0] == [(100, 4, 0.3), (250, 9, 0.5), (250, 9, 0.5)]
     assert len(curves["default"][0]) == 3
+
+
+def test_a_set_trained_before_with_the_seed_is_scored_without_training_again(monkeypatch, tmp_path):
+    import torch
+
+    calls = []
+
+    def train_and_score(config, train_set, pool, test, out):
+        calls.append((config.seed, out.name))
+        return 0.5 + config.seed / 10_000, {"m": [[1.0]]}
+
+    monkeypatch.setattr(learning_curve, "train_and_score", train_and_score)
+    args = type("Args", (), {"train_seeds": 2, "epochs": 1})()
+
+    def items(labels):
+        return learning_curve.Items(
+            [{"utterance_id": "u0001", "labels": torch.tensor(labels)}], ["happiness"]
+        )
+
+    trained = {}
+    first = learning_curve.score_set(items([0, 0, 0, 0]), None, None, args, 3, tmp_path, trained)
+    assert first == (0.5 + (3 + 3 + 1000) / 20_000, {"m": [[1.0]]})  # mean of the 2 trainings
+    assert calls == [(3, "train-seed-0"), (1003, "train-seed-1")]
+    again = learning_curve.score_set(items([0, 0, 0, 0]), None, None, args, 3, tmp_path, trained)
+    assert again == first and len(calls) == 2
+    learning_curve.score_set(items([0, 0, 0, 1]), None, None, args, 3, tmp_path, trained)
+    learning_curve.score_set(items([0, 0, 0, 0]), None, None, args, 4, tmp_path, trained)
+    assert len(calls) == 6  # other labels, or another seed: trained
+    assert learning_curve.score_set(learning_curve.Items([], []), None, None, args, 3,
+                                    tmp_path, trained) == (0.0, {})  # fmt: skip
