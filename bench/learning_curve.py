@@ -230,6 +230,19 @@ def wanting(jobs: list[Job]) -> list[int]:
     return [j for j, job in enumerate(jobs) if job.state in (State.OPEN, State.NEEDS_VOTE)]
 
 
+def discard_rates(jobs: list[Job]) -> dict[str, float]:
+    """`labeling.job_order.modality_discard_rates` of the jobs final so far, counted as
+    services.job_order counts a campaign's jobs."""
+    from labeling.job_order import modality_discard_rates
+
+    final = [job for job in jobs if job.state in (State.DECIDED, State.DISCARDED)]
+    return modality_discard_rates({
+        m: (sum(j.modality == m and j.state == State.DISCARDED for j in final),
+            sum(j.modality == m for j in final))
+        for m in MODALITIES
+    })  # fmt: skip
+
+
 def completion_bounds(jobs: list[Job]) -> tuple[int, int, int]:
     """(all votes, foreseen, fail fast) of a campaign whose every job is final: the votes to
     complete every utterance it can train on (four decided jobs), at least.
@@ -242,18 +255,12 @@ def completion_bounds(jobs: list[Job]) -> tuple[int, int, int]:
     independently of the utterance, so no order can foresee a discard, and with jobs of about
     equal cost this order is the cheapest to expect (sequential testing: the likeliest to
     fail first)."""
-    from labeling.job_order import modality_discard_rates
-
+    if wanting(jobs):
+        raise ValueError("completion bounds need every job final")
     by_utterance: dict[int, dict[str, Job]] = {}
     for job in jobs:
-        if job.state not in (State.DECIDED, State.DISCARDED):
-            raise ValueError("completion bounds need every job final")
         by_utterance.setdefault(job.utterance, {})[job.modality] = job
-    rates = modality_discard_rates({
-        m: (sum(j.modality == m and j.state == State.DISCARDED for j in jobs),
-            sum(j.modality == m for j in jobs))
-        for m in MODALITIES
-    })  # fmt: skip
+    rates = discard_rates(jobs)
     probe = sorted(MODALITIES, key=lambda m: -rates[m])
     foreseen = fail_fast = 0
     for by_modality in by_utterance.values():
@@ -296,7 +303,7 @@ def product_order(
     shuffled order) or "utterances" (utterances by their m head's entropy, its predicted
     emotions taking turns, jobs together, the modality discarded most often so far first
     within each)."""
-    from labeling.job_order import job_turns, modality_discard_rates
+    from labeling.job_order import job_turns
 
     keys = job_keys(jobs, wanting(jobs))
     from training.engine.scoring import entropy as head_entropy
@@ -307,20 +314,11 @@ def product_order(
         for u, row in enumerate(rows)
     }
     lost = {job.utterance for job in jobs if job.state == State.DISCARDED}
-    final = {
-        m: (
-            sum(job.modality == m and job.state == State.DISCARDED for job in jobs),
-            sum(
-                job.modality == m and job.state in (State.DECIDED, State.DISCARDED) for job in jobs
-            ),
-        )
-        for m in MODALITIES
-    }  # as services.job_order.discard_rates counts a campaign's jobs
     m_labels = {u: max(range(len(row)), key=row.__getitem__)
                 for u, row in enumerate(probabilities.get("m", []))}  # fmt: skip
     turns = job_turns(
         order, keys, "".join(MODALITIES), seed, entropy=entropy, lost=lost,
-        discard_rates=modality_discard_rates(final), m_labels=m_labels,
+        discard_rates=discard_rates(jobs), m_labels=m_labels,
     )  # fmt: skip
     return sorted(turns, key=lambda j: (turns[j], j))
 
@@ -424,13 +422,12 @@ def score_set(train_set: Items, pool, test, args, seed: int, out: Path, trained:
 
 
 def run_arm(
-    arm, pool, test, truths, accuracy, args, seed, work: Path, trained: dict | None = None
+    arm, pool, test, truths, accuracy, args, seed, work: Path, trained: dict
 ) -> list[tuple]:
     """[(votes spent, utterances trained on, test F1 of m)] after the seed round and each
     round; with `--until-done`, rounds go on until every job is decided or discarded. A
     point with no trainable utterance has no model: F1 0 (nothing could be trained).
     `trained`: the scores of sets already trained (`score_set`), shared between arms."""
-    trained = {} if trained is None else trained
     jobs = make_jobs(pool, truths, seed)
     curve, probabilities, spent = [], {}, 0
     defer = arm == "utterances"
